@@ -1,0 +1,47 @@
+"""Nightly listening run: one UTC day of posts, from the import files to validated Parquet.
+
+Wiring only: each task calls one function of `listening.pipeline` with the day and the run id.
+The run for day D has the data interval [D, D+1) UTC and starts once that day is over.
+"""
+from __future__ import annotations
+
+import os
+from datetime import timedelta
+
+import pendulum
+from airflow.sdk import dag, task
+from airflow.timetables.interval import CronDataIntervalTimetable
+
+STEPS = ("ingest", "build_mentions", "compute_metrics", "validate", "publish", "summarise")
+
+
+def step(name: str):
+    @task(task_id=name)
+    def run_step(data_interval_start=None, run_id=None) -> dict:
+        from listening import pipeline  # heavy imports stay out of DAG parsing
+
+        return pipeline.run_step(name, data_interval_start.date().isoformat(), run_id)
+
+    return run_step()
+
+
+@dag(
+    dag_id="listening_nightly",
+    schedule=CronDataIntervalTimetable("0 0 * * *", timezone="UTC"),
+    start_date=pendulum.parse(os.environ.get("VIGIE_START_DATE", "2026-11-01"), tz="UTC"),
+    catchup=True,
+    max_active_runs=1,
+    default_args={"retries": 2, "retry_delay": timedelta(minutes=5)},
+    tags=["vigie", "listening"],
+    doc_md=__doc__,
+)
+def listening_nightly():
+    previous = None
+    for name in STEPS:
+        current = step(name)
+        if previous is not None:
+            previous >> current
+        previous = current
+
+
+listening_nightly()

@@ -1,0 +1,1 @@
+"""Vigie: social listening for public institutions, on Airflow."""

@@ -1,0 +1,176 @@
+"""Command line: `python -m listening COMMAND …` (with plugins/ on the path, as the Makefile does).
+
+  config check DIR              check watchlists.yml and settings.yml, print the topics
+  sentiment --lang XX           score stdin lines, print one JSON object per line
+  simulate --out DIR [...]      write a synthetic corpus and its truth file
+  nightly --start D --end D     run the Airflow DAG for each day (airflow dags test), then summarise
+  day D                         run one day without Airflow (debugging)
+  summary --start D --end D     print the one-screen summary of days already run
+  schema --markdown             print the data dictionary generated from the schema module
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+from datetime import date, timedelta
+from pathlib import Path
+
+
+def _days(start: str, end: str) -> list[date]:
+    s, e = date.fromisoformat(start), date.fromisoformat(end)
+    if e < s:
+        raise SystemExit(f"END {e} is before START {s}")
+    return [s + timedelta(days=i) for i in range((e - s).days + 1)]
+
+
+def cmd_config(args) -> int:
+    from listening.config import ConfigError, load_config
+
+    try:
+        cfg = load_config(args.dir)
+    except ConfigError as e:
+        print(e, file=sys.stderr)
+        return 1
+    from listening.queries import Matcher
+
+    Matcher(cfg.watchlists)
+    print(f"{cfg.config_dir}: ok, {len(cfg.watchlists.topics)} topics, {len(cfg.watchlists.teams)} teams")
+    for t in cfg.watchlists.topics:
+        print(f"  {t.name:<16} team {t.team:<14} {len(t.keywords)} keywords, {len(t.hashtags)} hashtags, "
+              f"{len(t.accounts)} accounts, languages {','.join(t.languages)}")
+    return 0
+
+
+def cmd_sentiment(args) -> int:
+    from listening.nlp import sentiment
+
+    lines = [line.rstrip("\n") for line in sys.stdin]
+    for text, s in zip(lines, sentiment.score(lines, [args.lang] * len(lines))):
+        out = {"text": text, "score": None, "label": None, "engine": None}
+        if s:
+            out.update(score=round(s.score, 4), label=s.label, engine=s.engine)
+        print(json.dumps(out, ensure_ascii=False))
+    if sentiment.engine(args.lang) is None:
+        print(f"no sentiment engine reads {args.lang!r} (supported: {sorted(sentiment.SUPPORTED)})", file=sys.stderr)
+        return 2
+    return 0
+
+
+def cmd_simulate(args) -> int:
+    from listening import simulate
+
+    manifest = simulate.simulate(Path(args.out), start=date.fromisoformat(args.start), days=args.days,
+                                 posts=args.posts, seed=args.seed)
+    print(json.dumps({k: manifest[k] for k in ("start", "end", "posts", "languages", "topics")}, ensure_ascii=False))
+    return 0
+
+
+def cmd_day(args) -> int:
+    from listening import pipeline, report
+
+    out = pipeline.run_day(args.day)
+    print(report.format_summary(out["summary"]))
+    return 0
+
+
+def _summaries(days: list[date]) -> int:
+    from listening import report
+    from listening.pipeline import make_run
+
+    missing = 0
+    for d in days:
+        run = make_run(d)
+        path = run.lake / "reports" / f"dt={d.isoformat()}" / "summary.json"
+        if not path.exists():
+            print(f"{d}: no run found ({path})")
+            missing += 1
+            continue
+        print(report.format_summary(json.loads(path.read_text())))
+    return missing
+
+
+def cmd_summary(args) -> int:
+    return 1 if _summaries(_days(args.start, args.end)) else 0
+
+
+def cmd_nightly(args) -> int:
+    """One `airflow dags test` per day: Airflow's own runner, the run a scheduler would start."""
+    from listening.pipeline import make_run
+    from listening.report import outbox_dir
+
+    days = _days(args.start, args.end)
+    failed = []
+    for d in days:
+        # A manual run at D+1 00:00 UTC covers the data interval [D, D+1).
+        after = (d + timedelta(days=1)).isoformat()
+        print(f"== {d}: airflow dags test listening_nightly {after}", flush=True)
+        log = Path(os.environ.get("AIRFLOW_HOME", ".")) / "logs" / f"nightly-{d.isoformat()}.log"
+        log.parent.mkdir(parents=True, exist_ok=True)
+        with open(log, "w") as fh:
+            rc = subprocess.call(["airflow", "dags", "test", "listening_nightly", after], stdout=fh, stderr=subprocess.STDOUT)
+        text = log.read_text(errors="replace")
+        if rc != 0 or "state=success" not in text:
+            failed.append(d)
+            tail = "\n".join(line for line in text.splitlines() if "ERROR" in line or "Error" in line)[-3000:]
+            print(f"   FAILED (log: {log})\n{tail}", flush=True)
+    run = make_run(days[0])
+    print()
+    _summaries(days)
+    print(f"\nDatasets:          {run.lake}")
+    print(f"Validation report: {run.lake / 'quality' / 'gx' / 'gx' / 'uncommitted' / 'data_docs' / 'local_site' / 'index.html'}")
+    print(f"Quarantine:        {run.lake / 'quarantine'}")
+    print(f"Alert outbox:      {outbox_dir(run)}")
+    if failed:
+        print(f"\n{len(failed)} day(s) failed: {', '.join(map(str, failed))}", file=sys.stderr)
+        return 1
+    return 0
+
+
+def cmd_schema(args) -> int:
+    from listening.schema import data_dictionary
+
+    print(data_dictionary())
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    p = argparse.ArgumentParser(prog="python -m listening", description=__doc__,
+                                formatter_class=argparse.RawDescriptionHelpFormatter)
+    sub = p.add_subparsers(dest="command", required=True)
+    c = sub.add_parser("config", help="check a config directory")
+    c.add_argument("action", choices=["check"])
+    c.add_argument("dir", nargs="?", default=None)
+    c.set_defaults(func=cmd_config)
+    s = sub.add_parser("sentiment", help="score stdin lines")
+    s.add_argument("--lang", required=True)
+    s.set_defaults(func=cmd_sentiment)
+    m = sub.add_parser("simulate", help="write a synthetic corpus")
+    m.add_argument("--out", required=True)
+    m.add_argument("--start", default="2026-11-02")
+    m.add_argument("--days", type=int, default=14)
+    m.add_argument("--posts", type=int, default=20000)
+    m.add_argument("--seed", type=int, default=7)
+    m.set_defaults(func=cmd_simulate)
+    n = sub.add_parser("nightly", help="run the DAG for each day of a range")
+    n.add_argument("--start", required=True)
+    n.add_argument("--end", required=True)
+    n.set_defaults(func=cmd_nightly)
+    d = sub.add_parser("day", help="run one day without Airflow")
+    d.add_argument("day")
+    d.set_defaults(func=cmd_day)
+    su = sub.add_parser("summary", help="print summaries of days already run")
+    su.add_argument("--start", required=True)
+    su.add_argument("--end", required=True)
+    su.set_defaults(func=cmd_summary)
+    sc = sub.add_parser("schema", help="print the data dictionary")
+    sc.add_argument("--markdown", action="store_true")
+    sc.set_defaults(func=cmd_schema)
+    args = p.parse_args(argv)
+    return args.func(args)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

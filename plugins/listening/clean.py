@@ -1,0 +1,71 @@
+"""Text cleaning: what every later stage reads instead of the raw text.
+
+HTML and entities are removed, Unicode normalised, whitespace folded; hashtags, mentions and
+links are pulled into their own lists, and links lose their tracking parameters.
+"""
+from __future__ import annotations
+
+import html
+import re
+import unicodedata
+from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
+
+TAG_RE = re.compile(r"<[^>]{0,500}>")
+BREAK_RE = re.compile(r"<\s*(br|/p|p)\b[^>]{0,100}>", re.I)
+SPACE_RE = re.compile(r"\s+")
+CONTROL_RE = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\u200b\u200e\u200f\ufeff]")
+LINK_RE = re.compile(r"https?://[^\s<>\"'）)]+", re.I)
+HASHTAG_RE = re.compile(r"(?<![\w&#])#(\w+)")
+MENTION_RE = re.compile(r"(?<![\w@])@(\w[\w.\-]*(?:@[\w\-]+(?:\.[\w\-]+)+)?)")
+TRACKING = re.compile(r"^(utm_\w+|fbclid|gclid|mc_cid|mc_eid|igshid|ref_src|s|t)$", re.I)
+
+
+def clean_text(text: str) -> str:
+    """Readable plain text from what a platform sends (often HTML on Mastodon)."""
+    if not text:
+        return ""
+    t = BREAK_RE.sub(" ", text) if "<" in text else text
+    t = TAG_RE.sub("", t) if "<" in t else t
+    t = html.unescape(t)
+    t = unicodedata.normalize("NFC", t)
+    t = CONTROL_RE.sub("", t)
+    return SPACE_RE.sub(" ", t).strip()
+
+
+def fold(text: str) -> str:
+    """Lowercase without accents: what matching compares (Réforme == reforme)."""
+    t = unicodedata.normalize("NFKD", text.casefold())
+    return "".join(c for c in t if not unicodedata.combining(c))
+
+
+def canonical_link(url: str) -> str:
+    url = url.rstrip(".,;:!?")
+    try:
+        parts = urlsplit(url)
+    except ValueError:
+        return url
+    query = [(k, v) for k, v in parse_qsl(parts.query, keep_blank_values=True) if not TRACKING.match(k)]
+    return urlunsplit((parts.scheme.lower(), parts.netloc.lower(), parts.path, urlencode(query), ""))
+
+
+def hashtags(text: str) -> list[str]:
+    """Hashtags in order of appearance, lowercase, without '#', each once."""
+    return list(dict.fromkeys(h.casefold() for h in HASHTAG_RE.findall(LINK_RE.sub(" ", text))))
+
+
+def mentions(text: str) -> list[str]:
+    """Accounts mentioned, lowercase, with '@', each once."""
+    found = (m.rstrip(".-").casefold() for m in MENTION_RE.findall(LINK_RE.sub(" ", text)))
+    return list(dict.fromkeys("@" + m for m in found))
+
+
+def links(text: str) -> list[str]:
+    return list(dict.fromkeys(canonical_link(u) for u in LINK_RE.findall(text)))
+
+
+def text_for_language(text: str) -> str:
+    """The words only: links, mentions and hashtags say little about the language."""
+    t = LINK_RE.sub(" ", text)
+    t = MENTION_RE.sub(" ", t)
+    t = HASHTAG_RE.sub(" ", t)
+    return SPACE_RE.sub(" ", t).strip()

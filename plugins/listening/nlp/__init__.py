@@ -1,0 +1,1 @@
+"""Language, sentiment and entities."""

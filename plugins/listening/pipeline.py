@@ -1,0 +1,192 @@
+"""The nightly run of one UTC day, as plain functions: one per DAG task.
+
+Each function takes plain arguments (the day, the run id, optional directories), reads what the
+previous step staged and stages its own output under `<lake>/_staging/dt=<day>/`. Nothing is
+visible to readers until `publish` moves the validated partitions into the lake, each with one
+atomic rename, so a failed or killed run leaves the last good partitions in place.
+"""
+from __future__ import annotations
+
+import json
+import logging
+from dataclasses import dataclass
+from datetime import date
+from pathlib import Path
+
+import pyarrow as pa
+
+from listening import clean, lake, metrics, privacy
+from listening.config import Config, import_dir as default_import_dir, lake_root, load_config
+from listening.nlp import language, sentiment
+from listening.queries import Matcher, topics_of
+from listening.schema import MENTIONS, METRICS_DAILY, METRICS_HOURLY, QUARANTINE, RAW
+from listening.sources import files
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Run:
+    day: date
+    run_id: str
+    config: Config
+    lake: Path
+    import_dir: Path
+
+
+def make_run(day: str | date, run_id: str = "manual", config_dir: str | None = None,
+             import_dir: str | None = None, lake_dir: str | None = None) -> Run:
+    config = load_config(config_dir)
+    return Run(
+        day=date.fromisoformat(day) if isinstance(day, str) else day,
+        run_id=run_id,
+        config=config,
+        lake=Path(lake_dir) if lake_dir else lake_root(config),
+        import_dir=Path(import_dir) if import_dir else default_import_dir(),
+    )
+
+
+def _quarantine_table(run: Run, bad: list[dict]) -> pa.Table:
+    return pa.Table.from_pylist([{**b, "run_id": run.run_id} for b in bad], schema=QUARANTINE.schema)
+
+
+def stage_quarantine(run: Run, layer: str, bad: list[dict]) -> None:
+    """Refused rows of a layer for the day; appended to what the run already refused there."""
+    path = lake.stage_path(run.lake, run.day, QUARANTINE, layer=layer, dt=run.day)
+    table = _quarantine_table(run, bad)
+    if path.exists():
+        table = pa.concat_tables([lake.read_file(path, QUARANTINE), table])
+    lake.write_file(path, QUARANTINE, table)
+
+
+# ---- tasks -------------------------------------------------------------------------------
+
+def ingest(run: Run) -> dict:
+    """Import files -> raw rows of the day, per platform, as received."""
+    lake.clear_staging(run.lake, run.day)
+    rows, bad = files.read_day(run.import_dir, run.day)
+    by_platform: dict[str, list[dict]] = {}
+    for r in rows:
+        by_platform.setdefault(r["platform"], []).append(r)
+    for platform, prow in sorted(by_platform.items()):
+        table = pa.Table.from_pylist(prow, schema=RAW.schema)
+        lake.write_file(lake.stage_path(run.lake, run.day, RAW, source=platform, dt=run.day), RAW, table)
+    stage_quarantine(run, "raw", bad)
+    log.info("%s: %d posts read from %s, %d lines quarantined", run.day, len(rows), run.import_dir, len(bad))
+    return {"posts": len(rows), "quarantined": len(bad), "platforms": sorted(by_platform)}
+
+
+def staged_raw(run: Run) -> pa.Table:
+    root = lake.staging_dir(run.lake, run.day) / RAW.path
+    tables = [lake.read_file(p, RAW) for p in sorted(root.rglob(lake.PART))] if root.exists() else []
+    return pa.concat_tables(tables) if tables else RAW.schema.empty_table()
+
+
+def enrich(raw: pa.Table, config: Config, key: bytes) -> pa.Table:
+    """Raw posts -> mentions: clean, match topics, keep matches, language, sentiment, pseudonymise."""
+    matcher = Matcher(config.watchlists)
+    rows = []
+    for r in raw.to_pylist():
+        text = clean.clean_text(r["text"])
+        tags = clean.hashtags(text)
+        ments = clean.mentions(text)
+        found = matcher.match(text, tags, ments, r["author_handle"])
+        if not found:
+            continue
+        engagement = r["like_count"] + r["repost_count"] + r["reply_count"] + r["quote_count"]
+        rows.append({
+            "post_id": r["post_id"], "platform": r["platform"], "url": r["url"],
+            "created_at": r["created_at"], "hour": r["created_at"].hour,
+            "author_key": privacy.author_key(key, r["platform"], r["author_id"]),
+            "author_followers": r["author_followers"],
+            "text": text, "hashtags": tags, "mentions": ments, "links": clean.links(text),
+            "declared_lang": r["lang"],
+            "topics": topics_of(found), "matches": found,
+            "is_reply": r["reply_to"] is not None, "is_repost": r["repost_of"] is not None,
+            "reply_to": r["reply_to"], "repost_of": r["repost_of"], "quote_of": r["quote_of"],
+            "like_count": r["like_count"], "repost_count": r["repost_count"],
+            "reply_count": r["reply_count"], "quote_count": r["quote_count"],
+            "engagement": engagement,
+        })
+    langs = language.identify([r["text"] for r in rows], [r.pop("declared_lang") for r in rows],
+                              config.settings.languages)
+    for r, (lang, source, conf) in zip(rows, langs):
+        r["lang"], r["lang_source"], r["lang_confidence"] = lang, source, conf
+    scores = sentiment.score([r["text"] for r in rows], [r["lang"] for r in rows])
+    for r, s in zip(rows, scores):
+        r["sentiment_score"] = s.score if s else None
+        r["sentiment_label"] = s.label if s else None
+        r["sentiment_engine"] = s.engine if s else None
+    return pa.Table.from_pylist(rows, schema=MENTIONS.schema)
+
+
+def build_mentions(run: Run) -> dict:
+    raw = staged_raw(run)
+    # The same post can arrive from two sources (a collector and a vendor export): keep one.
+    if raw.num_rows:
+        raw = lake.sort_table(RAW, raw)
+        ids = raw["post_id"].to_pylist()
+        first = sorted({pid: i for i, pid in reversed(list(enumerate(ids)))}.values())
+        raw = raw.take(first)
+    table = enrich(raw, run.config, privacy.load_key(run.lake))
+    lake.write_file(lake.stage_path(run.lake, run.day, MENTIONS, dt=run.day), MENTIONS, table)
+    log.info("%s: %d of %d posts matched a topic", run.day, table.num_rows, raw.num_rows)
+    return {"posts": raw.num_rows, "mentions": table.num_rows}
+
+
+def staged(run: Run, ds) -> pa.Table:
+    p = lake.stage_path(run.lake, run.day, ds, dt=run.day)
+    if not p.exists():
+        raise FileNotFoundError(f"{p}: the previous step of the run did not stage {ds.name}")
+    return lake.read_file(p, ds)
+
+
+def compute_metrics(run: Run) -> dict:
+    mentions = staged(run, MENTIONS)
+    topics = [t.name for t in run.config.watchlists.topics]
+    day_table = metrics.daily(mentions, run.day, topics)
+    lake.write_file(lake.stage_path(run.lake, run.day, METRICS_DAILY, dt=run.day), METRICS_DAILY, day_table)
+    hour_table = metrics.hourly(mentions)
+    lake.write_file(lake.stage_path(run.lake, run.day, METRICS_HOURLY, dt=run.day), METRICS_HOURLY, hour_table)
+    return {"topics": day_table.num_rows, "hours": hour_table.num_rows}
+
+
+def validate(run: Run) -> dict:
+    from listening import quality
+
+    return quality.validate_staged(run)
+
+
+def publish(run: Run) -> dict:
+    published = lake.publish(run.lake, run.day)
+    log.info("%s: published %d partitions", run.day, len(published))
+    return {"partitions": [str(p.relative_to(run.lake)) for p in published]}
+
+
+def summarise(run: Run) -> dict:
+    """The day in one screen: posts, mentions per topic, sentiment mix; written beside the report."""
+    from listening import report
+
+    return report.daily_summary(run)
+
+
+def run_day(day: str | date, **kw) -> dict:
+    """The whole nightly run of one day, without a scheduler (CLI and tests)."""
+    run = make_run(day, **kw)
+    out = {"ingest": ingest(run), "mentions": build_mentions(run), "metrics": compute_metrics(run),
+           "validate": validate(run), "publish": publish(run)}
+    out["summary"] = summarise(run)
+    return out
+
+
+def as_json(obj: dict) -> str:
+    return json.dumps(obj, ensure_ascii=False, sort_keys=True, default=str)
+
+
+STEP_FUNCTIONS = {"ingest": ingest, "build_mentions": build_mentions, "compute_metrics": compute_metrics,
+                  "validate": validate, "publish": publish, "summarise": summarise}
+
+
+def run_step(name: str, day: str, run_id: str | None = None) -> dict:
+    """Entry point of the DAG's tasks: one step of the run of `day`, paths from the environment."""
+    return STEP_FUNCTIONS[name](make_run(day, run_id or "manual"))

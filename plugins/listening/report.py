@@ -1,0 +1,128 @@
+"""The day in one screen, and the daily digest e-mail per team.
+
+The summary is written next to the data (`<lake>/reports/dt=<day>/summary.json`) and printed
+by the demo; the digest goes to the outbox (`<lake>/outbox/dt=<day>/digest-<team>.eml`), one
+RFC 5322 message per team, which any mail client opens and the alerts stage can send.
+"""
+from __future__ import annotations
+
+import json
+import os
+from datetime import datetime, time, timezone
+from email.message import EmailMessage
+from email.utils import format_datetime
+from pathlib import Path
+
+from listening import lake
+from listening.schema import METRICS_DAILY, MENTIONS, QUALITY, QUARANTINE
+
+TEXT = {
+    "fr": {"subject": "Veille du {day} : {posts} mentions", "hello": "Bonjour,",
+           "intro": "Voici la veille du {day} pour vos sujets.",
+           "line": "- {label} : {posts} mentions, {authors} auteurs, ton {pos} positif / {neu} neutre / {neg} négatif",
+           "none": "Aucune mention aujourd'hui.", "more": "Les données et le rapport de validation sont dans {lake}."},
+    "en": {"subject": "Listening for {day}: {posts} mentions", "hello": "Hello,",
+           "intro": "Here is the listening for {day} on your topics.",
+           "line": "- {label}: {posts} mentions, {authors} authors, tone {pos} positive / {neu} neutral / {neg} negative",
+           "none": "No mention today.", "more": "The datasets and the validation report are in {lake}."},
+}
+
+
+def _pct(n: int, total: int) -> str:
+    return f"{round(100 * n / total)}%" if total else "-"
+
+
+def daily_summary(run) -> dict:
+    day = run.day
+    metrics = lake.read_partition(run.lake, METRICS_DAILY, dt=day)
+    mentions = lake.read_partition(run.lake, MENTIONS, dt=day)
+    quality = lake.read_partition(run.lake, QUALITY, dt=day)
+    quarantined = 0
+    qroot = run.lake / QUARANTINE.path
+    for p in qroot.glob(f"layer=*/dt={day.isoformat()}/{lake.PART}") if qroot.exists() else []:
+        quarantined += lake.read_file(p, QUARANTINE).num_rows
+    topics = []
+    for row in (metrics.to_pylist() if metrics is not None else []):
+        topics.append({k: row[k] for k in ("topic", "posts", "unique_authors", "positive", "neutral",
+                                            "negative", "unscored", "net_sentiment", "top_hashtags")})
+    langs: dict[str, int] = {}
+    if mentions is not None:
+        for lang in mentions["lang"].to_pylist():
+            langs[lang] = langs.get(lang, 0) + 1
+    summary = {
+        "day": day.isoformat(),
+        "mentions": mentions.num_rows if mentions is not None else 0,
+        "languages": dict(sorted(langs.items())),
+        "topics": topics,
+        "quarantined": quarantined,
+        "rules_failed": sum(1 for s in quality["success"].to_pylist() if not s) if quality is not None else 0,
+    }
+    out = run.lake / "reports" / f"dt={day.isoformat()}"
+    out.mkdir(parents=True, exist_ok=True)
+    tmp = out / ".summary.json.tmp"
+    tmp.write_text(json.dumps(summary, ensure_ascii=False, indent=2, default=str))
+    os.replace(tmp, out / "summary.json")
+    summary["digests"] = [str(p) for p in write_digests(run, summary)]
+    return summary
+
+
+def outbox_dir(run) -> Path:
+    p = Path(run.config.settings.outbox)
+    return p if p.is_absolute() else run.lake / p
+
+
+def write_digests(run, summary: dict) -> list[Path]:
+    """One digest per team, covering the topics it owns; written atomically, same bytes on re-run."""
+    wl = run.config.watchlists
+    lang = run.config.settings.digest_language if run.config.settings.digest_language in TEXT else "en"
+    t = TEXT[lang]
+    by_topic = {x["topic"]: x for x in summary["topics"]}
+    out = outbox_dir(run) / f"dt={run.day.isoformat()}"
+    out.mkdir(parents=True, exist_ok=True)
+    sent_at = datetime.combine(run.day, time(6, 0), tzinfo=timezone.utc).astimezone(run.config.zone)
+    paths = []
+    for team_name, team in sorted(wl.teams.items()):
+        owned = [tp for tp in wl.topics if tp.team == team_name]
+        if not owned:
+            continue
+        total = sum(by_topic.get(tp.name, {}).get("posts", 0) for tp in owned)
+        lines = [t["hello"], "", t["intro"].format(day=run.day.isoformat()), ""]
+        for tp in owned:
+            m = by_topic.get(tp.name)
+            if not m or not m["posts"]:
+                lines.append(f"- {tp.label}: 0")
+                continue
+            scored = m["positive"] + m["neutral"] + m["negative"]
+            lines.append(t["line"].format(label=tp.label, posts=m["posts"], authors=m["unique_authors"],
+                                          pos=_pct(m["positive"], scored), neu=_pct(m["neutral"], scored),
+                                          neg=_pct(m["negative"], scored)))
+        if not total:
+            lines += ["", t["none"]]
+        lines += ["", t["more"].format(lake=run.lake)]
+        msg = EmailMessage()
+        msg["From"] = os.environ.get("VIGIE_MAIL_FROM", "vigie@localhost")
+        msg["To"] = ", ".join(team.recipients)
+        msg["Subject"] = t["subject"].format(day=run.day.isoformat(), posts=total)
+        msg["Date"] = format_datetime(sent_at)
+        msg["Message-ID"] = f"<digest-{team_name}-{run.day.isoformat()}@vigie>"
+        msg.set_content("\n".join(lines))
+        path = out / f"digest-{team_name}.eml"
+        tmp = out / f".digest-{team_name}.eml.tmp"
+        tmp.write_bytes(bytes(msg))
+        os.replace(tmp, path)
+        paths.append(path)
+    return paths
+
+
+def format_summary(summary: dict) -> str:
+    """The one-screen text the demo prints per day."""
+    lines = [f"{summary['day']}  {summary['mentions']} mentions  "
+             f"languages {' '.join(f'{k}:{v}' for k, v in summary['languages'].items()) or '-'}  "
+             f"quarantined {summary['quarantined']}  failed rules {summary['rules_failed']}"]
+    for t in summary["topics"]:
+        scored = t["positive"] + t["neutral"] + t["negative"]
+        net = "" if t["net_sentiment"] is None else f"net {t['net_sentiment']:+.2f}"
+        lines.append(f"  {t['topic']:<14} {t['posts']:>5} posts {t['unique_authors']:>5} authors  "
+                     f"+{_pct(t['positive'], scored):>4} ={_pct(t['neutral'], scored):>4} "
+                     f"-{_pct(t['negative'], scored):>4}  {net}  {' '.join('#' + h for h in t['top_hashtags'][:3])}")
+    return "\n".join(lines)

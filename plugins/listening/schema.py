@@ -1,0 +1,255 @@
+"""The single source of truth for every dataset's columns, types and meaning.
+
+Writers cast to these schemas, the validation suites derive their type and nullability rules
+from them, and docs/data-dictionary.md is generated from them (`python -m listening schema
+--markdown`); a test fails when the document is stale.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import pyarrow as pa
+
+UTC_TS = pa.timestamp("us", tz="UTC")
+STR = pa.string()
+STRS = pa.list_(pa.string())
+
+
+def _f(name: str, type_: pa.DataType, doc: str, nullable: bool = True) -> pa.Field:
+    return pa.field(name, type_, nullable=nullable, metadata={"doc": doc})
+
+
+MATCH = pa.struct([
+    pa.field("topic", STR, nullable=False),
+    pa.field("kind", STR, nullable=False),   # keyword, hashtag, account, author
+    pa.field("term", STR, nullable=False),
+])
+
+
+@dataclass(frozen=True)
+class Dataset:
+    name: str
+    path: str            # under the lake root; partition keys are written as key=value dirs
+    partitioning: tuple[str, ...]
+    doc: str
+    schema: pa.Schema
+    unique: tuple[str, ...] = ()   # columns that identify a row within a partition
+    sort: tuple[str, ...] = ()     # order rows are written in (for readers and for identical re-runs)
+
+
+RAW = Dataset(
+    name="raw", path="raw", partitioning=("source", "dt"),
+    doc="Posts as received, one row per post and source, per UTC day of creation. Holds personal "
+        "data (handles, author ids): restricted to the pipeline, kept raw_retention_days.",
+    unique=("post_id",), sort=("created_at", "post_id"),
+    schema=pa.schema([
+        _f("post_id", STR, "`<platform>:<native id>`, stable across runs and sources", False),
+        _f("platform", STR, "platform the post comes from (mastodon, bluesky, x, …)", False),
+        _f("native_id", STR, "the platform's own id of the post", False),
+        _f("url", STR, "public address of the post"),
+        _f("created_at", UTC_TS, "when the post was published, UTC", False),
+        _f("author_id", STR, "the platform's id of the author (personal data)", False),
+        _f("author_handle", STR, "handle of the author, with @ (personal data)"),
+        _f("author_followers", pa.int64(), "followers of the author when collected"),
+        _f("text", STR, "text as received", False),
+        _f("lang", STR, "language given by the platform, if any"),
+        _f("reply_to", STR, "post id this post answers"),
+        _f("repost_of", STR, "post id this post reposts"),
+        _f("quote_of", STR, "post id this post quotes"),
+        _f("like_count", pa.int64(), "likes received, as collected", False),
+        _f("repost_count", pa.int64(), "reposts received, as collected", False),
+        _f("reply_count", pa.int64(), "replies received, as collected", False),
+        _f("quote_count", pa.int64(), "quotes received, as collected", False),
+        _f("source_file", STR, "file (or collector) the post came from", False),
+        _f("source_line", pa.int64(), "line number in that file (1-based)"),
+        _f("payload", STR, "the original record, as received (JSON)", False),
+    ]),
+)
+
+MENTIONS = Dataset(
+    name="mentions", path="mentions", partitioning=("dt",),
+    doc="One row per post that matched at least one watched topic, cleaned and enriched. "
+        "Authors are pseudonymised: author_key is a keyed hash, not the platform id.",
+    unique=("post_id",), sort=("created_at", "post_id"),
+    schema=pa.schema([
+        _f("post_id", STR, "`<platform>:<native id>`", False),
+        _f("platform", STR, "platform of the post", False),
+        _f("url", STR, "public address of the post"),
+        _f("created_at", UTC_TS, "when the post was published, UTC", False),
+        _f("hour", pa.int8(), "hour of created_at, UTC (0-23)", False),
+        _f("author_key", STR, "pseudonym of the author: keyed hash of platform and author id", False),
+        _f("author_followers", pa.int64(), "followers of the author when collected"),
+        _f("text", STR, "cleaned text: HTML and entities removed, Unicode normalised, spaces folded", False),
+        _f("hashtags", STRS, "hashtags in the text, lowercase, without '#'", False),
+        _f("mentions", STRS, "accounts mentioned in the text, lowercase, with '@'", False),
+        _f("links", STRS, "links in the text", False),
+        _f("lang", STR, "language: given by the platform, else detected; 'und' when unsure", False),
+        _f("lang_source", STR, "'platform' or 'detected'", False),
+        _f("lang_confidence", pa.float32(), "confidence of the language (1.0 when given by the platform)", False),
+        _f("topics", STRS, "watched topics the post belongs to (sorted)", False),
+        _f("matches", pa.list_(MATCH), "why: each topic with the kind of rule and the term that matched", False),
+        _f("sentiment_score", pa.float32(), "sentiment in [-1, 1]; null when no engine reads the language"),
+        _f("sentiment_label", STR, "negative, neutral or positive; null when not scored"),
+        _f("sentiment_engine", STR, "engine and version that produced the score"),
+        _f("is_reply", pa.bool_(), "the post answers another post", False),
+        _f("is_repost", pa.bool_(), "the post reposts another post", False),
+        _f("reply_to", STR, "post id this post answers"),
+        _f("repost_of", STR, "post id this post reposts"),
+        _f("quote_of", STR, "post id this post quotes"),
+        _f("like_count", pa.int64(), "likes received, as collected", False),
+        _f("repost_count", pa.int64(), "reposts received, as collected", False),
+        _f("reply_count", pa.int64(), "replies received, as collected", False),
+        _f("quote_count", pa.int64(), "quotes received, as collected", False),
+        _f("engagement", pa.int64(), "likes + reposts + replies + quotes", False),
+    ]),
+)
+
+AUTHORS = Dataset(
+    name="authors", path="authors", partitioning=("dt",),
+    doc="Influence of each author per topic and window (filled by the influence stage).",
+    unique=("author_key", "topic", "window_days"), sort=("topic", "window_days", "rank"),
+    schema=pa.schema([
+        _f("author_key", STR, "pseudonym of the author", False),
+        _f("platform", STR, "platform of the author", False),
+        _f("topic", STR, "topic", False),
+        _f("window_days", pa.int16(), "length of the window ending on dt (7 or 28)", False),
+        _f("posts", pa.int64(), "posts of the author in the topic and window", False),
+        _f("reach", pa.float32(), "followers on a log scale, normalised within the platform, [0, 1]", False),
+        _f("engagement", pa.float32(), "engagement rate received, shrunk to the platform mean, [0, 1]", False),
+        _f("centrality", pa.float32(), "PageRank on the interaction graph, [0, 1]", False),
+        _f("relevance", pa.float32(), "share of the author's posts in the topic and days active, [0, 1]", False),
+        _f("authenticity", pa.float32(), "one minus bot-likeness and coordination, [0, 1]", False),
+        _f("influence", pa.float32(), "weighted combination of the components, [0, 1]", False),
+        _f("rank", pa.int32(), "rank of the author in the topic and window (1 = most influential)", False),
+        _f("explanation", STR, "one line in plain words saying what made the score", False),
+    ]),
+)
+
+_METRIC_FIELDS = [
+    _f("topic", STR, "topic", False),
+    _f("posts", pa.int64(), "posts in the topic", False),
+    _f("unique_authors", pa.int64(), "distinct authors", False),
+    _f("positive", pa.int64(), "posts labelled positive", False),
+    _f("neutral", pa.int64(), "posts labelled neutral", False),
+    _f("negative", pa.int64(), "posts labelled negative", False),
+    _f("unscored", pa.int64(), "posts whose language no sentiment engine reads", False),
+    _f("net_sentiment", pa.float32(), "(positive - negative) / scored posts, in [-1, 1]; null when none scored"),
+    _f("mean_sentiment", pa.float32(), "mean sentiment score of scored posts, in [-1, 1]"),
+    _f("reach", pa.int64(), "sum of the followers of the authors of the posts", False),
+    _f("engagement", pa.int64(), "sum of likes, reposts, replies and quotes", False),
+    _f("replies", pa.int64(), "posts that answer another post", False),
+    _f("reposts", pa.int64(), "posts that repost another post", False),
+    _f("lang_fr", pa.int64(), "posts in French", False),
+    _f("lang_nl", pa.int64(), "posts in Dutch", False),
+    _f("lang_en", pa.int64(), "posts in English", False),
+    _f("lang_de", pa.int64(), "posts in German", False),
+    _f("lang_other", pa.int64(), "posts in another or undetermined language", False),
+    _f("top_hashtags", STRS, "the ten most used hashtags, most used first", False),
+]
+
+METRICS_DAILY = Dataset(
+    name="metrics_daily", path="metrics_daily", partitioning=("dt",),
+    doc="Per topic and UTC day: volume, authors, sentiment mix, reach, engagement, languages.",
+    unique=("topic",), sort=("topic",),
+    schema=pa.schema([_f("day", pa.date32(), "the UTC day", False)] + _METRIC_FIELDS),
+)
+
+METRICS_HOURLY = Dataset(
+    name="metrics_hourly", path="metrics_hourly", partitioning=("dt",),
+    doc="Per topic and UTC hour: the same measures as metrics_daily.",
+    unique=("topic", "hour"), sort=("topic", "hour"),
+    schema=pa.schema([_f("hour", UTC_TS, "start of the hour, UTC", False)] + _METRIC_FIELDS),
+)
+
+ALERTS = Dataset(
+    name="alerts", path="alerts", partitioning=("dt",),
+    doc="Every alert raised, sent or suppressed, with its evidence.",
+    unique=("alert_id",), sort=("window_start", "alert_id"),
+    schema=pa.schema([
+        _f("alert_id", STR, "stable id derived from topic, detector and window", False),
+        _f("topic", STR, "topic", False),
+        _f("detector", STR, "detector that raised it (volume_spike, sentiment_drop, …)", False),
+        _f("severity", STR, "green, amber or red", False),
+        _f("window_start", UTC_TS, "start of the window the alert covers, UTC", False),
+        _f("window_end", UTC_TS, "end of the window, UTC", False),
+        _f("title", STR, "one-line summary", False),
+        _f("evidence", STR, "what the detector saw, in plain words", False),
+        _f("evidence_post_ids", STRS, "example posts", False),
+        _f("team", STR, "team the alert is routed to", False),
+        _f("status", STR, "sent, suppressed or failed", False),
+    ]),
+)
+
+QUARANTINE = Dataset(
+    name="quarantine", path="quarantine", partitioning=("layer", "dt"),
+    doc="Rows refused by a rule, with the rule and the reason: nothing is dropped silently.",
+    sort=("source_file", "source_line", "rule"),
+    schema=pa.schema([
+        _f("run_id", STR, "run that refused the row", False),
+        _f("rule", STR, "name of the rule that refused it", False),
+        _f("reason", STR, "what is wrong, in plain words", False),
+        _f("post_id", STR, "post id when one could be read"),
+        _f("source_file", STR, "file the row came from"),
+        _f("source_line", pa.int64(), "line in that file (1-based)"),
+        _f("record", STR, "the refused record as received (truncated to 10,000 characters)", False),
+    ]),
+)
+
+QUALITY = Dataset(
+    name="quality", path="quality/results", partitioning=("dt",),
+    doc="Validation results: one row per expectation, dataset and run.",
+    unique=("layer", "rule"), sort=("layer", "rule"),
+    schema=pa.schema([
+        _f("run_id", STR, "run that validated", False),
+        _f("layer", STR, "dataset validated", False),
+        _f("rule", STR, "expectation (name and column)", False),
+        _f("level", STR, "critical (stops the publish) or row (quarantines rows)", False),
+        _f("success", pa.bool_(), "whether the expectation held", False),
+        _f("rows", pa.int64(), "rows checked", False),
+        _f("failed_rows", pa.int64(), "rows that broke it", False),
+        _f("details", STR, "observed value or examples, as JSON", False),
+    ]),
+)
+
+DATASETS: dict[str, Dataset] = {d.name: d for d in
+                                (RAW, MENTIONS, AUTHORS, METRICS_HOURLY, METRICS_DAILY, ALERTS, QUARANTINE, QUALITY)}
+
+
+def empty(ds: Dataset) -> pa.Table:
+    return ds.schema.empty_table()
+
+
+def conform(ds: Dataset, table: pa.Table) -> pa.Table:
+    """Select and cast to the dataset's schema, in its order; a missing column is an error."""
+    missing = [f.name for f in ds.schema if f.name not in table.column_names]
+    if missing:
+        raise ValueError(f"{ds.name}: missing columns {missing}")
+    return pa.Table.from_arrays([table[f.name].cast(f.type) for f in ds.schema], schema=ds.schema)
+
+
+def _type_name(t: pa.DataType) -> str:
+    if pa.types.is_timestamp(t):
+        return f"timestamp[{t.unit}, {t.tz}]"
+    if pa.types.is_list(t) and pa.types.is_struct(t.value_type):
+        inner = ", ".join(f"{f.name}: {f.type}" for f in t.value_type)
+        return f"list<struct<{inner}>>"
+    return str(t)
+
+
+def data_dictionary() -> str:
+    """Markdown data dictionary, generated from the schemas above."""
+    out = ["# Data dictionary", "",
+           "Generated from `plugins/listening/schema.py` by `python -m listening schema --markdown`;",
+           "do not edit by hand (a test fails when this file is stale).", ""]
+    for ds in DATASETS.values():
+        parts = "/".join(f"{k}=…" for k in ds.partitioning)
+        out += [f"## {ds.name}", "", ds.doc, "",
+                f"Path: `<lake>/{ds.path}/{parts}/part-0.parquet`" +
+                (f" · unique per partition: {', '.join(ds.unique)}" if ds.unique else "") +
+                (f" · sorted by: {', '.join(ds.sort)}" if ds.sort else ""), "",
+                "| column | type | required | meaning |", "|---|---|---|---|"]
+        for f in ds.schema:
+            doc = (f.metadata or {}).get(b"doc", b"").decode()
+            out.append(f"| `{f.name}` | {_type_name(f.type)} | {'no' if f.nullable else 'yes'} | {doc} |")
+        out.append("")
+    return "\n".join(out)

@@ -1,0 +1,180 @@
+"""The file source: JSON Lines posts dropped in the import directory (docs/import-format.md).
+
+Every file is read on every run and only the posts of the data interval are kept, so a file
+may span many days and a re-run sees the same posts. A bad line never stops the run: it goes
+to quarantine with the file, the line, the rule it broke and why.
+"""
+from __future__ import annotations
+
+import gzip
+import json
+import logging
+import re
+from datetime import date, datetime, timedelta, timezone
+from pathlib import Path
+
+log = logging.getLogger(__name__)
+
+SUFFIXES = (".jsonl", ".ndjson", ".jsonl.gz", ".ndjson.gz")
+PLATFORM_RE = re.compile(r"^[a-z][a-z0-9_]{0,31}$")
+COUNTS = ("like_count", "repost_count", "reply_count", "quote_count")
+OPTIONAL_STR = ("url", "author_handle", "lang", "reply_to", "repost_of", "quote_of")
+MAX_RECORD = 10_000
+
+
+class BadRecord(ValueError):
+    def __init__(self, rule: str, reason: str):
+        super().__init__(reason)
+        self.rule, self.reason = rule, reason
+
+
+def import_files(import_dir: Path) -> list[Path]:
+    d = Path(import_dir)
+    if not d.is_dir():
+        raise FileNotFoundError(f"{d}: import directory not found (set VIGIE_IMPORT_DIR)")
+    files, ignored = [], []
+    for p in sorted(d.rglob("*")):
+        if not p.is_file() or p.name.startswith((".", "_")):
+            continue
+        (files if p.name.endswith(SUFFIXES) else ignored).append(p)
+    if ignored:
+        log.info("ignoring %d files that are not JSON Lines: %s", len(ignored),
+                 ", ".join(p.name for p in ignored[:10]))
+    return files
+
+
+def parse_time(value: object, field: str = "created_at") -> datetime:
+    if not isinstance(value, str):
+        raise BadRecord(f"{field}_type", f"{field} must be an ISO 8601 string, got {type(value).__name__}")
+    try:
+        t = datetime.fromisoformat(value)
+    except ValueError:
+        raise BadRecord(f"{field}_format", f"{field} {value[:40]!r} is not an ISO 8601 timestamp") from None
+    if t.tzinfo is None:
+        raise BadRecord(f"{field}_zone", f"{field} {value[:40]!r} has no time zone (add Z or an offset)")
+    return t.astimezone(timezone.utc)
+
+
+def to_raw(rec: object, created: datetime | None = None) -> dict:
+    """Check one decoded record against the import format and map it to a raw row."""
+    if not isinstance(rec, dict):
+        raise BadRecord("not_object", f"a line must be a JSON object, got {type(rec).__name__}")
+    for f in ("platform", "id", "author_id", "text"):
+        if f not in rec or rec[f] is None:
+            raise BadRecord("missing_field", f"required field {f!r} is missing")
+    platform = rec["platform"]
+    if not isinstance(platform, str) or not PLATFORM_RE.match(platform):
+        raise BadRecord("platform", f"platform {str(platform)[:40]!r} must be a lowercase word")
+    ids = {}
+    for f in ("id", "author_id"):
+        v = rec[f]
+        if isinstance(v, bool) or not isinstance(v, (str, int)) or str(v) == "":
+            raise BadRecord(f"{f}_type", f"{f} must be a non-empty string")
+        ids[f] = str(v)
+    if not isinstance(rec["text"], str):
+        raise BadRecord("text_type", f"text must be a string, got {type(rec['text']).__name__}")
+    for f in OPTIONAL_STR:
+        v = rec.get(f)
+        if v is not None and (isinstance(v, bool) or not isinstance(v, (str, int))):
+            raise BadRecord(f"{f}_type", f"{f} must be a string, got {type(v).__name__}")
+    counts = {}
+    for f in COUNTS + ("author_followers",):
+        v = rec.get(f)
+        if v is None:
+            counts[f] = 0 if f in COUNTS else None
+            continue
+        if isinstance(v, bool) or not isinstance(v, int):
+            raise BadRecord(f"{f}_type", f"{f} must be an integer, got {type(v).__name__} {str(v)[:20]!r}")
+        if v < 0:
+            raise BadRecord(f"{f}_negative", f"{f} must be >= 0, got {v}")
+        counts[f] = v
+    created = created or parse_time(rec.get("created_at"))
+
+    def link(f: str) -> str | None:
+        v = rec.get(f)
+        return f"{platform}:{v}" if v not in (None, "") else None
+
+    lang = rec.get("lang")
+    return {
+        "post_id": f"{platform}:{ids['id']}",
+        "platform": platform,
+        "native_id": ids["id"],
+        "url": rec.get("url") or None,
+        "created_at": created,
+        "author_id": ids["author_id"],
+        "author_handle": str(rec["author_handle"]) if rec.get("author_handle") else None,
+        "author_followers": counts["author_followers"],
+        "text": rec["text"],
+        "lang": str(lang).lower() if lang else None,
+        "reply_to": link("reply_to"),
+        "repost_of": link("repost_of"),
+        "quote_of": link("quote_of"),
+        **{f: counts[f] for f in COUNTS},
+    }
+
+
+def _open(path: Path):
+    if path.name.endswith(".gz"):
+        return gzip.open(path, "rb")
+    return open(path, "rb")
+
+
+def read_day(import_dir: Path, day: date) -> tuple[list[dict], list[dict]]:
+    """Posts created on `day` (UTC) from every import file, and the bad lines to quarantine.
+
+    A bad line is reported by the run of the day it claims; one whose date can't be read is
+    reported by every run (it can't be placed in a day). A post id seen twice is kept once:
+    the first file in name order wins, and the copy is quarantined as a duplicate.
+    """
+    start = datetime(day.year, day.month, day.day, tzinfo=timezone.utc)
+    end = start + timedelta(days=1)
+    rows: list[dict] = []
+    bad: list[dict] = []
+    seen: dict[str, tuple[str, int]] = {}
+    for path in import_files(import_dir):
+        name = path.name
+        with _open(path) as fh:
+            for lineno, raw_line in enumerate(fh, start=1):
+                if not raw_line.strip():
+                    continue
+                record = raw_line.decode("utf-8", errors="replace").rstrip("\r\n")
+
+                def reject(rule: str, reason: str, post_id: str | None = None) -> None:
+                    bad.append({"rule": rule, "reason": f"{name}:{lineno}: {reason}", "post_id": post_id,
+                                "source_file": name, "source_line": lineno, "record": record[:MAX_RECORD]})
+
+                try:
+                    text = raw_line.decode("utf-8")
+                except UnicodeDecodeError as e:
+                    reject("encoding", f"not valid UTF-8 at byte {e.start}")
+                    continue
+                try:
+                    rec = json.loads(text)
+                except json.JSONDecodeError as e:
+                    reject("json", f"not valid JSON: {e.msg} at column {e.colno}")
+                    continue
+                created = None
+                if isinstance(rec, dict):
+                    try:
+                        created = parse_time(rec.get("created_at"))
+                    except BadRecord as e:
+                        reject(e.rule, e.reason)
+                        continue
+                    if not (start <= created < end):
+                        continue
+                try:
+                    row = to_raw(rec, created)
+                except BadRecord as e:
+                    pid = f"{rec.get('platform')}:{rec.get('id')}" if isinstance(rec, dict) else None
+                    reject(e.rule, e.reason, pid)
+                    continue
+                if row["post_id"] in seen:
+                    f0, l0 = seen[row["post_id"]]
+                    reject("duplicate", f"post {row['post_id']} already read from {f0}:{l0}", row["post_id"])
+                    continue
+                seen[row["post_id"]] = (name, lineno)
+                row["source_file"] = name
+                row["source_line"] = lineno
+                row["payload"] = text.rstrip("\r\n")
+                rows.append(row)
+    return rows, bad
