@@ -1,0 +1,60 @@
+"""Shared fixtures: the repository's paths, a clean environment, a small simulated corpus."""
+from __future__ import annotations
+
+import gzip
+import json
+import os
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[1]
+SAMPLE = REPO / "include" / "sample"
+CONFIG = REPO / "include" / "config"
+
+
+@pytest.fixture(autouse=True)
+def _isolated_env(monkeypatch, tmp_path):
+    """No test reads the user's environment or writes into the repository's lake."""
+    for var in ("VIGIE_LAKE", "VIGIE_IMPORT_DIR", "VIGIE_CONFIG_DIR", "VIGIE_PSEUDONYM_KEY"):
+        monkeypatch.delenv(var, raising=False)
+    monkeypatch.setenv("VIGIE_LAKE", str(tmp_path / "lake"))
+    monkeypatch.setenv("GX_ANALYTICS_ENABLED", "False")
+
+
+def read_truth(corpus: Path) -> tuple[dict, dict[str, dict]]:
+    manifest = json.loads((corpus / "truth.json").read_text())
+    with gzip.open(corpus / "truth.jsonl.gz", "rt", encoding="utf-8") as fh:
+        posts = {r["post_id"]: r for r in map(json.loads, fh)}
+    return manifest, posts
+
+
+@pytest.fixture(scope="session")
+def sample_truth():
+    return read_truth(SAMPLE)
+
+
+@pytest.fixture(scope="session")
+def small_corpus(tmp_path_factory):
+    """3 days, 1,500 posts, with the planted events the simulator always writes."""
+    from listening import simulate
+
+    out = tmp_path_factory.mktemp("corpus")
+    simulate.simulate(out, posts=1500, days=3, seed=11)
+    return out
+
+
+def env_for(lake: Path, import_dir: Path, airflow_home: Path | None = None) -> dict:
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("VIGIE_", "AIRFLOW"))}
+    env.update({
+        "VIGIE_LAKE": str(lake), "VIGIE_IMPORT_DIR": str(import_dir), "VIGIE_CONFIG_DIR": str(CONFIG),
+        "VIGIE_PSEUDONYM_KEY": "test-key", "PYTHONPATH": str(REPO / "plugins"), "GX_ANALYTICS_ENABLED": "False",
+    })
+    if airflow_home is not None:
+        env.update({
+            "AIRFLOW_HOME": str(airflow_home),
+            "AIRFLOW__CORE__DAGS_FOLDER": str(REPO / "dags"),
+            "AIRFLOW__CORE__PLUGINS_FOLDER": str(REPO / "plugins"),
+            "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
+        })
+    return env
