@@ -111,6 +111,10 @@ def publish(root: Path, day: date) -> list[Path]:
         os.replace(f, target)
         published.append(target)
     shutil.rmtree(sd, ignore_errors=True)
+    try:
+        sd.parent.rmdir()  # only when no other day is staged
+    except OSError:
+        pass
     return published
 
 

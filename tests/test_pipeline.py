@@ -1,0 +1,129 @@
+"""The nightly run of a day, without a scheduler: outputs against the simulator's truth, re-runs."""
+from __future__ import annotations
+
+import gzip
+import json
+from datetime import date, timedelta
+from pathlib import Path
+
+import pyarrow.parquet as pq
+import pytest
+
+from conftest import read_truth
+from listening import lake, pipeline
+from listening.schema import MENTIONS, METRICS_DAILY, QUARANTINE, RAW
+
+
+def _run(corpus: Path, lake_root: Path, day: date, monkeypatch, run_id="r1") -> dict:
+    monkeypatch.setenv("VIGIE_PSEUDONYM_KEY", "test-key")
+    return pipeline.run_day(day, run_id=run_id, import_dir=str(corpus), lake_dir=str(lake_root))
+
+
+@pytest.fixture(scope="module")
+def day_run(small_corpus, tmp_path_factory):
+    mp = pytest.MonkeyPatch()
+    root = tmp_path_factory.mktemp("lake")
+    manifest, truth = read_truth(small_corpus)
+    day = date.fromisoformat(manifest["start"]) + timedelta(days=1)
+    out = _run(small_corpus, root, day, mp)
+    mp.undo()
+    return day, root, manifest, truth, out
+
+
+def test_raw_keeps_every_valid_post_of_the_day(day_run, small_corpus):
+    day, root, manifest, truth, _ = day_run
+    raw = lake.read_dataset(root, "raw").to_pylist()
+    ids = [r["post_id"] for r in raw]
+    assert len(ids) == len(set(ids))
+    assert set(ids) <= set(truth)
+    expected = 0
+    with gzip.open(small_corpus / f"posts-{day.isoformat()}.jsonl.gz", "rt") as fh:
+        for line in fh:
+            try:
+                rec = json.loads(line)
+            except json.JSONDecodeError:
+                continue
+            if isinstance(rec, dict) and f"{rec.get('platform')}:{rec.get('id')}" in truth:
+                expected += 1
+    assert len(ids) == expected
+    for r in raw:
+        assert r["created_at"].date() == day
+        assert json.loads(r["payload"])["id"] == r["native_id"]
+
+
+def test_mentions_match_the_truth_post_by_post(day_run):
+    day, root, manifest, truth, _ = day_run
+    raw_ids = set(lake.read_dataset(root, "raw")["post_id"].to_pylist())
+    mentions = {r["post_id"]: r for r in lake.read_partition(root, MENTIONS, dt=day).to_pylist()}
+    expected = {pid for pid in raw_ids if truth[pid]["topics"]}
+    assert set(mentions) == expected
+    wrong = [(pid, m["topics"], truth[pid]["topics"]) for pid, m in mentions.items() if m["topics"] != truth[pid]["topics"]]
+    assert wrong == []
+    for m in mentions.values():
+        assert m["matches"] and {x["topic"] for x in m["matches"]} == set(m["topics"])
+
+
+def test_language_and_sentiment_agree_with_the_truth(day_run):
+    day, root, manifest, truth, _ = day_run
+    mentions = lake.read_partition(root, MENTIONS, dt=day).to_pylist()
+    lang_ok = sum(m["lang"] == truth[m["post_id"]]["lang"] for m in mentions) / len(mentions)
+    assert lang_ok >= 0.95, lang_ok
+    detected = [m for m in mentions if m["lang_source"] == "detected"]
+    assert detected, "some posts have no platform language"
+    scored = [m for m in mentions if m["sentiment_label"] is not None]
+    assert len(scored) >= 0.95 * len(mentions)
+    agree = sum(m["sentiment_label"] == truth[m["post_id"]]["sentiment"] for m in scored) / len(scored)
+    assert agree >= 0.6, agree
+    assert {m["sentiment_engine"].split("-")[0] for m in scored} <= {"vader", "vigie"}
+
+
+def test_daily_metrics_count_the_mentions(day_run):
+    day, root, manifest, truth, _ = day_run
+    mentions = lake.read_partition(root, MENTIONS, dt=day).to_pylist()
+    metrics = {r["topic"]: r for r in lake.read_partition(root, METRICS_DAILY, dt=day).to_pylist()}
+    assert set(metrics) == {"agora", "budget-2027", "climate-bill", "parlement"}
+    for topic, row in metrics.items():
+        posts = [m for m in mentions if topic in m["topics"]]
+        assert row["posts"] == len(posts)
+        assert row["unique_authors"] == len({m["author_key"] for m in posts})
+        assert row["negative"] == sum(m["sentiment_label"] == "negative" for m in posts)
+
+
+def test_bad_lines_of_the_day_are_quarantined_with_file_and_line(day_run):
+    day, root, manifest, truth, _ = day_run
+    q = lake.read_partition(root, QUARANTINE, layer="raw", dt=day)
+    got = {(r["source_file"], r["source_line"]) for r in q.to_pylist()}
+    planted = {(b["file"], b["line"]) for b in manifest["bad_lines"]}
+    todays = {(f, l) for f, l in planted if day.isoformat() in f}
+    assert todays <= got
+    for r in q.to_pylist():
+        assert r["reason"].startswith(f"{r['source_file']}:{r['source_line']}: ")
+
+
+def test_authors_are_pseudonymised(day_run):
+    day, root, manifest, truth, _ = day_run
+    raw_authors = set(lake.read_dataset(root, "raw")["author_id"].to_pylist())
+    table = lake.read_partition(root, MENTIONS, dt=day)
+    assert "author_id" not in table.column_names and "author_handle" not in table.column_names
+    assert not raw_authors & set(table["author_key"].to_pylist())
+
+
+def test_rerun_gives_identical_datasets(small_corpus, tmp_path, monkeypatch):
+    manifest, _ = read_truth(small_corpus)
+    day = date.fromisoformat(manifest["start"])
+    root = tmp_path / "lake"
+    _run(small_corpus, root, day, monkeypatch, run_id="first")
+    first = {p.relative_to(root): p.read_bytes() for p in root.rglob("part-0.parquet") if "quality" not in p.parts}
+    quarantine = {rel: pq.read_table(root / rel).drop(["run_id"]) for rel in first if rel.parts[0] == "quarantine"}
+    assert quarantine, "the corpus has bad lines on its first day"
+    _run(small_corpus, root, day, monkeypatch, run_id="second")
+    second = {p.relative_to(root): p.read_bytes() for p in root.rglob("part-0.parquet") if "quality" not in p.parts}
+    assert first.keys() == second.keys()
+    for rel in first:
+        if rel.parts[0] == "quarantine":  # identical rows; only the run id differs
+            again = pq.read_table(root / rel)
+            assert set(again["run_id"].to_pylist()) == {"second"}
+            assert again.drop(["run_id"]).equals(quarantine[rel])
+            continue
+        assert first[rel] == second[rel], f"{rel} changed on re-run"
+    assert not (root / "_staging").exists()
