@@ -153,6 +153,11 @@ class Validator:
     def docs_index(self) -> Path:
         return self.root / "gx" / "uncommitted" / "data_docs" / "local_site" / "index.html"
 
+    def build_docs(self) -> Path:
+        """Data Docs once per run, after every partition is validated (results are already stored)."""
+        self.context.build_data_docs()
+        return self.docs_index
+
     def run(self, name: str, rules: list[Rule], df: pd.DataFrame, run_id: str) -> list[dict]:
         gx = self.gx
         name = name.replace("/", ".")  # GX store keys can't hold a slash
@@ -164,34 +169,30 @@ class Validator:
             batch = asset.get_batch_definition("whole")
         except (KeyError, ValueError, LookupError):
             batch = asset.add_batch_definition_whole_dataframe("whole")
-        s = gx.ExpectationSuite(name=name)
         for r in rules:
             r.expectation.meta = {"rule": r.name, "level": r.level}
-            s.add_expectation(r.expectation)
-        s = self.context.suites.add_or_update(s)
+        # A suite built whole is saved once; adding expectations one by one rewrites it each time.
+        s = self.context.suites.add_or_update(
+            gx.ExpectationSuite(name=name, expectations=[r.expectation for r in rules]))
         vd = self.context.validation_definitions.add_or_update(
             gx.ValidationDefinition(name=name, data=batch, suite=s))
-        cp = self.context.checkpoints.add_or_update(gx.Checkpoint(
-            name=f"{name}-nightly", validation_definitions=[vd],
-            actions=[gx.checkpoint.UpdateDataDocsAction(name="docs")],
-            result_format={"result_format": "COMPLETE", "unexpected_index_column_names": [ROW]}))
-        result = cp.run(batch_parameters={"dataframe": df}, run_id=gx.RunIdentifier(run_name=run_id))
+        result = vd.run(batch_parameters={"dataframe": df}, run_id=gx.RunIdentifier(run_name=run_id),
+                        result_format={"result_format": "COMPLETE", "unexpected_index_column_names": [ROW]})
         out = []
-        for vr in result.run_results.values():
-            for er in vr.results:
-                meta = er.expectation_config.meta or {}
-                res = er.result or {}
-                idx = sorted({int(u[ROW]) for u in res.get("unexpected_index_list") or [] if ROW in u})
-                observed = res.get("observed_value")
-                details = {"observed": observed} if observed is not None else {}
-                if res.get("partial_unexpected_list"):
-                    details["examples"] = [str(v)[:80] for v in res["partial_unexpected_list"][:5]]
-                out.append({
-                    "rule": meta.get("rule", er.expectation_config.type), "level": meta.get("level", "critical"),
-                    "success": bool(er.success), "rows": len(df),
-                    "failed_rows": int(res.get("unexpected_count") or (0 if er.success else len(idx) or 1)),
-                    "rows_index": idx, "details": json.dumps(details, default=str)[:2000],
-                })
+        for er in result.results:
+            meta = er.expectation_config.meta or {}
+            res = er.result or {}
+            idx = sorted({int(u[ROW]) for u in res.get("unexpected_index_list") or [] if ROW in u})
+            observed = res.get("observed_value")
+            details = {"observed": observed} if observed is not None else {}
+            if res.get("partial_unexpected_list"):
+                details["examples"] = [str(v)[:80] for v in res["partial_unexpected_list"][:5]]
+            out.append({
+                "rule": meta.get("rule", er.expectation_config.type), "level": meta.get("level", "critical"),
+                "success": bool(er.success), "rows": len(df),
+                "failed_rows": int(res.get("unexpected_count") or (0 if er.success else len(idx) or 1)),
+                "rows_index": idx, "details": json.dumps(details, default=str)[:2000],
+            })
         return out
 
 
@@ -211,7 +212,7 @@ def validate_table(validator: Validator, ds: Dataset, table: pa.Table, day, topi
         records = table.take(sorted(bad_rows)).to_pylist()
         for i, rec in zip(sorted(bad_rows), records):
             quarantined.append({
-                "rule": ",".join(bad_rows[i]),
+                "_row": i, "rule": ",".join(bad_rows[i]),
                 "reason": f"{name}: row broke {', '.join(bad_rows[i])}",
                 "post_id": rec.get("post_id"), "source_file": rec.get("source_file"),
                 "source_line": rec.get("source_line"),
@@ -231,24 +232,34 @@ def validate_staged(run) -> dict:
     languages = list(run.config.settings.languages)
     sd = lake.staging_dir(run.lake, run.day)
     rows_out, failures, quarantined_by_layer = [], [], {}
+    by_dataset: dict[str, list[Path]] = {}
     for path in lake.staged_files(run.lake, run.day):
-        rel = path.relative_to(sd)
-        ds = next((d for d in DATASETS.values() if rel.parts[0] == d.path.split("/")[0]), None)
-        if ds is None or ds.name in ("quarantine", "quality"):
-            continue
-        name = "/".join(rel.parts[:-1])
-        name = name.replace(f"/dt={run.day.isoformat()}", "")
-        table = lake.read_file(path, ds)
-        kept, bad, results = validate_table(validator, ds, table, run.day, topics, languages, run.run_id, name)
+        top = path.relative_to(sd).parts[0]
+        ds = next((d for d in DATASETS.values() if d.path.split("/")[0] == top), None)
+        if ds is not None and ds.name not in ("quarantine", "quality"):
+            by_dataset.setdefault(ds.name, []).append(path)
+    for name, paths in by_dataset.items():
+        # Partitions of one dataset (raw per platform) are validated as one batch: GX's cost is per run.
+        ds = DATASETS[name]
+        tables = [lake.read_file(p, ds) for p in paths]
+        table = pa.concat_tables(tables) if len(tables) > 1 else tables[0]
+        kept_all, bad, results = validate_table(validator, ds, table, run.day, topics, languages, run.run_id, name)
         if bad:
-            lake.write_file(path, ds, kept)
-            quarantined_by_layer.setdefault(ds.name, []).extend(bad)
+            bad_ids = {b["_row"] for b in bad}
+            offset = 0
+            for p, t in zip(paths, tables):
+                keep = [i for i in range(t.num_rows) if offset + i not in bad_ids]
+                if len(keep) < t.num_rows:
+                    lake.write_file(p, ds, t.take(keep))
+                offset += t.num_rows
+            quarantined_by_layer.setdefault(name, []).extend(bad)
         for r in results:
             rows_out.append({"run_id": run.run_id, "layer": name, **{k: v for k, v in r.items() if k != "rows_index"}})
             if r["level"] == "critical" and not r["success"]:
                 failures.append(f"{name}: rule {r['rule']} failed on {r['failed_rows']} of {r['rows']} rows {r['details']}")
     for layer, bad in quarantined_by_layer.items():
         stage_quarantine(run, layer, bad)
+    validator.build_docs()
     results_table = pa.Table.from_pylist(rows_out, schema=QUALITY.schema)
     lake.write_partition(run.lake, QUALITY, results_table, dt=run.day)
     summary = {"rules": len(rows_out), "failed": sum(not r["success"] for r in rows_out),
