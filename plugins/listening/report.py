@@ -123,6 +123,6 @@ def format_summary(summary: dict) -> str:
         scored = t["positive"] + t["neutral"] + t["negative"]
         net = "" if t["net_sentiment"] is None else f"net {t['net_sentiment']:+.2f}"
         lines.append(f"  {t['topic']:<14} {t['posts']:>5} posts {t['unique_authors']:>5} authors  "
-                     f"+{_pct(t['positive'], scored):>4} ={_pct(t['neutral'], scored):>4} "
-                     f"-{_pct(t['negative'], scored):>4}  {net}  {' '.join('#' + h for h in t['top_hashtags'][:3])}")
+                     f"{_pct(t['positive'], scored):>4} pos {_pct(t['neutral'], scored):>4} neu "
+                     f"{_pct(t['negative'], scored):>4} neg  {net}  {' '.join('#' + h for h in t['top_hashtags'][:3])}")
     return "\n".join(lines)
