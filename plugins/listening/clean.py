@@ -10,14 +10,17 @@ import re
 import unicodedata
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
-TAG_RE = re.compile(r"<[^>]{0,500}>")
+TAG_RE = re.compile(r"</?[a-zA-Z][^>]{0,500}>")  # a tag starts with a letter: "prix < 5 et > 2" is text
 BREAK_RE = re.compile(r"<\s*(br|/p|p)\b[^>]{0,100}>", re.I)
 SPACE_RE = re.compile(r"\s+")
 CONTROL_RE = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\u200b\u200e\u200f\ufeff]")
 LINK_RE = re.compile(r"https?://[^\s<>\"'）)]+", re.I)
 HASHTAG_RE = re.compile(r"(?<![\w&#])#(\w+)")
 MENTION_RE = re.compile(r"(?<![\w@])@(\w[\w.\-]*(?:@[\w\-]+(?:\.[\w\-]+)+)?)")
-TRACKING = re.compile(r"^(utm_\w+|fbclid|gclid|mc_cid|mc_eid|igshid|ref_src|s|t)$", re.I)
+TRACKING = re.compile(r"^(utm_\w+|fbclid|gclid|mc_cid|mc_eid|igshid|ref_src)$", re.I)
+# On X, ?s= and ?t= only say who shared; elsewhere (YouTube's t=) they mean something.
+X_TRACKING = re.compile(r"^(s|t)$")
+X_HOSTS = {"x.com", "twitter.com", "www.x.com", "www.twitter.com", "mobile.twitter.com"}
 
 
 def clean_text(text: str) -> str:
@@ -44,7 +47,9 @@ def canonical_link(url: str) -> str:
         parts = urlsplit(url)
     except ValueError:
         return url
-    query = [(k, v) for k, v in parse_qsl(parts.query, keep_blank_values=True) if not TRACKING.match(k)]
+    on_x = parts.netloc.lower() in X_HOSTS
+    query = [(k, v) for k, v in parse_qsl(parts.query, keep_blank_values=True)
+             if not TRACKING.match(k) and not (on_x and X_TRACKING.match(k))]
     return urlunsplit((parts.scheme.lower(), parts.netloc.lower(), parts.path, urlencode(query), ""))
 
 

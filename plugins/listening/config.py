@@ -173,6 +173,21 @@ class Config(BaseModel):
         return ZoneInfo(self.settings.timezone)
 
 
+class _UniqueKeyLoader(yaml.SafeLoader):
+    """safe_load, except that a key written twice in one mapping is an error, not a silent overwrite."""
+
+    def construct_mapping(self, node, deep=False):
+        seen: set[str] = set()
+        for key_node, _ in node.value:
+            if isinstance(key_node, yaml.ScalarNode) and key_node.value != "<<":
+                if key_node.value in seen:
+                    raise yaml.constructor.ConstructorError(
+                        None, None, f"key {key_node.value!r} is written twice in the same block",
+                        key_node.start_mark)
+                seen.add(key_node.value)
+        return super().construct_mapping(node, deep)
+
+
 def _line_map(text: str) -> dict[tuple, int]:
     """Map each path inside a YAML document to its 1-based line, for error messages."""
     lines: dict[tuple, int] = {}
@@ -201,7 +216,7 @@ def _load_model(path: Path, model: type[BaseModel], required: bool) -> BaseModel
         return model()
     text = path.read_text(encoding="utf-8")
     try:
-        data = yaml.safe_load(text)
+        data = yaml.load(text, Loader=_UniqueKeyLoader)
     except yaml.YAMLError as e:
         mark = getattr(e, "problem_mark", None)
         where = f":{mark.line + 1}:{mark.column + 1}" if mark else ""

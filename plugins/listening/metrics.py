@@ -30,7 +30,8 @@ def _measure(g: pd.DataFrame) -> dict:
     top = [t for t, _ in sorted(tags.items(), key=lambda kv: (-kv[1], kv[0]))[:TOP_HASHTAGS]]
     scores = g["sentiment_score"].dropna()
     # Reach counts each author once per period: an account posting ten times reaches the same people.
-    reach = g.drop_duplicates("author_key")["author_followers"].fillna(0).sum()
+    # Its largest known follower count is used (a post may have been collected without one).
+    reach = pd.to_numeric(g.groupby("author_key")["author_followers"].max()).fillna(0).sum()
     return {
         "posts": len(g),
         "unique_authors": g["author_key"].nunique(),

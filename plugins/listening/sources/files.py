@@ -133,48 +133,58 @@ def read_day(import_dir: Path, day: date) -> tuple[list[dict], list[dict]]:
     seen: dict[str, tuple[str, int]] = {}
     for path in import_files(import_dir):
         name = path.name
-        with _open(path) as fh:
-            for lineno, raw_line in enumerate(fh, start=1):
-                if not raw_line.strip():
-                    continue
-                record = raw_line.decode("utf-8", errors="replace").rstrip("\r\n")
-
-                def reject(rule: str, reason: str, post_id: str | None = None) -> None:
-                    bad.append({"rule": rule, "reason": f"{name}:{lineno}: {reason}", "post_id": post_id,
-                                "source_file": name, "source_line": lineno, "record": record[:MAX_RECORD]})
-
-                try:
-                    text = raw_line.decode("utf-8")
-                except UnicodeDecodeError as e:
-                    reject("encoding", f"not valid UTF-8 at byte {e.start}")
-                    continue
-                try:
-                    rec = json.loads(text)
-                except json.JSONDecodeError as e:
-                    reject("json", f"not valid JSON: {e.msg} at column {e.colno}")
-                    continue
-                created = None
-                if isinstance(rec, dict):
-                    try:
-                        created = parse_time(rec.get("created_at"))
-                    except BadRecord as e:
-                        reject(e.rule, e.reason)
-                        continue
-                    if not (start <= created < end):
-                        continue
-                try:
-                    row = to_raw(rec, created)
-                except BadRecord as e:
-                    pid = f"{rec.get('platform')}:{rec.get('id')}" if isinstance(rec, dict) else None
-                    reject(e.rule, e.reason, pid)
-                    continue
-                if row["post_id"] in seen:
-                    f0, l0 = seen[row["post_id"]]
-                    reject("duplicate", f"post {row['post_id']} already read from {f0}:{l0}", row["post_id"])
-                    continue
-                seen[row["post_id"]] = (name, lineno)
-                row["source_file"] = name
-                row["source_line"] = lineno
-                row["payload"] = text.rstrip("\r\n")
-                rows.append(row)
+        try:
+            _read_file(path, name, start, end, rows, bad, seen)
+        except (OSError, EOFError) as e:  # a truncated or corrupt .gz must not stop the run
+            bad.append({"rule": "unreadable_file", "reason": f"{name}: cannot read the file ({e}); "
+                        f"the lines before the failure were read", "post_id": None,
+                        "source_file": name, "source_line": None, "record": ""})
     return rows, bad
+
+
+def _read_file(path: Path, name: str, start: datetime, end: datetime,
+               rows: list[dict], bad: list[dict], seen: dict[str, tuple[str, int]]) -> None:
+    with _open(path) as fh:
+        for lineno, raw_line in enumerate(fh, start=1):
+            if not raw_line.strip():
+                continue
+            record = raw_line.decode("utf-8", errors="replace").rstrip("\r\n")
+
+            def reject(rule: str, reason: str, post_id: str | None = None) -> None:
+                bad.append({"rule": rule, "reason": f"{name}:{lineno}: {reason}", "post_id": post_id,
+                            "source_file": name, "source_line": lineno, "record": record[:MAX_RECORD]})
+
+            try:
+                text = raw_line.decode("utf-8")
+            except UnicodeDecodeError as e:
+                reject("encoding", f"not valid UTF-8 at byte {e.start}")
+                continue
+            try:
+                rec = json.loads(text)
+            except json.JSONDecodeError as e:
+                reject("json", f"not valid JSON: {e.msg} at column {e.colno}")
+                continue
+            created = None
+            if isinstance(rec, dict):
+                try:
+                    created = parse_time(rec.get("created_at"))
+                except BadRecord as e:
+                    reject(e.rule, e.reason)
+                    continue
+                if not (start <= created < end):
+                    continue
+            try:
+                row = to_raw(rec, created)
+            except BadRecord as e:
+                pid = f"{rec.get('platform')}:{rec.get('id')}" if isinstance(rec, dict) else None
+                reject(e.rule, e.reason, pid)
+                continue
+            if row["post_id"] in seen:
+                f0, l0 = seen[row["post_id"]]
+                reject("duplicate", f"post {row['post_id']} already read from {f0}:{l0}", row["post_id"])
+                continue
+            seen[row["post_id"]] = (name, lineno)
+            row["source_file"] = name
+            row["source_line"] = lineno
+            row["payload"] = text.rstrip("\r\n")
+            rows.append(row)

@@ -1,0 +1,150 @@
+"""Measures per topic and period: volume, authors, sentiment mix, reach, engagement, languages."""
+from __future__ import annotations
+
+from datetime import date, datetime, timezone
+
+import pyarrow as pa
+import pytest
+
+from listening import metrics
+from listening.schema import MENTIONS, METRICS_DAILY, METRICS_HOURLY
+
+DAY = date(2026, 11, 2)
+TOPICS = ["budget", "climat", "quiet"]
+
+
+def row(pid, topics, author="a", followers=100, label=None, score=None, lang="fr", tags=(),
+        hour=8, minute=15, likes=0, reposts=0, reply=False, repost=False) -> dict:
+    return {"post_id": pid, "platform": "mastodon", "url": None,
+            "created_at": datetime(2026, 11, 2, hour, minute, tzinfo=timezone.utc), "hour": hour,
+            "author_key": author, "author_followers": followers, "text": "t", "hashtags": list(tags),
+            "mentions": [], "links": [], "lang": lang, "lang_source": "platform", "lang_confidence": 1.0,
+            "topics": list(topics), "matches": [], "sentiment_score": score, "sentiment_label": label,
+            "sentiment_engine": None if label is None else "e", "is_reply": reply, "is_repost": repost,
+            "reply_to": None, "repost_of": None, "quote_of": None, "like_count": likes,
+            "repost_count": reposts, "reply_count": 0, "quote_count": 0, "engagement": likes + reposts}
+
+
+def table(rows) -> pa.Table:
+    return pa.Table.from_pylist(rows, schema=MENTIONS.schema)
+
+
+@pytest.fixture
+def mentions() -> pa.Table:
+    return table([
+        row("m:1", ["budget", "climat"], "alice", 100, "positive", 0.6, "fr", ["budgetbxl", "parlbxl"], 8, likes=3),
+        row("m:2", ["budget"], "alice", 100, "negative", -0.4, "nl", ["budgetbxl"], 9, reply=True, likes=1),
+        row("m:3", ["budget"], "bob", None, None, None, "und", ["budgetbxl", "zzz"], 9, 40),
+        row("m:4", ["budget"], "carol", 1000, "positive", 0.2, "en", ["aaa", "zzz"], 23, 59, reposts=2, repost=True),
+        row("m:5", ["climat"], "dave", 50, "neutral", 0.0, "de", [], 23),
+    ])
+
+
+def by_topic(t: pa.Table) -> dict[str, dict]:
+    return {r["topic"]: r for r in t.to_pylist()}
+
+
+def test_daily_one_row_per_watched_topic_quiet_ones_included(mentions):
+    t = metrics.daily(mentions, DAY, TOPICS)
+    assert t.schema.equals(METRICS_DAILY.schema)
+    assert t.column("topic").to_pylist() == ["budget", "climat", "quiet"]
+    assert set(t.column("day").to_pylist()) == {DAY}
+    quiet = by_topic(t)["quiet"]
+    assert quiet["posts"] == 0 and quiet["unique_authors"] == 0 and quiet["reach"] == 0
+    assert quiet["net_sentiment"] is None and quiet["mean_sentiment"] is None
+    assert quiet["top_hashtags"] == []
+
+
+def test_daily_topic_not_watched_is_left_out(mentions):
+    t = metrics.daily(mentions, DAY, ["budget"])
+    assert t.column("topic").to_pylist() == ["budget"]
+
+
+def test_daily_counts(mentions):
+    b = by_topic(metrics.daily(mentions, DAY, TOPICS))["budget"]
+    assert b["posts"] == 4
+    assert b["unique_authors"] == 3
+    assert (b["positive"], b["neutral"], b["negative"], b["unscored"]) == (2, 0, 1, 1)
+    assert (b["lang_fr"], b["lang_nl"], b["lang_en"], b["lang_de"], b["lang_other"]) == (1, 1, 1, 0, 1)
+    assert b["engagement"] == 3 + 1 + 2
+    assert b["replies"] == 1 and b["reposts"] == 1
+
+
+def test_a_post_in_two_topics_counts_in_each(mentions):
+    c = by_topic(metrics.daily(mentions, DAY, TOPICS))["climat"]
+    assert c["posts"] == 2 and c["unique_authors"] == 2
+    assert (c["positive"], c["neutral"], c["negative"]) == (1, 1, 0)
+    assert c["lang_fr"] == 1 and c["lang_de"] == 1
+
+
+def test_reach_counts_each_author_once(mentions):
+    b = by_topic(metrics.daily(mentions, DAY, TOPICS))["budget"]
+    # alice (100) posted twice, bob has no follower count, carol (1000)
+    assert b["reach"] == 100 + 1000
+
+
+def test_net_and_mean_sentiment(mentions):
+    d = by_topic(metrics.daily(mentions, DAY, TOPICS))
+    # budget: 2 positive, 1 negative of 3 scored (the unscored post does not dilute it)
+    assert d["budget"]["net_sentiment"] == pytest.approx((2 - 1) / 3, abs=1e-6)
+    assert d["budget"]["mean_sentiment"] == pytest.approx((0.6 - 0.4 + 0.2) / 3, abs=1e-6)
+    assert d["climat"]["net_sentiment"] == pytest.approx(0.5)
+
+
+def test_net_sentiment_is_none_when_nothing_scored():
+    t = table([row("m:1", ["budget"], lang="it"), row("m:2", ["budget"], "b", lang="und")])
+    b = by_topic(metrics.daily(t, DAY, ["budget"]))["budget"]
+    assert b["posts"] == 2 and b["unscored"] == 2
+    assert b["net_sentiment"] is None and b["mean_sentiment"] is None
+    assert b["lang_other"] == 2
+
+
+def test_top_hashtags_ordered_by_count_then_name(mentions):
+    b = by_topic(metrics.daily(mentions, DAY, TOPICS))["budget"]
+    assert b["top_hashtags"] == ["budgetbxl", "zzz", "aaa", "parlbxl"]
+
+
+def test_top_hashtags_keeps_ten():
+    rows = [row(f"m:{i}", ["budget"], tags=[f"t{j:02d}" for j in range(i + 1)]) for i in range(12)]
+    b = by_topic(metrics.daily(table(rows), DAY, ["budget"]))["budget"]
+    assert b["top_hashtags"] == [f"t{j:02d}" for j in range(10)]
+
+
+def test_daily_on_an_empty_day():
+    t = metrics.daily(MENTIONS.schema.empty_table(), DAY, ["b", "a"])
+    assert t.column("topic").to_pylist() == ["a", "b"]
+    assert t.column("posts").to_pylist() == [0, 0]
+
+
+def test_hourly_groups_by_utc_hour(mentions):
+    t = metrics.hourly(mentions)
+    assert t.schema.equals(METRICS_HOURLY.schema)
+    got = [(r["topic"], r["hour"].hour, r["posts"]) for r in t.to_pylist()]
+    assert got == [("budget", 8, 1), ("budget", 9, 2), ("budget", 23, 1), ("climat", 8, 1), ("climat", 23, 1)]
+    first = t.to_pylist()[0]
+    assert first["hour"] == datetime(2026, 11, 2, 8, 0, tzinfo=timezone.utc)
+    h9 = [r for r in t.to_pylist() if r["topic"] == "budget" and r["hour"].hour == 9][0]
+    assert h9["unique_authors"] == 2 and h9["negative"] == 1 and h9["unscored"] == 1
+    assert h9["reach"] == 100 and h9["top_hashtags"] == ["budgetbxl", "zzz"]
+
+
+def test_hourly_has_no_rows_for_quiet_hours_and_no_rows_when_empty(mentions):
+    assert metrics.hourly(MENTIONS.schema.empty_table()).num_rows == 0
+    hours = {r["hour"].hour for r in metrics.hourly(mentions).to_pylist()}
+    assert hours == {8, 9, 23}
+
+
+def test_hourly_totals_match_daily(mentions):
+    daily = by_topic(metrics.daily(mentions, DAY, TOPICS))
+    for topic in ("budget", "climat"):
+        hours = [r for r in metrics.hourly(mentions).to_pylist() if r["topic"] == topic]
+        for col in ("posts", "positive", "neutral", "negative", "unscored", "engagement", "replies", "reposts"):
+            assert sum(r[col] for r in hours) == daily[topic][col], (topic, col)
+
+
+def test_reach_uses_the_known_follower_count_of_an_author():
+    # the first post was collected without a follower count, the second with one
+    t = table([row("m:1", ["budget"], "alice", None, minute=1), row("m:2", ["budget"], "alice", 300, minute=2),
+               row("m:3", ["budget"], "bob", 20, minute=3)])
+    assert by_topic(metrics.daily(t, DAY, ["budget"]))["budget"]["reach"] == 320
+    assert metrics.hourly(t).column("reach").to_pylist() == [320]
