@@ -121,9 +121,17 @@ def suite(ds: Dataset, day, topics: list[str], languages: list[str]) -> tuple[li
     return rules, derived
 
 
+def _arrow_backed(t: pa.DataType):
+    """Strings and lists stay Arrow-backed (GX pickles the frame: Python objects cost 30x);
+    numbers and times stay NumPy, where GX's range checks are vectorised."""
+    if pa.types.is_string(t) or pa.types.is_large_string(t) or pa.types.is_list(t):
+        return pd.ArrowDtype(t)
+    return None
+
+
 def frame(ds: Dataset, table: pa.Table, topics: list[str]) -> pd.DataFrame:
     """The table as GX reads it, with a row number and the derived columns of its suite."""
-    df = table.to_pandas()
+    df = table.to_pandas(types_mapper=_arrow_backed)
     if ds.name == "mentions":
         known = set(topics)
         df["_unknown_topics"] = [sum(t not in known for t in ts) for ts in df["topics"]]
