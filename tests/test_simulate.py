@@ -1,0 +1,399 @@
+"""Tests of the synthetic corpus generator (listening.simulate)."""
+from __future__ import annotations
+
+import gzip
+import json
+import re
+import statistics
+import unicodedata
+from collections import Counter, defaultdict
+from datetime import date, datetime, timedelta, timezone
+from difflib import SequenceMatcher
+from pathlib import Path
+
+import pytest
+
+from listening import simulate as sim
+
+N = 2500
+SEED = 11
+START = date(2026, 11, 2)
+
+
+@pytest.fixture(scope="module")
+def corpus(tmp_path_factory):
+    out = tmp_path_factory.mktemp("corpus")
+    manifest = sim.simulate(out, start=START, days=14, posts=N, seed=SEED)
+    return out, manifest
+
+
+def _read_lines(path):
+    with gzip.open(path, "rt", encoding="utf-8") as f:
+        return f.read().splitlines()
+
+
+@pytest.fixture(scope="module")
+def loaded(corpus):
+    out, manifest = corpus
+    bad = {(b["file"], b["line"]) for b in manifest["bad_lines"]}
+    posts = {}          # post_id -> (file, record)
+    dupes = []
+    for path in sorted(out.glob("posts-*.jsonl.gz")):
+        for i, line in enumerate(_read_lines(path), 1):
+            if (path.name, i) in bad:
+                continue
+            rec = json.loads(line)
+            pid = f"{rec['platform']}:{rec['id']}"
+            if pid in posts:
+                dupes.append(pid)
+            posts[pid] = (path.name, rec)
+    truth = [json.loads(x) for x in _read_lines(out / "truth.jsonl.gz")]
+    return posts, truth, dupes
+
+
+def _ts(s):
+    return datetime.fromisoformat(s.replace("Z", "+00:00"))
+
+
+# ---- independent topic checker (does not use the generator's matcher) ----------------
+KEYWORDS = {
+    "parlement": ["Parlement bruxellois", "Brussels Parlement", "Brussels Parliament",
+                  "Parlement de la Région de Bruxelles-Capitale",
+                  "Brussels Hoofdstedelijk Parlement", "Brüsseler Parlament"],
+    "budget-2027": ["budget régional", "budget 2027", "gewestbegroting", "begroting 2027",
+                    "regional budget", "Haushalt 2027"],
+    "climate-bill": ["ordonnance climat", "ordonnance sur le climat", "klimaatordonnantie",
+                     "klimaatwet", "climate bill", "Klimagesetz"],
+    "agora": ["panel citoyen", "panels citoyens", "burgerpanel", "burgerpanels",
+              "citizens' panel"],
+}
+HASHTAGS = {"parlement": ["#ParlBXL"], "budget-2027": ["#BudgetBXL", "#Begroting2027"],
+            "climate-bill": ["#ClimatBXL", "#KlimaatBXL"], "agora": ["#AgoraBXL"]}
+INSTITUTION_HANDLES = {"@parlbxl", "@parlbxl@mastodon.brussels", "@parlbxl.bsky.social"}
+
+
+def norm(s):
+    s = unicodedata.normalize("NFKD", s.lower())
+    return "".join(c for c in s if not unicodedata.combining(c))
+
+
+RX = {t: re.compile("|".join([r"(?<!\w)" + re.escape(norm(k)) + r"(?!\w)" for k in KEYWORDS[t]]
+                             + [r"(?<![\w#])" + re.escape(norm(h)) + r"(?!\w)" for h in HASHTAGS[t]]))
+      for t in KEYWORDS}
+MENTION = re.compile(r"(?<![\w@.])@parlbxl(?:@mastodon\.brussels|\.bsky\.social)?(?![\w@])")
+EXCLUDE = re.compile(r"(?<!\w)budget participatif(?!\w)")
+
+
+def recompute_topics(text, author_handle):
+    t = norm(text)
+    found = {topic for topic, rx in RX.items() if rx.search(t)}
+    if (author_handle or "").lower() in INSTITUTION_HANDLES or MENTION.search(t):
+        found.add("parlement")
+    if "budget-2027" in found and EXCLUDE.search(t):
+        found.discard("budget-2027")
+    return sorted(found)
+
+
+def test_checker_semantics():
+    assert recompute_topics("L'ordonnance climat arrive", "@a") == ["climate-bill"]
+    assert recompute_topics("#budgetbxl", "@a") == ["budget-2027"]
+    assert recompute_topics("#BudgetBXL2 budget ClimatBXL klimaatwetgeving", "@a") == []
+    assert recompute_topics("le budget régional et le budget participatif", "@a") == []
+    assert recompute_topics("hello", "@parlbxl.bsky.social") == ["parlement"]
+    assert recompute_topics("@parlbxl@mastodon.brussels ok?", "@a") == ["parlement"]
+    assert recompute_topics("BUDGET REGIONAL", "@a") == ["budget-2027"]
+    # the generator's own matcher agrees on the same cases
+    for text in ["L'ordonnance climat arrive", "#budgetbxl", "#BudgetBXL2 budget ClimatBXL",
+                 "le budget régional et le budget participatif", "@parlbxl@mastodon.brussels ok?",
+                 "BUDGET REGIONAL", "the citizens' panel", "Brüsseler Parlament", "des Klimagesetzes"]:
+        assert sim.topics_of(text, "@a") == recompute_topics(text, "@a"), text
+
+
+# ---- tests -------------------------------------------------------------------------------
+def test_deterministic_bytes(tmp_path, corpus):
+    out, _ = corpus
+    again = tmp_path / "again"
+    sim.simulate(again, start=START, days=14, posts=N, seed=SEED)
+    names = sorted(p.name for p in out.iterdir())
+    assert names == sorted(p.name for p in again.iterdir())
+    for name in names:
+        assert (out / name).read_bytes() == (again / name).read_bytes(), name
+    other = tmp_path / "other"
+    sim.simulate(other, start=START, days=14, posts=N, seed=SEED + 1)
+    assert (other / "truth.jsonl.gz").read_bytes() != (out / "truth.jsonl.gz").read_bytes()
+    assert (other / "posts-2026-11-05.jsonl.gz").read_bytes() != (out / "posts-2026-11-05.jsonl.gz").read_bytes()
+
+
+def test_files_and_counts(corpus, loaded):
+    out, m = corpus
+    posts, truth, dupes = loaded
+    assert m["posts"] == N == len(truth) == len(posts)
+    assert not dupes
+    assert json.loads((out / "truth.json").read_text()) == m
+    assert m["start"] == "2026-11-02" and m["end"] == "2026-11-15" and m["days"] == 14
+    days = sorted(p.name for p in out.glob("posts-*.jsonl.gz"))
+    assert days == [f"posts-{START + timedelta(d)}.jsonl.gz" for d in range(14)]
+    assert sum(m["languages"].values()) == N
+
+
+def test_truth_matches_files(loaded):
+    posts, truth, _ = loaded
+    seen = Counter(t["post_id"] for t in truth)
+    assert max(seen.values()) == 1
+    assert set(seen) == set(posts)
+    for fname, rec in posts.values():
+        day = date.fromisoformat(fname[len("posts-"):-len(".jsonl.gz")])
+        ts = _ts(rec["created_at"])
+        assert ts.tzinfo is not None
+        assert ts.astimezone(timezone.utc).date() == day, (fname, rec["created_at"])
+        for k in ("platform", "id", "created_at", "author_id", "text"):
+            assert isinstance(rec[k], str)
+        assert rec["author_handle"].startswith("@")
+    for t in truth:
+        assert t["lang"] in ("fr", "nl", "en", "de")
+        assert t["sentiment"] in ("positive", "neutral", "negative")
+        assert t["kind"] in ("normal", "question", "insult", "spam", "copy", "repost", "reply")
+
+
+def test_lines_sorted_and_zones(corpus):
+    out, m = corpus
+    bad = {(b["file"], b["line"]) for b in m["bad_lines"]}
+    offsets = Counter()
+    for path in sorted(out.glob("posts-*.jsonl.gz")):
+        prev = None
+        for i, line in enumerate(_read_lines(path), 1):
+            if (path.name, i) in bad:
+                continue
+            rec = json.loads(line)
+            ts = _ts(rec["created_at"])
+            offsets[rec["created_at"][19:]] += 1
+            assert prev is None or ts >= prev
+            prev = ts
+    share = offsets["+01:00"] / sum(offsets.values())
+    assert 0.05 < share < 0.15 and offsets["Z"] > 0
+
+
+def test_language_mix(corpus):
+    _, m = corpus
+    target = {"fr": 0.45, "nl": 0.35, "en": 0.12, "de": 0.08}
+    for lang, share in target.items():
+        assert abs(m["languages"][lang] / N - share) < 0.04, (lang, m["languages"])
+
+
+def test_topics_recomputed_independently(loaded):
+    posts, truth, _ = loaded
+    by_id = {t["post_id"]: t for t in truth}
+    mismatches = []
+    for pid, (_, rec) in posts.items():
+        got = recompute_topics(rec["text"], rec.get("author_handle"))
+        if got != by_id[pid]["topics"]:
+            mismatches.append((pid, rec["text"], got, by_id[pid]["topics"]))
+    assert not mismatches, mismatches[:5]
+    n_none = sum(1 for t in truth if not t["topics"])
+    assert 0.12 < n_none / N < 0.30
+    assert sum(1 for t in truth if len(t["topics"]) > 1) > 20
+    excluded = [rec for _, rec in posts.values()
+                if "budget participatif" in norm(rec["text"]) and RX["budget-2027"].search(norm(rec["text"]))]
+    assert len(excluded) >= 5
+
+
+def test_kinds_and_links(loaded):
+    posts, truth, _ = loaded
+    by_id = {t["post_id"]: t for t in truth}
+    kinds = Counter(t["kind"] for t in truth)
+    assert 0.06 < kinds["repost"] / N < 0.16
+    assert 0.08 < (kinds["reply"] + kinds["question"]) / N < 0.22
+    for lang in ("fr", "nl", "en", "de"):
+        lk = {t["kind"] for t in truth if t["lang"] == lang}
+        assert {"normal", "question", "insult", "spam", "reply", "repost"} <= lk, lang
+    native = {(rec["platform"], rec["id"]): rec for _, rec in posts.values()}
+    for pid, (_, rec) in posts.items():
+        t = by_id[pid]
+        if "repost_of" in rec:
+            orig = native[(rec["platform"], rec["repost_of"])]
+            assert rec["text"] == orig["text"] and t["kind"] == "repost"
+            assert _ts(orig["created_at"]) <= _ts(rec["created_at"])
+            assert t["topics"] == by_id[f"{rec['platform']}:{rec['repost_of']}"]["topics"]
+        if "reply_to" in rec:
+            parent = native[(rec["platform"], rec["reply_to"])]
+            assert rec["text"].startswith(parent["author_handle"] + " ")
+            assert t["kind"] in ("reply", "question", "insult")
+        if t["kind"] == "question":
+            assert rec["text"].rstrip().endswith("?") and "@parlbxl" in rec["text"].lower()
+    reposts = Counter((rec["platform"], rec["repost_of"]) for _, rec in posts.values() if "repost_of" in rec)
+    for key, n in reposts.items():
+        assert n <= native[key]["repost_count"] + 2
+
+
+def test_text_variety(loaded):
+    posts, truth, _ = loaded
+    by_id = {t["post_id"]: t for t in truth}
+    texts = [rec["text"] for pid, (_, rec) in posts.items()
+             if by_id[pid]["kind"] not in ("copy", "repost")]
+    assert len(set(texts)) / len(texts) >= 0.90
+
+
+def test_followers_heavy_tailed(loaded):
+    posts, _, _ = loaded
+    followers = {}
+    for _, rec in posts.values():
+        followers[(rec["platform"], rec["author_id"])] = rec["author_followers"]
+    values = sorted(followers.values())
+    assert len(values) > 300
+    assert max(values) / statistics.median(values) > 100
+    assert 50 <= statistics.median(values) <= 600
+
+
+def _event(m, typ):
+    found = [e for e in m["events"] if e["type"] == typ]
+    assert len(found) == 1, typ
+    return found[0]
+
+
+def test_volume_burst(corpus, loaded):
+    _, m = corpus
+    posts, truth, _ = loaded
+    ev = _event(m, "volume_burst")
+    assert ev["topic"] == "budget-2027" and ev["start"].startswith("2026-11-10")
+    by_id = {t["post_id"]: t for t in truth}
+    hourly = Counter()
+    for pid, (_, rec) in posts.items():
+        if "budget-2027" in by_id[pid]["topics"]:
+            hourly[_ts(rec["created_at"]).astimezone(timezone.utc).replace(minute=0, second=0)] += 1
+    t0 = datetime(2026, 11, 2, tzinfo=timezone.utc)
+    all_hours = [hourly.get(t0 + timedelta(hours=h), 0) for h in range(14 * 24)]
+    median = max(1, statistics.median(all_hours))
+    b0, b1 = _ts(ev["start"]), _ts(ev["end"])
+    burst_hours = [hourly.get(b0 + timedelta(hours=h), 0) for h in range(int((b1 - b0).total_seconds() // 3600))]
+    assert len(burst_hours) == 4
+    assert min(burst_hours) >= 4 * median, (burst_hours, median)
+
+
+def test_sentiment_drop(corpus, loaded):
+    _, m = corpus
+    posts, truth, _ = loaded
+    ev = _event(m, "sentiment_drop")
+    assert ev["topic"] == "climate-bill" and ev["start"].startswith("2026-11-12")
+    by_id = {t["post_id"]: t for t in truth}
+    per_day = defaultdict(Counter)
+    for pid, (fname, _) in posts.items():
+        t = by_id[pid]
+        if "climate-bill" in t["topics"] and t["kind"] != "copy":
+            per_day[fname[6:16]][t["sentiment"]] += 1
+    share = {d: c["negative"] / sum(c.values()) for d, c in per_day.items()}
+    assert share["2026-11-12"] >= 0.5  # ~0.7 at 20k posts; few posts here
+    others = [v for d, v in share.items() if d != "2026-11-12"]
+    assert statistics.median(others) < 0.38
+
+
+def test_new_hashtag(corpus, loaded):
+    _, m = corpus
+    posts, truth, _ = loaded
+    ev = _event(m, "new_hashtag")
+    assert ev["hashtag"] == "#BudgetGate"
+    by_id = {t["post_id"]: t for t in truth}
+    per_day = Counter()
+    for pid, (fname, rec) in posts.items():
+        if re.search(r"(?<![\w#])#budgetgate(?!\w)", rec["text"].lower()):
+            per_day[fname[6:16]] += 1
+            assert "budget-2027" in by_id[pid]["topics"]
+    assert all(d >= "2026-11-09" for d in per_day)
+    assert 1 <= per_day["2026-11-09"] <= 10
+    assert per_day["2026-11-15"] > 3 * per_day["2026-11-09"]
+    assert per_day["2026-11-15"] + per_day["2026-11-14"] > per_day["2026-11-11"] + per_day["2026-11-12"]
+    assert dict(per_day) == ev["daily_posts"]
+
+
+def test_influential_entry(corpus, loaded):
+    _, m = corpus
+    posts, truth, _ = loaded
+    ev = _event(m, "influential_entry")
+    assert ev["author_handle"] == "@actu_bxl" and ev["topic"] == "climate-bill"
+    by_id = {t["post_id"]: t for t in truth}
+    fname, rec = posts[ev["post_id"]]
+    assert fname == "posts-2026-11-11.jsonl.gz"
+    assert rec["author_handle"] == "@actu_bxl" and rec["author_followers"] > 100_000
+    assert "climate-bill" in by_id[ev["post_id"]]["topics"]
+    # never posted about the climate bill before
+    before = [pid for pid, (_, r) in posts.items()
+              if r["author_handle"] == "@actu_bxl" and _ts(r["created_at"]) < _ts(rec["created_at"])]
+    assert before and all("climate-bill" not in by_id[p]["topics"] for p in before)
+    reposts = [r for _, r in posts.values() if r.get("repost_of") == rec["id"] and r["platform"] == "x"]
+    replies = [r for _, r in posts.values() if r.get("reply_to") == rec["id"] and r["platform"] == "x"]
+    assert len(reposts) >= 15 and len(replies) >= 10
+    assert len(reposts) <= rec["repost_count"] and len(replies) <= rec["reply_count"]
+
+
+def test_coordinated_campaign(corpus, loaded):
+    _, m = corpus
+    posts, truth, _ = loaded
+    ev = _event(m, "coordinated_campaign")
+    assert ev["topic"] == "climate-bill"
+    assert len(ev["post_ids"]) == 40 and len(set(ev["author_ids"])) == 40
+    recs = [posts[p][1] for p in ev["post_ids"]]
+    times = sorted(_ts(r["created_at"]) for r in recs)
+    assert times[-1] - times[0] <= timedelta(hours=1)
+    assert times[0].astimezone(timezone.utc).date() == date(2026, 11, 13)
+    assert {r["author_id"] for r in recs} == set(ev["author_ids"])
+    assert all(r["author_followers"] < 100 for r in recs)
+    # accounts are new: they never posted before the campaign
+    first = {}
+    for _, r in posts.values():
+        t = _ts(r["created_at"])
+        if r["author_id"] in first:
+            first[r["author_id"]] = min(first[r["author_id"]], t)
+        else:
+            first[r["author_id"]] = t
+    assert all(first[a] >= times[0] for a in ev["author_ids"])
+    texts = [r["text"] for r in recs]
+    assert len(set(texts)) > 20
+    for i in range(len(texts)):
+        for j in range(i + 1, len(texts)):
+            wi, wj = texts[i].split(), texts[j].split()
+            assert SequenceMatcher(None, wi, wj).ratio() > 0.6, (texts[i], texts[j])
+    by_id = {t["post_id"]: t for t in truth}
+    assert all(by_id[p]["kind"] == "copy" and by_id[p]["topics"] == ["climate-bill"] for p in ev["post_ids"])
+
+
+def test_questions_insults_spam(corpus, loaded):
+    _, m = corpus
+    _, truth, _ = loaded
+    kinds = Counter(t["kind"] for t in truth)
+    for typ in ("questions", "insults", "spam"):
+        ev = _event(m, typ)
+        assert ev["count"] == kinds[typ.rstrip("s") if typ != "spam" else "spam"] > 10
+    assert all(t["sentiment"] == "negative" for t in truth if t["kind"] == "insult")
+
+
+def test_bad_lines(corpus):
+    out, m = corpus
+    assert len(m["bad_lines"]) == 6
+    assert len({b["file"] for b in m["bad_lines"]}) >= 4
+    for b in m["bad_lines"]:
+        line = _read_lines(out / b["file"])[b["line"] - 1]
+        reason = b["reason"]
+        if reason == "not valid JSON":
+            with pytest.raises(json.JSONDecodeError):
+                json.loads(line)
+            continue
+        obj = json.loads(line)
+        if reason == "JSON array instead of an object":
+            assert isinstance(obj, list)
+        elif reason == "missing id":
+            assert isinstance(obj, dict) and "id" not in obj
+        elif reason == "created_at without time zone":
+            assert datetime.fromisoformat(obj["created_at"]).tzinfo is None
+        elif reason == "negative like_count":
+            assert obj["like_count"] < 0
+        elif reason == "author_followers is not a number":
+            assert isinstance(obj["author_followers"], str) and not obj["author_followers"].isdigit()
+        else:
+            pytest.fail(reason)
+
+
+def test_institution_posts(loaded):
+    posts, truth, _ = loaded
+    by_id = {t["post_id"]: t for t in truth}
+    inst = [pid for pid, (_, r) in posts.items() if r["author_handle"].lower() in INSTITUTION_HANDLES]
+    assert len(inst) >= 3
+    assert all("parlement" in by_id[p]["topics"] for p in inst)
