@@ -397,3 +397,16 @@ def test_institution_posts(loaded):
     inst = [pid for pid, (_, r) in posts.items() if r["author_handle"].lower() in INSTITUTION_HANDLES]
     assert len(inst) >= 3
     assert all("parlement" in by_id[p]["topics"] for p in inst)
+
+
+def test_bundled_sample_is_what_the_simulator_makes(tmp_path):
+    """include/sample is made by `make sample`: regenerating it gives the same bytes."""
+    from conftest import SAMPLE
+
+    manifest = json.loads((SAMPLE / "truth.json").read_text())
+    sim.simulate(tmp_path, start=date.fromisoformat(manifest["start"]), days=manifest["days"],
+             posts=manifest["posts"], seed=manifest["seed"])
+    shipped = sorted(p.name for p in SAMPLE.iterdir())
+    assert shipped == sorted(p.name for p in tmp_path.iterdir())
+    for name in shipped:
+        assert (SAMPLE / name).read_bytes() == (tmp_path / name).read_bytes(), f"{name} differs: run `make sample`"
