@@ -127,3 +127,33 @@ def test_rerun_gives_identical_datasets(small_corpus, tmp_path, monkeypatch):
             continue
         assert first[rel] == second[rel], f"{rel} changed on re-run"
     assert not (root / "_staging").exists()
+
+
+def test_clean_corpus_passes_every_rule(day_run):
+    """The suites pass the simulator's corpus: no rule fires on good data."""
+    from listening.schema import QUALITY
+
+    day, root, manifest, truth, out = day_run
+    results = lake.read_partition(root, QUALITY, dt=day).to_pylist()
+    layers = {r["layer"] for r in results}
+    assert {"raw", "mentions", "metrics_daily", "metrics_hourly"} <= layers
+    failed = [(r["layer"], r["rule"], r["details"]) for r in results if not r["success"]]
+    assert failed == []
+    assert out["validate"]["quarantined"] == {}
+
+
+def test_quality_command_checks_a_published_day(day_run, tmp_path):
+    import subprocess
+    import sys
+
+    from conftest import REPO, env_for
+
+    day, root, manifest, truth, out = day_run
+    env = env_for(root, tmp_path)
+    res = subprocess.run([sys.executable, "-m", "listening", "quality", "mentions", "--day", day.isoformat()],
+                         capture_output=True, text=True, env=env, cwd=REPO)
+    assert res.returncode == 0, res.stderr
+    assert "post_id_unique" in res.stdout and "FAIL" not in res.stdout and "Data Docs:" in res.stdout
+    res = subprocess.run([sys.executable, "-m", "listening", "quality", "mentions", "--day", "1999-01-01"],
+                         capture_output=True, text=True, env=env, cwd=REPO)
+    assert res.returncode == 2 and "no partition for 1999-01-01" in res.stderr

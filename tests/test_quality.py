@@ -117,3 +117,104 @@ def test_row_failures_land_in_quarantine_with_rule_and_run_id(tmp_path):
     assert [(r["post_id"], r["rule"], r["run_id"]) for r in q] == [("mastodon:2", "sentiment_score_range", "run-7")]
     assert lake.read_partition(lake_root, MENTIONS, dt=DAY)["post_id"].to_pylist() == ["mastodon:1"]
     assert Path(summary["data_docs"]).exists()
+
+
+def author(i: int, **kw) -> dict:
+    row = {"author_key": f"a{i}", "platform": "x", "topic": "climate-bill", "window_days": 7, "posts": 3,
+           "reach": 0.5, "engagement": 0.2, "centrality": 0.1, "relevance": 0.9, "authenticity": 1.0,
+           "influence": 0.4, "rank": i + 1, "explanation": "amplified by 3 accounts"}
+    row.update(kw)
+    return row
+
+
+AUTHOR_BROKEN = {
+    "reach_unit_range": {"reach": 1.2}, "influence_unit_range": {"influence": -0.1},
+    "authenticity_unit_range": {"authenticity": 3.0}, "window_days_set": {"window_days": 14},
+    "rank_positive": {"rank": 0}, "topic_in_watchlist": {"topic": "nope"}, "posts_not_negative": {"posts": -1},
+}
+
+
+@pytest.mark.parametrize("rule", sorted(AUTHOR_BROKEN))
+def test_authors_rules(validator, rule):
+    from listening.schema import AUTHORS
+
+    rows = [author(i) for i in range(4)]
+    rows[2] = author(2, **AUTHOR_BROKEN[rule])
+    table = pa.Table.from_pylist(rows, schema=AUTHORS.schema)
+    kept, bad, _ = quality.validate_table(validator, AUTHORS, table, DAY, TOPICS, LANGS, "r", "authors")
+    assert len(bad) == 1 and rule in bad[0]["rule"].split(",") and kept.num_rows == 3
+
+
+def alert(i: int, **kw) -> dict:
+    row = {"alert_id": f"al{i}", "topic": "climate-bill", "detector": "volume_spike", "severity": "red",
+           "window_start": datetime(2026, 11, 2, 9, tzinfo=timezone.utc),
+           "window_end": datetime(2026, 11, 2, 10, tzinfo=timezone.utc), "title": "t", "evidence": "e",
+           "evidence_post_ids": ["mastodon:1"], "team": "greffe", "status": "sent"}
+    row.update(kw)
+    return row
+
+
+ALERT_BROKEN = {
+    "evidence_in_mentions": {"evidence_post_ids": ["mastodon:1", "x:404"]},
+    "severity_set": {"severity": "purple"}, "status_set": {"status": "maybe"},
+    "window_not_reversed": {"window_start": datetime(2026, 11, 2, 11, tzinfo=timezone.utc)},
+    "window_end_in_interval": {"window_end": datetime(2026, 11, 4, tzinfo=timezone.utc)},
+    "topic_in_watchlist": {"topic": "nope"},
+}
+
+
+@pytest.mark.parametrize("rule", sorted(ALERT_BROKEN))
+def test_alerts_rules(validator, rule):
+    from listening.schema import ALERTS
+
+    rows = [alert(0), alert(1, **ALERT_BROKEN[rule])]
+    table = pa.Table.from_pylist(rows, schema=ALERTS.schema)
+    kept, bad, _ = quality.validate_table(validator, ALERTS, table, DAY, TOPICS, LANGS, "r", "alerts",
+                                          mention_ids=lambda: {"mastodon:1"})
+    assert [b["rule"].split(",") for b in bad] == [[rule]] and kept["alert_id"].to_pylist() == ["al0"]
+
+
+def _raw_rows(n: int, platform: str, day: date) -> pa.Table:
+    rows = [{"post_id": f"{platform}:{day}-{i}", "platform": platform, "native_id": f"{day}-{i}", "url": None,
+             "created_at": datetime(day.year, day.month, day.day, 12, tzinfo=timezone.utc), "author_id": "a",
+             "author_handle": None, "author_followers": None, "text": "t", "lang": None, "reply_to": None,
+             "repost_of": None, "quote_of": None, "like_count": 0, "repost_count": 0, "reply_count": 0,
+             "quote_count": 0, "source_file": "f", "source_line": i + 1, "payload": "{}"} for i in range(n)]
+    return pa.Table.from_pylist(rows, schema=RAW.schema)
+
+
+def test_volume_drop_of_a_source_is_flagged_not_fatal(tmp_path):
+    from datetime import timedelta
+
+    root = tmp_path / "lake"
+    for i in range(1, 8):
+        d = DAY - timedelta(days=i)
+        lake.write_partition(root, RAW, _raw_rows(100, "mastodon", d), source="mastodon", dt=d)
+        lake.write_partition(root, RAW, _raw_rows(4, "reddit", d), source="reddit", dt=d)  # too sparse to judge
+    today = pa.concat_tables([_raw_rows(5, "mastodon", DAY), _raw_rows(0, "reddit", DAY)])
+    df = quality.volume_frame(root, DAY, today)
+    assert df.set_index("platform")["ratio"].to_dict()["mastodon"] == pytest.approx(0.05)
+    assert pd_isna(df.set_index("platform")["ratio"]["reddit"])
+    run = pipeline.make_run(DAY, "vol", lake_dir=str(root), import_dir=str(tmp_path))
+    lake.write_file(lake.stage_path(root, DAY, RAW, source="mastodon", dt=DAY), RAW, _raw_rows(5, "mastodon", DAY))
+    summary = pipeline.validate(run)
+    assert len(summary["warnings"]) == 1 and "volume_vs_recent_days" in summary["warnings"][0]
+    pipeline.publish(run)
+    assert lake.read_partition(root, RAW, source="mastodon", dt=DAY).num_rows == 5
+
+
+def test_normal_volume_passes(tmp_path):
+    from datetime import timedelta
+
+    root = tmp_path / "lake"
+    for i in range(1, 8):
+        d = DAY - timedelta(days=i)
+        lake.write_partition(root, RAW, _raw_rows(100, "mastodon", d), source="mastodon", dt=d)
+    df = quality.volume_frame(root, DAY, _raw_rows(80, "mastodon", DAY))
+    assert df["ratio"].tolist() == [pytest.approx(0.8)]
+
+
+def pd_isna(v) -> bool:
+    import pandas as pd
+
+    return bool(pd.isna(v))

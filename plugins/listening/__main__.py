@@ -6,6 +6,7 @@
   nightly --start D --end D     run the Airflow DAG for each day (airflow dags test), then summarise
   day D                         run one day without Airflow (debugging)
   summary --start D --end D     print the one-screen summary of days already run
+  quality DATASET --day D       run a dataset's validation suite on a published day (read-only)
   schema --markdown             print the data dictionary generated from the schema module
 """
 from __future__ import annotations
@@ -129,6 +130,29 @@ def cmd_nightly(args) -> int:
     return 0
 
 
+def cmd_quality(args) -> int:
+    from listening import quality
+    from listening.config import lake_root, load_config
+
+    cfg = load_config()
+    root = lake_root(cfg)
+    try:
+        results = quality.check_published(root, args.dataset, date.fromisoformat(args.day),
+                                          [t.name for t in cfg.watchlists.topics], list(cfg.settings.languages))
+    except (ValueError, FileNotFoundError) as e:
+        print(e, file=sys.stderr)
+        return 2
+    worst = 0
+    for r in results:
+        mark = "ok  " if r["success"] else "FAIL"
+        print(f"{mark} {r['level']:<8} {r['rule']:<28} {r['failed_rows']:>8} of {r['rows']} rows"
+              + ("" if r["success"] else f"  {r['details']}"))
+        if not r["success"]:
+            worst = max(worst, 1 if r["level"] == "critical" else 0)
+    print(f"Data Docs: {quality.Validator(root).docs_index}")
+    return worst
+
+
 def cmd_schema(args) -> int:
     from listening.schema import data_dictionary
 
@@ -165,6 +189,10 @@ def main(argv: list[str] | None = None) -> int:
     su.add_argument("--start", required=True)
     su.add_argument("--end", required=True)
     su.set_defaults(func=cmd_summary)
+    q = sub.add_parser("quality", help="validate a published partition")
+    q.add_argument("dataset")
+    q.add_argument("--day", required=True)
+    q.set_defaults(func=cmd_quality)
     sc = sub.add_parser("schema", help="print the data dictionary")
     sc.add_argument("--markdown", action="store_true")
     sc.set_defaults(func=cmd_schema)

@@ -21,12 +21,18 @@ import pandas as pd
 import pyarrow as pa
 
 from listening import lake
-from listening.schema import DATASETS, METRICS_DAILY, METRICS_HOURLY, MENTIONS, QUALITY, RAW, Dataset
+from listening.schema import DATASETS, MENTIONS, QUALITY, RAW, Dataset
 
 log = logging.getLogger(__name__)
 
 ROW = "_row"
 LABELS = ["negative", "neutral", "positive"]
+SEVERITIES = ["green", "amber", "red"]
+STATUSES = ["sent", "suppressed", "failed"]
+UNIT_COLUMNS = ["reach", "engagement", "centrality", "relevance", "authenticity", "influence"]
+VOLUME_DROP = 0.1        # a source with fewer than 10% of its usual posts is flagged
+VOLUME_MIN_BASELINE = 20  # below this median a day's count is too sparse to judge
+VOLUME_DAYS = 7
 PLATFORM_REGEX = r"^[a-z][a-z0-9_]{0,31}$"
 
 
@@ -112,8 +118,30 @@ def suite(ds: Dataset, day, topics: list[str], languages: list[str]) -> tuple[li
                  E.ExpectColumnValuesToBeBetween(column="mean_sentiment", min_value=-1, max_value=1)),
         ]
     if ds.name == "metrics_daily":
-        rules.append(Rule("one_row_per_topic", "critical",
-                          E.ExpectTableRowCountToEqual(value=len(topics))))
+        rules += [
+            Rule("one_row_per_topic", "critical", E.ExpectTableRowCountToEqual(value=len(topics))),
+            Rule("day_is_the_run_day", "row", E.ExpectColumnValuesToBeInSet(column="day", value_set=[day.isoformat()])),
+        ]
+    if ds.name == "authors":
+        rules += [Rule(f"{c}_unit_range", "row", E.ExpectColumnValuesToBeBetween(column=c, min_value=0, max_value=1))
+                  for c in UNIT_COLUMNS]
+        rules += [
+            Rule("topic_in_watchlist", "row", E.ExpectColumnValuesToBeInSet(column="topic", value_set=topics)),
+            Rule("window_days_set", "row", E.ExpectColumnValuesToBeInSet(column="window_days", value_set=[7, 28])),
+            Rule("rank_positive", "row", E.ExpectColumnValuesToBeBetween(column="rank", min_value=1)),
+        ]
+    if ds.name == "alerts":
+        derived = ["_missing_evidence", "_window_hours"]
+        rules += [
+            Rule("topic_in_watchlist", "row", E.ExpectColumnValuesToBeInSet(column="topic", value_set=topics)),
+            Rule("severity_set", "row", E.ExpectColumnValuesToBeInSet(column="severity", value_set=SEVERITIES)),
+            Rule("status_set", "row", E.ExpectColumnValuesToBeInSet(column="status", value_set=STATUSES)),
+            Rule("window_end_in_interval", "row",
+                 E.ExpectColumnValuesToBeBetween(column="window_end", min_value=start, max_value=end + pd.Timedelta(microseconds=1))),
+            Rule("window_not_reversed", "row", E.ExpectColumnValuesToBeBetween(column="_window_hours", min_value=0)),
+            Rule("evidence_in_mentions", "row",
+                 E.ExpectColumnValuesToBeBetween(column="_missing_evidence", min_value=0, max_value=0)),
+        ]
     if ds.name == "metrics_hourly":
         rules.append(Rule("hour_in_interval", "row",
                           E.ExpectColumnValuesToBeBetween(column="hour", min_value=start, max_value=end)))
@@ -129,9 +157,19 @@ def _arrow_backed(t: pa.DataType):
     return None
 
 
-def frame(ds: Dataset, table: pa.Table, topics: list[str]) -> pd.DataFrame:
-    """The table as GX reads it, with a row number and the derived columns of its suite."""
+def frame(ds: Dataset, table: pa.Table, topics: list[str], mention_ids=None) -> pd.DataFrame:
+    """The table as GX reads it, with a row number and the derived columns of its suite.
+
+    `mention_ids` is called for alerts only: the post ids their evidence may point to.
+    """
     df = table.to_pandas(types_mapper=_arrow_backed)
+    for f in ds.schema:
+        if pa.types.is_date(f.type):  # GX compares sets as JSON: dates as ISO strings
+            df[f.name] = df[f.name].map(lambda d: d.isoformat() if d is not None else None)
+    if ds.name == "alerts":
+        known = mention_ids() if mention_ids else set()
+        df["_missing_evidence"] = [sum(p not in known for p in ids) for ids in df["evidence_post_ids"]]
+        df["_window_hours"] = (df["window_end"] - df["window_start"]).dt.total_seconds() / 3600
     if ds.name == "mentions":
         known = set(topics)
         df["_unknown_topics"] = [sum(t not in known for t in ts) for ts in df["topics"]]
@@ -205,10 +243,10 @@ class Validator:
 
 
 def validate_table(validator: Validator, ds: Dataset, table: pa.Table, day, topics, languages,
-                   run_id: str, name: str) -> tuple[pa.Table, list[dict], list[dict]]:
+                   run_id: str, name: str, mention_ids=None) -> tuple[pa.Table, list[dict], list[dict]]:
     """(rows that pass, quarantined rows, results) for one staged partition."""
     rules, _ = suite(ds, day, topics, languages)
-    df = frame(ds, table, topics)
+    df = frame(ds, table, topics, mention_ids)
     results = validator.run(name, rules, df, run_id)
     bad_rows: dict[int, list[str]] = {}
     for r in results:
@@ -227,8 +265,64 @@ def validate_table(validator: Validator, ds: Dataset, table: pa.Table, day, topi
                 "record": json.dumps(rec, default=str, ensure_ascii=False)[:10_000],
             })
         keep = [i for i in range(table.num_rows) if i not in bad_rows]
-        table = table.take(keep)
+        table = table.take(pa.array(keep, type=pa.int64()))
     return table, quarantined, results
+
+
+def volume_rules() -> list[Rule]:
+    E = _gx().expectations
+    return [Rule("volume_vs_recent_days", "warning",
+                 E.ExpectColumnValuesToBeBetween(column="ratio", min_value=VOLUME_DROP))]
+
+
+def volume_frame(lake_root: Path, day, raw_today: pa.Table) -> pd.DataFrame:
+    """Posts per source today against the median of the previous days already published.
+
+    `ratio` is null when the baseline is too sparse to judge (a source with 3 posts a day must
+    not raise a flag for a day with none), so only real drops are flagged.
+    """
+    import pyarrow.parquet as pq
+    from datetime import timedelta
+
+    today = pd.Series(raw_today["platform"].to_pylist(), dtype="object").value_counts().to_dict()
+    history: dict[str, list[int]] = {}
+    base = Path(lake_root) / RAW.path
+    for i in range(1, VOLUME_DAYS + 1):
+        d = (day - timedelta(days=i)).isoformat()
+        for p in base.glob(f"source=*/dt={d}/{lake.PART}") if base.exists() else []:
+            platform = p.parent.parent.name.split("=", 1)[1]
+            history.setdefault(platform, []).append(pq.ParquetFile(p).metadata.num_rows)
+    rows = []
+    for platform in sorted(set(today) | set(history)):
+        counts = history.get(platform, [])
+        counts += [0] * (VOLUME_DAYS - len(counts)) if counts else []
+        median = float(pd.Series(counts).median()) if counts else None
+        posts = int(today.get(platform, 0))
+        ratio = posts / median if median and median >= VOLUME_MIN_BASELINE else None
+        rows.append({"platform": platform, "posts": posts, "baseline_median": median, "ratio": ratio})
+    df = pd.DataFrame(rows, columns=["platform", "posts", "baseline_median", "ratio"])
+    df["ratio"] = df["ratio"].astype("float64")
+    df[ROW] = range(len(df))
+    return df
+
+
+def _mention_ids(run, alerts: pa.Table) -> set[str]:
+    """Post ids of the mentions an alert of this run may cite: staged today, published before."""
+    from datetime import timedelta
+
+    ids: set[str] = set()
+    staged = lake.stage_path(run.lake, run.day, MENTIONS, dt=run.day)
+    if staged.exists():
+        ids.update(lake.read_file(staged, MENTIONS)["post_id"].to_pylist())
+    starts = [t for t in alerts["window_start"].to_pylist() if t is not None]
+    first = min(starts).date() if starts else run.day
+    d = max(first, run.day - timedelta(days=60))
+    while d <= run.day:
+        t = lake.read_partition(run.lake, MENTIONS, dt=d) if d != run.day or not staged.exists() else None
+        if t is not None:
+            ids.update(t["post_id"].to_pylist())
+        d += timedelta(days=1)
+    return ids
 
 
 def validate_staged(run) -> dict:
@@ -251,14 +345,17 @@ def validate_staged(run) -> dict:
         ds = DATASETS[name]
         tables = [lake.read_file(p, ds) for p in paths]
         table = pa.concat_tables(tables) if len(tables) > 1 else tables[0]
-        kept_all, bad, results = validate_table(validator, ds, table, run.day, topics, languages, run.run_id, name)
+        kept_all, bad, results = validate_table(validator, ds, table, run.day, topics, languages, run.run_id, name,
+                                                mention_ids=lambda: _mention_ids(run, table))
+        if name == "raw":
+            results += validator.run("raw.volume", volume_rules(), volume_frame(run.lake, run.day, table), run.run_id)
         if bad:
             bad_ids = {b["_row"] for b in bad}
             offset = 0
             for p, t in zip(paths, tables):
                 keep = [i for i in range(t.num_rows) if offset + i not in bad_ids]
                 if len(keep) < t.num_rows:
-                    lake.write_file(p, ds, t.take(keep))
+                    lake.write_file(p, ds, t.take(pa.array(keep, type=pa.int64())))
                 offset += t.num_rows
             quarantined_by_layer.setdefault(name, []).extend(bad)
         for r in results:
@@ -270,7 +367,11 @@ def validate_staged(run) -> dict:
     validator.build_docs()
     results_table = pa.Table.from_pylist(rows_out, schema=QUALITY.schema)
     lake.write_partition(run.lake, QUALITY, results_table, dt=run.day)
-    summary = {"rules": len(rows_out), "failed": sum(not r["success"] for r in rows_out),
+    warnings = [f"{r['layer']}: {r['rule']} {r['details']}" for r in rows_out
+                if r["level"] == "warning" and not r["success"]]
+    for w in warnings:
+        log.warning("%s: %s", run.day, w)
+    summary = {"rules": len(rows_out), "failed": sum(not r["success"] for r in rows_out), "warnings": warnings,
                "quarantined": {k: len(v) for k, v in quarantined_by_layer.items()},
                "data_docs": str(validator.docs_index)}
     if failures:
@@ -278,3 +379,30 @@ def validate_staged(run) -> dict:
     log.info("%s: %d rules checked, %d failed, quarantined %s", run.day, summary["rules"],
              summary["failed"], summary["quarantined"])
     return summary
+
+
+def check_published(lake_root: Path, dataset: str, day, topics: list[str], languages: list[str]) -> list[dict]:
+    """Run a dataset's suite on a published partition, read-only (for analysts)."""
+    if dataset not in DATASETS or dataset in ("quarantine", "quality"):
+        raise ValueError(f"unknown dataset {dataset!r} (one of: {', '.join(n for n in DATASETS if n not in ('quarantine', 'quality'))})")
+    ds = DATASETS[dataset]
+    base = Path(lake_root) / ds.path
+    paths = sorted(base.glob(f"**/dt={day.isoformat()}/{lake.PART}")) if base.exists() else []
+    if not paths:
+        raise FileNotFoundError(f"{base}: no partition for {day.isoformat()}")
+    table = pa.concat_tables([lake.read_file(p, ds) for p in paths])
+
+    def mention_ids() -> set[str]:
+        ids: set[str] = set()
+        for p in (Path(lake_root) / MENTIONS.path).glob(f"dt=*/{lake.PART}"):
+            ids.update(lake.read_file(p, MENTIONS)["post_id"].to_pylist())
+        return ids
+
+    validator = Validator(lake_root)
+    _, _, results = validate_table(validator, ds, table, day, topics, languages,
+                                   f"check-{dataset}-{day.isoformat()}", dataset, mention_ids=mention_ids)
+    if dataset == "raw":
+        results += validator.run("raw.volume", volume_rules(), volume_frame(lake_root, day, table),
+                                 f"check-raw-{day.isoformat()}")
+    validator.build_docs()
+    return results
