@@ -18,9 +18,14 @@ STEPS = ("ingest", "build_mentions", "compute_metrics", "validate", "publish", "
 def step(name: str):
     @task(task_id=name)
     def run_step(data_interval_start=None, run_id=None) -> dict:
+        from airflow.sdk.exceptions import AirflowFailException
+
         from listening import pipeline  # heavy imports stay out of DAG parsing
 
-        return pipeline.run_step(name, data_interval_start.date().isoformat(), run_id)
+        try:
+            return pipeline.run_step(name, data_interval_start.date().isoformat(), run_id)
+        except pipeline.NOT_RETRIABLE as e:  # bad data or config: a retry would fail the same way
+            raise AirflowFailException(str(e)) from e
 
     return run_step()
 

@@ -67,3 +67,31 @@ def test_sample_day_runs_under_airflow(tmp_path, sample_truth):
     assert sum(metrics["posts"].to_pylist()) == sum(len(m["topics"]) for m in mentions)
     assert (lake_root / "reports" / f"dt={day.isoformat()}" / "summary.json").exists()
     assert not (lake_root / "_staging").exists()
+
+
+@pytest.mark.slow
+def test_bad_config_fails_the_run_at_once_with_the_file_and_line(tmp_path):
+    """No retry loop on a deterministic error: the run fails, saying where the problem is."""
+    import shutil
+    import time
+
+    from conftest import CONFIG
+
+    cfg = tmp_path / "config"
+    shutil.copytree(CONFIG, cfg)
+    text = (cfg / "watchlists.yml").read_text().replace("team: greffe", "team: nobody", 1)
+    (cfg / "watchlists.yml").write_text(text)
+    lake_root, home = tmp_path / "lake", tmp_path / "airflow"
+    env = env_for(lake_root, SAMPLE, home)
+    env["VIGIE_CONFIG_DIR"] = str(cfg)
+    airflow = str(REPO / ".venv" / "bin" / "airflow") if (REPO / ".venv" / "bin" / "airflow").exists() else "airflow"
+    subprocess.run([airflow, "db", "migrate"], env=env, check=True, capture_output=True)
+    t = time.monotonic()
+    res = subprocess.run([airflow, "dags", "test", "listening_nightly", "2026-11-04"], env=env,
+                         capture_output=True, text=True, timeout=240)
+    log = res.stdout + res.stderr
+    assert "state=failed" in log
+    assert "team 'nobody' of topic 'budget-2027' is not in teams" in log
+    assert "watchlists.yml:" in log
+    assert time.monotonic() - t < 120
+    assert not (lake_root / "mentions").exists()

@@ -183,6 +183,15 @@ def as_json(obj: dict) -> str:
     return json.dumps(obj, ensure_ascii=False, sort_keys=True, default=str)
 
 
+def _not_retriable() -> tuple[type[Exception], ...]:
+    from listening.config import ConfigError
+    from listening.quality import QualityError
+
+    return (ConfigError, QualityError)
+
+
+NOT_RETRIABLE = _not_retriable()
+
 STEP_FUNCTIONS = {"ingest": ingest, "build_mentions": build_mentions, "compute_metrics": compute_metrics,
                   "validate": validate, "publish": publish, "summarise": summarise}
 
