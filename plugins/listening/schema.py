@@ -26,6 +26,18 @@ MATCH = pa.struct([
 ])
 
 
+# Columns a post carries from raw to mentions unchanged: what it answers, and what it received.
+LINKS_AND_COUNTS = [
+    _f("reply_to", STR, "post id this post answers"),
+    _f("repost_of", STR, "post id this post reposts"),
+    _f("quote_of", STR, "post id this post quotes"),
+    _f("like_count", pa.int64(), "likes received, as collected", False),
+    _f("repost_count", pa.int64(), "reposts received, as collected", False),
+    _f("reply_count", pa.int64(), "replies received, as collected", False),
+    _f("quote_count", pa.int64(), "quotes received, as collected", False),
+]
+
+
 @dataclass(frozen=True)
 class Dataset:
     name: str
@@ -53,13 +65,7 @@ RAW = Dataset(
         _f("author_followers", pa.int64(), "followers of the author when collected"),
         _f("text", STR, "text as received", False),
         _f("lang", STR, "language given by the platform, if any"),
-        _f("reply_to", STR, "post id this post answers"),
-        _f("repost_of", STR, "post id this post reposts"),
-        _f("quote_of", STR, "post id this post quotes"),
-        _f("like_count", pa.int64(), "likes received, as collected", False),
-        _f("repost_count", pa.int64(), "reposts received, as collected", False),
-        _f("reply_count", pa.int64(), "replies received, as collected", False),
-        _f("quote_count", pa.int64(), "quotes received, as collected", False),
+        *LINKS_AND_COUNTS,
         _f("source_file", STR, "file (or collector) the post came from", False),
         _f("source_line", pa.int64(), "line number in that file (1-based)"),
         _f("payload", STR, "the original record, as received (JSON)", False),
@@ -93,13 +99,7 @@ MENTIONS = Dataset(
         _f("sentiment_engine", STR, "engine and version that produced the score"),
         _f("is_reply", pa.bool_(), "the post answers another post", False),
         _f("is_repost", pa.bool_(), "the post reposts another post", False),
-        _f("reply_to", STR, "post id this post answers"),
-        _f("repost_of", STR, "post id this post reposts"),
-        _f("quote_of", STR, "post id this post quotes"),
-        _f("like_count", pa.int64(), "likes received, as collected", False),
-        _f("repost_count", pa.int64(), "reposts received, as collected", False),
-        _f("reply_count", pa.int64(), "replies received, as collected", False),
-        _f("quote_count", pa.int64(), "quotes received, as collected", False),
+        *LINKS_AND_COUNTS,
         _f("engagement", pa.int64(), "likes + reposts + replies + quotes", False),
     ]),
 )
