@@ -43,7 +43,7 @@ $(AIRFLOW_HOME)/airflow.db: | $(STAMP)
 	mkdir -p $(AIRFLOW_HOME)
 	airflow db migrate > $(AIRFLOW_HOME)/db-migrate.log 2>&1 || (tail -20 $(AIRFLOW_HOME)/db-migrate.log; exit 1)
 
-demo: export VIGIE_IMPORT_DIR := $(SAMPLE)
+demo: export VIGIE_IMPORT_DIR := $(SAMPLE)/import
 demo: $(STAMP) airflow-db
 	$(PY) -m listening config check $${VIGIE_CONFIG_DIR:-include/config}
 	$(PY) -m listening nightly --start $(DEMO_START) --end $(DEMO_END)
@@ -57,7 +57,7 @@ test: $(STAMP)
 	$(PY) -m pytest $(PYTEST_ARGS)
 
 sample: $(STAMP)
-	rm -f $(SAMPLE)/posts-*.jsonl.gz
+	rm -rf $(SAMPLE)/import $(SAMPLE)/truth.json $(SAMPLE)/truth.jsonl.gz
 	$(PY) -m listening simulate --out $(SAMPLE) --start 2026-11-02 --days 14 --posts 20000 --seed 7
 
 docs: $(STAMP)

@@ -10,6 +10,7 @@ import pytest
 
 REPO = Path(__file__).resolve().parents[1]
 SAMPLE = REPO / "include" / "sample"
+SAMPLE_IMPORT = SAMPLE / "import"
 CONFIG = REPO / "include" / "config"
 
 

@@ -5,11 +5,11 @@ import json
 import subprocess
 import sys
 
-from conftest import REPO, SAMPLE, env_for
+from conftest import REPO, SAMPLE_IMPORT, env_for
 
 
 def _cli(*args, stdin: str = "", tmp_path=None) -> subprocess.CompletedProcess:
-    env = env_for(tmp_path or REPO / "lake", SAMPLE)
+    env = env_for(tmp_path or REPO / "lake", SAMPLE_IMPORT)
     return subprocess.run([sys.executable, "-m", "listening", *args], input=stdin, capture_output=True,
                           text=True, env=env, cwd=REPO)
 

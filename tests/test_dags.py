@@ -7,7 +7,7 @@ from datetime import date, timedelta
 
 import pytest
 
-from conftest import REPO, SAMPLE, env_for, read_truth
+from conftest import REPO, SAMPLE_IMPORT, env_for, read_truth
 from listening import lake
 from listening.schema import MENTIONS, METRICS_DAILY
 
@@ -41,7 +41,7 @@ def test_dag_parsing_stays_light():
             "heavy = [m for m in ('pandas', 'great_expectations', 'lingua', 'vaderSentiment', 'spacy') if m in sys.modules]; "
             "print(','.join(heavy))")
     out = subprocess.run([sys.executable, "-c", code, str(REPO / "dags" / "listening_nightly.py")],
-                         capture_output=True, text=True, env=env_for(REPO / "lake", SAMPLE), check=True)
+                         capture_output=True, text=True, env=env_for(REPO / "lake", SAMPLE_IMPORT), check=True)
     assert out.stdout.strip() == ""
 
 
@@ -51,7 +51,7 @@ def test_sample_day_runs_under_airflow(tmp_path, sample_truth):
     manifest, truth = sample_truth
     day = date.fromisoformat(manifest["start"]) + timedelta(days=2)
     lake_root, home = tmp_path / "lake", tmp_path / "airflow"
-    env = env_for(lake_root, SAMPLE, home)
+    env = env_for(lake_root, SAMPLE_IMPORT, home)
     airflow = str(REPO / ".venv" / "bin" / "airflow") if (REPO / ".venv" / "bin" / "airflow").exists() else "airflow"
     subprocess.run([airflow, "db", "migrate"], env=env, check=True, capture_output=True)
     res = subprocess.run([airflow, "dags", "test", "listening_nightly", (day + timedelta(days=1)).isoformat()],
@@ -66,6 +66,11 @@ def test_sample_day_runs_under_airflow(tmp_path, sample_truth):
     metrics = lake.read_partition(lake_root, METRICS_DAILY, dt=day)
     assert sum(metrics["posts"].to_pylist()) == sum(len(m["topics"]) for m in mentions)
     assert (lake_root / "reports" / f"dt={day.isoformat()}" / "summary.json").exists()
+    from listening.schema import QUARANTINE
+
+    refused = lake.read_partition(lake_root, QUARANTINE, layer="raw", dt=day)
+    planted = {(b["file"], b["line"]) for b in manifest["bad_lines"]}
+    assert {(r["source_file"], r["source_line"]) for r in refused.to_pylist()} <= planted
     assert not (lake_root / "_staging").exists()
 
 
@@ -82,7 +87,7 @@ def test_bad_config_fails_the_run_at_once_with_the_file_and_line(tmp_path):
     text = (cfg / "watchlists.yml").read_text().replace("team: greffe", "team: nobody", 1)
     (cfg / "watchlists.yml").write_text(text)
     lake_root, home = tmp_path / "lake", tmp_path / "airflow"
-    env = env_for(lake_root, SAMPLE, home)
+    env = env_for(lake_root, SAMPLE_IMPORT, home)
     env["VIGIE_CONFIG_DIR"] = str(cfg)
     airflow = str(REPO / ".venv" / "bin" / "airflow") if (REPO / ".venv" / "bin" / "airflow").exists() else "airflow"
     subprocess.run([airflow, "db", "migrate"], env=env, check=True, capture_output=True)

@@ -16,7 +16,7 @@ from listening.schema import MENTIONS, METRICS_DAILY, QUARANTINE, RAW
 
 def _run(corpus: Path, lake_root: Path, day: date, monkeypatch, run_id="r1") -> dict:
     monkeypatch.setenv("VIGIE_PSEUDONYM_KEY", "test-key")
-    return pipeline.run_day(day, run_id=run_id, import_dir=str(corpus), lake_dir=str(lake_root))
+    return pipeline.run_day(day, run_id=run_id, import_dir=str(corpus / "import"), lake_dir=str(lake_root))
 
 
 @pytest.fixture(scope="module")
@@ -37,7 +37,7 @@ def test_raw_keeps_every_valid_post_of_the_day(day_run, small_corpus):
     assert len(ids) == len(set(ids))
     assert set(ids) <= set(truth)
     expected = 0
-    with gzip.open(small_corpus / f"posts-{day.isoformat()}.jsonl.gz", "rt") as fh:
+    with gzip.open(small_corpus / "import" / f"posts-{day.isoformat()}.jsonl.gz", "rt") as fh:
         for line in fh:
             try:
                 rec = json.loads(line)
@@ -96,6 +96,7 @@ def test_bad_lines_of_the_day_are_quarantined_with_file_and_line(day_run):
     planted = {(b["file"], b["line"]) for b in manifest["bad_lines"]}
     todays = {(f, l) for f, l in planted if day.isoformat() in f}
     assert todays <= got
+    assert got <= planted, "only the planted bad lines are refused"
     for r in q.to_pylist():
         assert r["reason"].startswith(f"{r['source_file']}:{r['source_line']}: ")
 

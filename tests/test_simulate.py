@@ -38,7 +38,7 @@ def loaded(corpus):
     bad = {(b["file"], b["line"]) for b in manifest["bad_lines"]}
     posts = {}          # post_id -> (file, record)
     dupes = []
-    for path in sorted(out.glob("posts-*.jsonl.gz")):
+    for path in sorted((out / "import").glob("posts-*.jsonl.gz")):
         for i, line in enumerate(_read_lines(path), 1):
             if (path.name, i) in bad:
                 continue
@@ -114,14 +114,14 @@ def test_deterministic_bytes(tmp_path, corpus):
     out, _ = corpus
     again = tmp_path / "again"
     sim.simulate(again, start=START, days=14, posts=N, seed=SEED)
-    names = sorted(p.name for p in out.iterdir())
-    assert names == sorted(p.name for p in again.iterdir())
+    names = sorted(str(p.relative_to(out)) for p in out.rglob("*") if p.is_file())
+    assert names == sorted(str(p.relative_to(again)) for p in again.rglob("*") if p.is_file())
     for name in names:
         assert (out / name).read_bytes() == (again / name).read_bytes(), name
     other = tmp_path / "other"
     sim.simulate(other, start=START, days=14, posts=N, seed=SEED + 1)
     assert (other / "truth.jsonl.gz").read_bytes() != (out / "truth.jsonl.gz").read_bytes()
-    assert (other / "posts-2026-11-05.jsonl.gz").read_bytes() != (out / "posts-2026-11-05.jsonl.gz").read_bytes()
+    assert (other / "import" / "posts-2026-11-05.jsonl.gz").read_bytes() != (out / "import" / "posts-2026-11-05.jsonl.gz").read_bytes()
 
 
 def test_files_and_counts(corpus, loaded):
@@ -131,7 +131,7 @@ def test_files_and_counts(corpus, loaded):
     assert not dupes
     assert json.loads((out / "truth.json").read_text()) == m
     assert m["start"] == "2026-11-02" and m["end"] == "2026-11-15" and m["days"] == 14
-    days = sorted(p.name for p in out.glob("posts-*.jsonl.gz"))
+    days = sorted(p.name for p in (out / "import").glob("posts-*.jsonl.gz"))
     assert days == [f"posts-{START + timedelta(d)}.jsonl.gz" for d in range(14)]
     assert sum(m["languages"].values()) == N
 
@@ -159,7 +159,7 @@ def test_lines_sorted_and_zones(corpus):
     out, m = corpus
     bad = {(b["file"], b["line"]) for b in m["bad_lines"]}
     offsets = Counter()
-    for path in sorted(out.glob("posts-*.jsonl.gz")):
+    for path in sorted((out / "import").glob("posts-*.jsonl.gz")):
         prev = None
         for i, line in enumerate(_read_lines(path), 1):
             if (path.name, i) in bad:
@@ -370,7 +370,7 @@ def test_bad_lines(corpus):
     assert len(m["bad_lines"]) == 6
     assert len({b["file"] for b in m["bad_lines"]}) >= 4
     for b in m["bad_lines"]:
-        line = _read_lines(out / b["file"])[b["line"] - 1]
+        line = _read_lines(out / "import" / b["file"])[b["line"] - 1]
         reason = b["reason"]
         if reason == "not valid JSON":
             with pytest.raises(json.JSONDecodeError):
@@ -406,7 +406,7 @@ def test_bundled_sample_is_what_the_simulator_makes(tmp_path):
     manifest = json.loads((SAMPLE / "truth.json").read_text())
     sim.simulate(tmp_path, start=date.fromisoformat(manifest["start"]), days=manifest["days"],
              posts=manifest["posts"], seed=manifest["seed"])
-    shipped = sorted(p.name for p in SAMPLE.iterdir())
-    assert shipped == sorted(p.name for p in tmp_path.iterdir())
+    shipped = sorted(str(p.relative_to(SAMPLE)) for p in SAMPLE.rglob("*") if p.is_file())
+    assert shipped == sorted(str(p.relative_to(tmp_path)) for p in tmp_path.rglob("*") if p.is_file())
     for name in shipped:
         assert (SAMPLE / name).read_bytes() == (tmp_path / name).read_bytes(), f"{name} differs: run `make sample`"

@@ -278,4 +278,4 @@ def lake_root(config: Config) -> Path:
 
 
 def import_dir() -> Path:
-    return Path(os.environ.get("VIGIE_IMPORT_DIR") or REPO / "include" / "sample")
+    return Path(os.environ.get("VIGIE_IMPORT_DIR") or REPO / "include" / "sample" / "import")

@@ -2,7 +2,7 @@
 
 ``simulate(out_dir, ...)`` writes, in the import format of docs/import-format.md:
 
-* ``posts-YYYY-MM-DD.jsonl.gz``: one file per UTC day, lines sorted by ``created_at``,
+* ``import/posts-YYYY-MM-DD.jsonl.gz``: one file per UTC day, lines sorted by ``created_at``,
   with a few deliberately malformed lines (listed in the manifest);
 * ``truth.jsonl.gz``: one line per valid post with its true topics, language, sentiment,
   kind and planted event;
@@ -2420,7 +2420,9 @@ class _Sim:
     # ---- main loop
     def run(self):
         rng = self.rng
-        os.makedirs(self.out_dir, exist_ok=True)
+        # Posts go to <out>/import (what VIGIE_IMPORT_DIR points at); truth files stay beside it,
+        # so the pipeline never reads the answers as posts.
+        os.makedirs(os.path.join(self.out_dir, "import"), exist_ok=True)
         self._build_authors()
         plan, burst, entry, campaign, n_ex = self._plan()
         self.entry_plan = entry
@@ -2464,7 +2466,7 @@ class _Sim:
                     i = next(k for k, x in enumerate(lines) if x is marker)
                     lines[i] = line
                     self.bad_records.append({"file": fname, "line": i + 1, "reason": reason})
-                self._write_gz(os.path.join(self.out_dir, fname), lines)
+                self._write_gz(os.path.join(self.out_dir, "import", fname), lines)
                 del lines, tss
                 tl = day["truth"]
                 for i in range(0, len(tl), 2000):
