@@ -8,11 +8,14 @@ from __future__ import annotations
 import os
 import re
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any, Union
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import (AfterValidator, BaseModel, ConfigDict, Field, PlainValidator, ValidationError,
+                      ValidationInfo, field_validator, model_validator)
+
+from listening.queries_lang import QueryError, parse as parse_query
 
 REPO = Path(__file__).resolve().parents[2]
 DEFAULT_CONFIG_DIR = REPO / "include" / "config"
@@ -46,6 +49,43 @@ class Team(_Strict):
         return v
 
 
+def _check_query(q: str, info: ValidationInfo) -> str:
+    """A query that does not parse fails here, at config check, with a caret under the problem."""
+    try:
+        parse_query(q)
+    except QueryError as e:
+        topic = (info.data or {}).get("name")
+        where = f"topic {topic!r}: " if topic else ""
+        raise ValueError(f"{where}bad query: {e}\n{e.caret()}") from None
+    return q
+
+
+Query = Annotated[str, AfterValidator(_check_query)]
+
+
+class ExcludeQuery(_Strict):
+    """An exclusion written as a query: `- query: 'match NEAR/3 (foot OR voetbal)'`."""
+    query: str
+
+
+def _exclude_item(v: Any, info: ValidationInfo) -> Union[str, ExcludeQuery]:
+    """A plain string is a keyword (as `keywords`); a mapping {query: ...} is a query."""
+    if isinstance(v, ExcludeQuery):
+        return v
+    if isinstance(v, str):
+        if not v.strip():
+            raise ValueError("empty keyword")
+        return v
+    if isinstance(v, dict):
+        if set(v) != {"query"} or not isinstance(v["query"], str):
+            raise ValueError("an exclusion is a keyword, or a mapping with one key, query: '...'")
+        return ExcludeQuery(query=_check_query(v["query"], info))
+    raise ValueError(f"an exclusion is a keyword or {{query: ...}}, not {type(v).__name__}")
+
+
+ExcludeItem = Annotated[Union[str, ExcludeQuery], PlainValidator(_exclude_item)]
+
+
 class Topic(_Strict):
     name: str
     label: str
@@ -53,7 +93,8 @@ class Topic(_Strict):
     hashtags: list[str] = []
     hashtags_match_words: bool = False
     accounts: list[str] = []
-    exclude: list[str] = []
+    queries: list[Query] = []
+    exclude: list[ExcludeItem] = []
     languages: list[str] = Field(min_length=1)
     team: str
     group: str = "default"
@@ -81,7 +122,7 @@ class Topic(_Strict):
                 raise ValueError(f"{a!r} is not an account handle (write it as @name or @name@instance)")
         return v
 
-    @field_validator("keywords", "exclude")
+    @field_validator("keywords")
     @classmethod
     def _words(cls, v: list[str]) -> list[str]:
         for k in v:
@@ -99,8 +140,8 @@ class Topic(_Strict):
 
     @model_validator(mode="after")
     def _something_to_watch(self) -> "Topic":
-        if not (self.keywords or self.hashtags or self.accounts):
-            raise ValueError("a topic needs at least one keyword, hashtag or account")
+        if not (self.keywords or self.hashtags or self.accounts or self.queries):
+            raise ValueError("a topic needs at least one keyword, hashtag or account, or a query")
         return self
 
 

@@ -1,34 +1,56 @@
 """Which watched topics a post belongs to, and why.
 
-Keywords match whole words, ignoring case and accents (`reforme` finds `Réforme`); an
-apostrophe is a word boundary (`l'ordonnance climat`); a trailing `*` matches any ending.
-Hashtags match hashtags, in any case; with `hashtags_match_words` they match the plain word too.
-Accounts match posts written by them and posts that mention them. An `exclude` keyword removes
-the post from the topic. Each match keeps the rule kind and the term, so an analyst can see why.
+A topic says what it watches with `queries` (the boolean language of `listening.queries_lang`,
+documented in docs/queries.md) and with three shorthands that are queries too:
+- `keywords`: each is a phrase (`"budget régional"`), whole words, ignoring case and accents
+  (`reforme` finds `Réforme`); an apostrophe is a word boundary (`l'ordonnance climat`); a
+  trailing `*` matches any ending;
+- `hashtags`: match hashtags, in any case; with `hashtags_match_words` they match the plain
+  word too (in the topic's queries as well);
+- `accounts`: posts written by them and posts that mention them (`@name` also matches
+  `@name@instance` and `@name.bsky.social`).
+`exclude` (keywords, or `{query: ...}`) removes the post from the topic.
+
+Each match keeps the rule kind and the term, so an analyst can see why: kind `keyword`,
+`hashtag`, `account`, `author` for the shorthands; kind `query` for a query, with the term of
+the query that matched and, under the key `query`, the query as written.
+
+How it stays fast with thousands of queries: every word, phrase, hashtag and account of every
+query is an *atom*, indexed by its first word (or its wildcard stem). A post's words select the
+few atoms that can match; only those run their regular expression, and only the queries that
+hold a true atom are evaluated (a query must contain something to look for, so a query
+without any true atom is false).
 """
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from bisect import bisect_right
+from dataclasses import dataclass, field
+from typing import Callable
 
 from listening.clean import fold
 from listening.config import Topic, Watchlists
-
+from listening.queries_lang import (WORD_RE, Account, And, Filter, Near, Not, Or, Tag, Text,
+                                    parse)
 
 WORD_CHARS = r"[^\W_]*"
+APOSTROPHES = "'\u2019\u02bc"
+BSKY = ".bsky.social"
 
 
-def _keyword_pattern(words: list[str]) -> re.Pattern | None:
-    if not words:
-        return None
-    alts = []
-    for w in words:
-        wild = w.endswith("*")
-        core = re.escape(fold(w.rstrip("*").strip()))
-        core = core.replace(r"\ ", r"\s+")
-        tail = WORD_CHARS if wild else ""
-        alts.append(f"(?P<k{len(alts)}>{core}{tail})")
-    return re.compile(r"(?<![^\W_])(?:" + "|".join(alts) + r")(?![^\W_])")
+def text_regex(literal: str, wild: bool) -> re.Pattern:
+    """Whole-word occurrence of a folded literal: spaces match any run of white space, an
+    apostrophe matches ' ’ or ʼ, a final wildcard any word ending."""
+    out = []
+    for part in re.split(r"(\s+)", literal):
+        if not part:
+            continue
+        if part.isspace():
+            out.append(r"\s+")
+            continue
+        out.append("".join(f"[{APOSTROPHES}]" if c in APOSTROPHES else re.escape(c) for c in part))
+    tail = WORD_CHARS if wild else ""
+    return re.compile(r"(?<![^\W_])" + "".join(out) + tail + r"(?![^\W_])")
 
 
 def _handle_matches(watched: str, handle: str) -> bool:
@@ -38,68 +60,364 @@ def _handle_matches(watched: str, handle: str) -> bool:
         return True
     if "@" in watched[1:] or "." in watched:
         return False  # a fully qualified handle matches only itself
-    return handle.startswith(watched + "@") or handle == watched + ".bsky.social"
+    return handle.startswith(watched + "@") or handle == watched + BSKY
 
 
-@dataclass(frozen=True)
+def _handle_keys(handle: str) -> set[str]:
+    """The watched handles that could match a post's handle: itself and its bare @name."""
+    h = handle.casefold()
+    keys = {h}
+    if "@" in h[1:]:
+        keys.add("@" + h[1:].split("@", 1)[0])
+    if h.endswith(BSKY):
+        keys.add(h[: -len(BSKY)])
+    return keys
+
+
+def norm_lang(lang: str | None) -> str | None:
+    return lang.split("-")[0].split("_")[0].lower() if lang else None
+
+
+# --------------------------------------------------------------------------------------
+# Atoms
+# --------------------------------------------------------------------------------------
+@dataclass
+class TextAtom:
+    literal: str
+    wild: bool
+    regex: re.Pattern
+
+
+@dataclass
+class Post:
+    """What one call to `match` knows about a post; atoms' truth is filled lazily."""
+    folded: str
+    tags: set
+    author: str | None
+    mentions: list
+    lang: object
+    platform: str | None
+    true_text: set = field(default_factory=set)
+    true_tags: set = field(default_factory=set)
+    acc_author: set = field(default_factory=set)     # account atoms matching the author
+    acc_mention: set = field(default_factory=set)    # account atoms matching a mention
+    _starts: list | None = None
+    _spans: dict = field(default_factory=dict)
+    _lang_done: bool = False
+
+    def word_spans(self, matcher: "Matcher", aid: int) -> list[tuple[int, int]]:
+        """Occurrences of a text atom as (first word index, last word index)."""
+        got = self._spans.get(aid)
+        if got is None:
+            if self._starts is None:
+                self._starts = [m.start() for m in WORD_RE.finditer(self.folded)]
+            st = self._starts
+            got = []
+            for m in matcher.text_atoms[aid].regex.finditer(self.folded):
+                got.append((bisect_right(st, m.start()) - 1, bisect_right(st, m.end() - 1) - 1))
+            self._spans[aid] = got
+        return got
+
+    def language(self) -> str | None:
+        if not self._lang_done:
+            self.lang = norm_lang(self.lang() if callable(self.lang) else self.lang)
+            self._lang_done = True
+        return self.lang
+
+
+# A compiled query is a tree of tuples:
+#   ("text", aid, term) ("tag", tid, term) ("acc", aid, term) ("lang", v) ("platform", v)
+#   ("author", aid) ("not", c) ("and", cs) ("or", cs) ("near", l, r, n)
+
+
+@dataclass
+class CompiledQuery:
+    text: str
+    tree: tuple
+    atoms: set          # ("text"|"tag"|"acc", id)
+
+
+@dataclass
 class CompiledTopic:
     topic: Topic
-    keywords: re.Pattern | None
-    keyword_terms: tuple[str, ...]
-    exclude: re.Pattern | None
-    hashtags: dict[str, str]          # folded tag without '#' -> term as written
-    accounts: tuple[str, ...]
-
-
-def compile_topic(t: Topic) -> CompiledTopic:
-    words = list(t.keywords)
-    if t.hashtags_match_words:
-        words += [h[1:] for h in t.hashtags]
-    return CompiledTopic(
-        topic=t,
-        keywords=_keyword_pattern(words),
-        keyword_terms=tuple(words),
-        exclude=_keyword_pattern(list(t.exclude)),
-        hashtags={fold(h[1:]): h for h in t.hashtags},
-        accounts=tuple(t.accounts),
-    )
+    index: int
+    keywords: list = field(default_factory=list)      # (text aid, term)
+    hashtags: list = field(default_factory=list)      # (tag id, term)
+    accounts: list = field(default_factory=list)      # (account aid, term)
+    queries: list = field(default_factory=list)       # CompiledQuery
+    exclude_text: list = field(default_factory=list)  # text aids
+    exclude_queries: list = field(default_factory=list)
 
 
 class Matcher:
     """Compiled watchlists; `match` is called once per post."""
 
     def __init__(self, watchlists: Watchlists):
-        self.topics = [compile_topic(t) for t in watchlists.topics]
+        self.text_atoms: list[TextAtom] = []
+        self._text_ids: dict[tuple[str, bool], int] = {}
+        self._tag_ids: dict[str, int] = {}
+        self._acc: list[str] = []            # watched handles as written
+        self._acc_ids: dict[str, int] = {}
+        self._by_word: dict[str, set] = {}   # first word -> text aids
+        self._by_prefix: dict[str, set] = {}  # wildcard stem -> text aids
+        self._always: set = set()            # text atoms not starting with a letter or digit
+        self._by_atom: dict[tuple, set] = {}  # atom -> topic indexes that use it positively
+        self.uses_lang = False
+        self.uses_platform = False
+        self.topics = [self._compile_topic(i, t) for i, t in enumerate(watchlists.topics)]
         self.names = {t.name for t in watchlists.topics}
+        self._prefix_lens = sorted({len(p) for p in self._by_prefix})
 
-    def match(self, text: str, hashtags: list[str], mentions: list[str],
-              author_handle: str | None) -> list[dict]:
-        """Every (topic, kind, term) that matched, topics in watchlist order."""
-        folded = fold(text)
-        tags = {fold(h) for h in hashtags}
+    # -- compiling -------------------------------------------------------------------
+    def _text(self, literal: str, wild: bool) -> int:
+        literal = " ".join(literal.split())
+        key = (literal, wild)
+        aid = self._text_ids.get(key)
+        if aid is not None:
+            return aid
+        aid = len(self.text_atoms)
+        self.text_atoms.append(TextAtom(literal, wild, text_regex(literal, wild)))
+        self._text_ids[key] = aid
+        m = WORD_RE.match(literal)
+        if not m:
+            self._always.add(aid)
+        elif wild and m.end() == len(literal):
+            self._by_prefix.setdefault(m.group(), set()).add(aid)
+        else:
+            self._by_word.setdefault(m.group(), set()).add(aid)
+        return aid
+
+    def _tag(self, raw: str) -> int:
+        return self._tag_ids.setdefault(fold(raw.lstrip("#")), len(self._tag_ids))
+
+    def _account(self, raw: str) -> int:
+        key = raw.casefold()
+        if key not in self._acc_ids:
+            self._acc_ids[key] = len(self._acc)
+            self._acc.append(raw)
+        return self._acc_ids[key]
+
+    def _keyword(self, kw: str) -> int:
+        wild = kw.endswith("*")
+        return self._text(fold(kw.rstrip("*").strip()), wild)
+
+    def _compile_query(self, q: str, words_for_tags: bool) -> CompiledQuery:
+        used: set = set()
+
+        def walk(n) -> tuple:
+            if isinstance(n, Text):
+                aid = self._text(n.literal, n.wild)
+                used.add(("text", aid))
+                return ("text", aid, n.display())
+            if isinstance(n, Tag):
+                tid = self._tag(n.raw)
+                used.add(("tag", tid))
+                node = ("tag", tid, n.raw)
+                if words_for_tags:
+                    aid = self._text(fold(n.raw[1:]), False)
+                    used.add(("text", aid))
+                    node = ("or", (node, ("text", aid, n.raw[1:])))
+                return node
+            if isinstance(n, Account):
+                aid = self._account(n.raw)
+                used.add(("acc", aid))
+                return ("acc", aid, n.raw)
+            if isinstance(n, Filter):
+                if n.kind == "lang":
+                    self.uses_lang = True
+                    return ("lang", n.value)
+                if n.kind == "platform":
+                    self.uses_platform = True
+                    return ("platform", n.value)
+                return ("author", self._account(n.value))
+            if isinstance(n, Not):
+                return ("not", walk(n.child))
+            if isinstance(n, And):
+                return ("and", tuple(walk(c) for c in n.children))
+            if isinstance(n, Or):
+                return ("or", tuple(walk(c) for c in n.children))
+            if isinstance(n, Near):
+                return ("near", walk(n.left), walk(n.right), n.n)
+            raise TypeError(n)  # pragma: no cover
+
+        return CompiledQuery(q, walk(parse(q)), used)
+
+    def _compile_topic(self, i: int, t: Topic) -> CompiledTopic:
+        ct = CompiledTopic(t, i)
+        for kw in t.keywords:
+            ct.keywords.append((self._keyword(kw), kw))
+        if t.hashtags_match_words:
+            for h in t.hashtags:
+                ct.keywords.append((self._text(fold(h[1:]), False), h[1:]))
+        for h in t.hashtags:
+            ct.hashtags.append((self._tag(h), h))
+        for a in t.accounts:
+            ct.accounts.append((self._account(a), a))
+        for q in t.queries:
+            ct.queries.append(self._compile_query(q, t.hashtags_match_words))
+        for e in t.exclude:
+            if isinstance(e, str):
+                ct.exclude_text.append(self._keyword(e))
+            else:
+                ct.exclude_queries.append(self._compile_query(e.query, t.hashtags_match_words))
+        positive = ([("text", a) for a, _ in ct.keywords] + [("tag", a) for a, _ in ct.hashtags]
+                    + [("acc", a) for a, _ in ct.accounts] + [a for q in ct.queries for a in q.atoms])
+        for atom in positive:
+            self._by_atom.setdefault(atom, set()).add(i)
+        return ct
+
+    # -- matching --------------------------------------------------------------------
+    def match(self, text: str, hashtags: list[str], mentions: list[str], author_handle: str | None,
+              lang: str | Callable[[], str | None] | None = None, platform: str | None = None) -> list[dict]:
+        """Every (topic, kind, term) that matched, topics in watchlist order.
+
+        `lang` is the post's language (declared or detected) or a function that returns it,
+        called at most once and only when a query with `lang:` needs it; `platform` the
+        platform name. Without them, `lang:xx` and `platform:xx` are false."""
+        post = Post(fold(text), {fold(h.lstrip("#")) for h in hashtags}, author_handle, mentions,
+                    lang, platform)
+        self._atoms_of(post)
+        touched: set = set()
+        by_atom = self._by_atom
+        for aid in post.true_text:
+            touched |= by_atom.get(("text", aid), set())
+        for tid in post.true_tags:
+            touched |= by_atom.get(("tag", tid), set())
+        for aid in post.acc_author | post.acc_mention:
+            touched |= by_atom.get(("acc", aid), set())
         found: list[dict] = []
-        for ct in self.topics:
-            name = ct.topic.name
-            hits: list[dict] = []
-            if ct.keywords is not None:
-                for m in ct.keywords.finditer(folded):
-                    term = ct.keyword_terms[int(m.lastgroup[1:])]
-                    hit = {"topic": name, "kind": "keyword", "term": term}
-                    if hit not in hits:
-                        hits.append(hit)
-            for tag in tags:
-                if tag in ct.hashtags:
-                    hits.append({"topic": name, "kind": "hashtag", "term": ct.hashtags[tag]})
-            for acc in ct.accounts:
-                if author_handle and _handle_matches(acc, author_handle):
-                    hits.append({"topic": name, "kind": "author", "term": acc})
-                if any(_handle_matches(acc, m) for m in mentions):
-                    hits.append({"topic": name, "kind": "account", "term": acc})
-            if hits and ct.exclude is not None and ct.exclude.search(folded):
-                continue
-            hits.sort(key=lambda h: (h["kind"], h["term"]))
-            found.extend(hits)
+        for i in sorted(touched):
+            hits = self._topic_hits(self.topics[i], post)
+            if hits and not self._excluded(self.topics[i], post):
+                hits.sort(key=lambda h: (h["kind"], h["term"], h.get("query", "")))
+                found.extend(hits)
         return found
+
+    def _atoms_of(self, post: Post) -> None:
+        folded = post.folded
+        cand: set = set(self._always)
+        by_word, by_prefix, lens = self._by_word, self._by_prefix, self._prefix_lens
+        for w in set(WORD_RE.findall(folded)):
+            a = by_word.get(w)
+            if a:
+                cand |= a
+            for n in lens:
+                if n > len(w):
+                    break
+                a = by_prefix.get(w[:n])
+                if a:
+                    cand |= a
+        atoms = self.text_atoms
+        post.true_text = {aid for aid in cand if atoms[aid].regex.search(folded)}
+        post.true_tags = {self._tag_ids[t] for t in post.tags if t in self._tag_ids}
+        if self._acc_ids:
+            if post.author:
+                post.acc_author = self._accounts_for(post.author)
+            for m in post.mentions:
+                post.acc_mention |= self._accounts_for(m)
+
+    def _accounts_for(self, handle: str) -> set:
+        out = set()
+        for k in _handle_keys(handle):
+            aid = self._acc_ids.get(k)
+            if aid is not None and _handle_matches(self._acc[aid], handle):
+                out.add(aid)
+        return out
+
+    def _topic_hits(self, ct: CompiledTopic, post: Post) -> list[dict]:
+        name = ct.topic.name
+        hits: list[dict] = []
+        for aid, term in ct.keywords:
+            if aid in post.true_text:
+                hit = {"topic": name, "kind": "keyword", "term": term}
+                if hit not in hits:
+                    hits.append(hit)
+        for tid, term in ct.hashtags:
+            if tid in post.true_tags:
+                hits.append({"topic": name, "kind": "hashtag", "term": term})
+        for aid, term in ct.accounts:
+            if aid in post.acc_author:
+                hits.append({"topic": name, "kind": "author", "term": term})
+            if aid in post.acc_mention:
+                hits.append({"topic": name, "kind": "account", "term": term})
+        for cq in ct.queries:
+            if not self._could_be_true(cq, post):
+                continue
+            terms = self._eval(cq.tree, post)
+            if terms is not None:
+                for term in dict.fromkeys(terms):
+                    hits.append({"topic": name, "kind": "query", "term": term, "query": cq.text})
+        return hits
+
+    def _excluded(self, ct: CompiledTopic, post: Post) -> bool:
+        if any(aid in post.true_text for aid in ct.exclude_text):
+            return True
+        return any(self._could_be_true(cq, post) and self._eval(cq.tree, post) is not None
+                   for cq in ct.exclude_queries)
+
+    @staticmethod
+    def _could_be_true(cq: CompiledQuery, post: Post) -> bool:
+        for kind, aid in cq.atoms:
+            if kind == "text" and aid in post.true_text or kind == "tag" and aid in post.true_tags \
+                    or kind == "acc" and (aid in post.acc_author or aid in post.acc_mention):
+                return True
+        return False
+
+    def _eval(self, node: tuple, post: Post) -> list | None:
+        """None when false; when true, the terms that made it true (empty for filters, NOT)."""
+        op = node[0]
+        if op == "text":
+            return [node[2]] if node[1] in post.true_text else None
+        if op == "tag":
+            return [node[2]] if node[1] in post.true_tags else None
+        if op == "acc":
+            return [node[2]] if node[1] in post.acc_author or node[1] in post.acc_mention else None
+        if op == "and":
+            out: list = []
+            for c in node[1]:
+                r = self._eval(c, post)
+                if r is None:
+                    return None
+                out += r
+            return out
+        if op == "or":
+            out, ok = [], False
+            for c in node[1]:
+                r = self._eval(c, post)
+                if r is not None:
+                    ok = True
+                    out += r
+            return out if ok else None
+        if op == "not":
+            return None if self._eval(node[1], post) is not None else []
+        if op == "near":
+            return self._near(node, post)
+        if op == "lang":
+            return [] if post.language() == node[1] else None
+        if op == "platform":
+            return [] if (post.platform or "").lower() == node[1] else None
+        if op == "author":
+            return [] if post.author and _handle_matches(self._acc[node[1]], post.author) else None
+        raise ValueError(op)  # pragma: no cover
+
+    def _occurrences(self, node: tuple, post: Post) -> list[tuple[int, int, str]]:
+        if node[0] == "text":
+            if node[1] not in post.true_text:
+                return []
+            return [(a, b, node[2]) for a, b in post.word_spans(self, node[1])]
+        return [o for c in node[1] for o in self._occurrences(c, post)]   # an OR of texts
+
+    def _near(self, node: tuple, post: Post) -> list | None:
+        left = self._occurrences(node[1], post)
+        if not left:
+            return None
+        right = self._occurrences(node[2], post)
+        n, terms = node[3], []
+        for a1, a2, ta in left:
+            for b1, b2, tb in right:
+                if max(b1 - a2, a1 - b2) - 1 <= n:
+                    terms += [ta, tb]
+        return terms or None
 
 
 def topics_of(matches: list[dict]) -> list[str]:
