@@ -21,11 +21,13 @@ DEMO_START := $(shell sed -n 's/.*"start": *"\([0-9-]*\)".*/\1/p' $(SAMPLE)/trut
 DEMO_END := $(shell sed -n 's/.*"end": *"\([0-9-]*\)".*/\1/p' $(SAMPLE)/truth.json 2>/dev/null | head -1)
 
 .PHONY: help venv airflow-db demo run test bench sample docs lock clean
+BENCH_SIZES ?= 10000 100000 1000000
 
 help:
 	@echo "make demo                       nightly runs over the bundled sample (creates .venv and .airflow)"
 	@echo "make run START=YYYY-MM-DD END=YYYY-MM-DD   nightly runs over a range, inputs from VIGIE_CONFIG_DIR, VIGIE_IMPORT_DIR, VIGIE_LAKE"
 	@echo "make test                       the whole test suite"
+	@echo "make bench [BENCH_SIZES=...]     benchmarks of every stage against its bare library -> docs/performance.md"
 	@echo "make sample                     regenerate include/sample with the simulator"
 	@echo "make docs                       regenerate docs/data-dictionary.md from the schema module"
 	@echo "make lock                       regenerate requirements.txt from requirements.in"
@@ -55,6 +57,9 @@ run: $(STAMP) airflow-db
 
 test: $(STAMP)
 	$(PY) -m pytest $(PYTEST_ARGS)
+
+bench: $(STAMP)
+	$(PY) bench/run.py --sizes $(BENCH_SIZES) --markdown docs/performance.md
 
 sample: $(STAMP)
 	rm -rf $(SAMPLE)/import $(SAMPLE)/truth.json $(SAMPLE)/truth.jsonl.gz

@@ -1,0 +1,260 @@
+"""Benchmarks: every stage of the nightly run against the bare library it builds on.
+
+    make bench                                   # 10k, 100k and 1M posts
+    .venv/bin/python bench/run.py --sizes 10000 100000
+
+Each size runs in its own process (so its peak memory is its own) on a one-day simulator corpus
+cached under bench/.cache/. Per stage it prints wall time, posts per second, posts per CPU-second
+(per core), the process's peak resident memory after the stage, and beside it the bare library
+doing the same work on the same data in the same process, with the ratio between them: the
+ratio survives a noisy machine, the absolute figures don't. Results go to
+bench/results/<timestamp>.json and, with --markdown, to docs/performance.md.
+"""
+from __future__ import annotations
+
+import argparse
+import gzip
+import json
+import os
+import resource
+import subprocess
+import sys
+import tempfile
+import time
+from datetime import date, datetime, timezone
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO / "plugins"))
+os.environ.setdefault("GX_ANALYTICS_ENABLED", "False")
+os.environ.setdefault("VIGIE_PSEUDONYM_KEY", "bench")
+DAY = date(2026, 11, 2)
+NOT_BUILT = ["entities", "triage", "dedupe", "influence", "detection"]
+
+
+def rss_mb() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+class Clock:
+    def __init__(self):
+        self.rows: list[dict] = []
+
+    def measure(self, stage: str, posts: int, fn, bare=None, bare_name: str = ""):
+        t, c = time.perf_counter(), time.process_time()
+        out = fn()
+        wall, cpu = time.perf_counter() - t, time.process_time() - c
+        row = {"stage": stage, "posts": posts, "wall_s": wall, "cpu_s": cpu,
+               "posts_per_s": posts / wall if wall else None,
+               "posts_per_cpu_s": posts / cpu if cpu else None, "peak_rss_mb": rss_mb()}
+        if bare is not None:
+            t = time.perf_counter()
+            bare()
+            bwall = time.perf_counter() - t
+            row.update(bare=bare_name, bare_wall_s=bwall, ratio=wall / bwall if bwall else None)
+        self.rows.append(row)
+        return out
+
+
+CACHE = Path(os.environ.get("VIGIE_BENCH_CACHE", REPO / "bench" / ".cache"))
+
+
+def corpus(size: int, seed: int) -> Path:
+    from listening import simulate
+
+    d = CACHE / f"corpus-{size}-{seed}"
+    if not (d / "truth.json").exists():
+        simulate.simulate(d, start=DAY, days=1, posts=size, seed=seed)
+    return d
+
+
+def one(size: int, seed: int) -> dict:
+    """Every stage on one corpus, in this process."""
+    import pandas as pd
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    from listening import clean, lake, metrics, pipeline, quality
+    from listening.config import load_config
+    from listening.nlp import language, sentiment
+    from listening.queries import Matcher
+    from listening.schema import MENTIONS, METRICS_DAILY, RAW
+    from listening.sources import files
+
+    src = corpus(size, seed) / "import"
+    cfg = load_config()
+    clock = Clock()
+    # Load what a long-lived worker has loaded once (models, GX), outside the timings.
+    language._detector(tuple(sorted(cfg.settings.languages)))
+    for lang in ("en", "fr", "nl", "de"):
+        sentiment.engine(lang)
+    import great_expectations  # noqa: F401
+
+    def bare_read():
+        for p in sorted(src.glob("*.jsonl.gz")):
+            with gzip.open(p, "rb") as fh:
+                for line in fh:
+                    try:
+                        json.loads(line)
+                    except ValueError:
+                        pass
+
+    raw_rows, _ = clock.measure("ingest", size, lambda: files.read_day(src, DAY), bare_read, "gzip + json.loads")
+    raw = clock.measure("raw table", len(raw_rows), lambda: pa.Table.from_pylist(raw_rows, schema=RAW.schema),
+                        lambda: pa.Table.from_pylist(raw_rows), "pa.Table.from_pylist, inferred schema")
+    n = raw.num_rows
+    import html
+    import re
+    import unicodedata
+
+    tag = re.compile(r"#\w+")
+
+    def bare_norm():
+        for r in raw_rows:
+            t = unicodedata.normalize("NFC", html.unescape(r["text"]))
+            tag.findall(t)
+
+    rows = clock.measure("normalise", n, lambda: pipeline.normalise(raw.to_pylist()), bare_norm,
+                         "html.unescape + NFC + one regex")
+    matcher = Matcher(cfg.watchlists)
+    words = [clean.fold(k) for t in cfg.watchlists.topics for k in t.keywords]
+    bare_re = re.compile(r"\b(?:" + "|".join(re.escape(w) for w in words) + r")\b")
+    texts = [r["text"] for r in rows]
+
+    def bare_match():
+        for t in texts:
+            bare_re.search(t.lower())
+
+    matched = clock.measure("match", n, lambda: pipeline.match(rows, matcher), bare_match,
+                            "one regex of all keywords")
+    m = len(matched)
+    detector = language._detector(tuple(sorted(cfg.settings.languages)))
+    undeclared = [clean.text_for_language(r["text"]) for r in matched if not r["lang"]]
+    clock.measure("language", m, lambda: pipeline.identify_language(matched, list(cfg.settings.languages)),
+                  lambda: detector.compute_language_confidence_values_in_parallel(undeclared),
+                  "lingua alone on the same undeclared texts")
+    from vaderSentiment.vaderSentiment import SentimentIntensityAnalyzer
+
+    vader = SentimentIntensityAnalyzer()
+    mtexts = [r["text"] for r in matched]
+    clock.measure("sentiment", m, lambda: pipeline.score_sentiment(matched),
+                  lambda: [vader.polarity_scores(t) for t in mtexts], "VADER alone on every text")
+    key = b"bench"
+    mentions = clock.measure("mentions table", m, lambda: pipeline.to_mentions(matched, key))
+    topics = [t.name for t in cfg.watchlists.topics]
+
+    def bare_metrics():
+        df = mentions.select(["topics", "author_key", "sentiment_label"]).to_pandas().explode("topics")
+        df.groupby("topics").agg(posts=("author_key", "size"), authors=("author_key", "nunique"))
+        df.groupby(["topics", "sentiment_label"]).size()
+
+    daily = clock.measure("metrics", m, lambda: (metrics.daily(mentions, DAY, topics), metrics.hourly(mentions)),
+                          bare_metrics, "pandas explode + groupby")
+    with tempfile.TemporaryDirectory() as tmp:
+        validator = quality.Validator(Path(tmp) / "lake")
+
+        def ours():
+            for ds, table in ((RAW, raw), (MENTIONS, mentions), (METRICS_DAILY, daily[0])):
+                quality.validate_table(validator, ds, table, DAY, topics, list(cfg.settings.languages), "bench", ds.name)
+            validator.build_docs()
+
+        def bare_gx():
+            import great_expectations as gx
+
+            ctx = gx.get_context(mode="ephemeral")
+            src_ = ctx.data_sources.add_pandas("bare")
+            for ds, table in ((RAW, raw), (MENTIONS, mentions), (METRICS_DAILY, daily[0])):
+                rules, _ = quality.suite(ds, DAY, topics, list(cfg.settings.languages))
+                batch = src_.add_dataframe_asset(ds.name).add_batch_definition_whole_dataframe("w")
+                suite = ctx.suites.add(gx.ExpectationSuite(name=ds.name, expectations=[
+                    r.expectation for r in rules if r.name != "columns"]))
+                vd = ctx.validation_definitions.add(gx.ValidationDefinition(name=ds.name, data=batch, suite=suite))
+                vd.run(batch_parameters={"dataframe": quality.frame(ds, table, topics)})
+
+        clock.measure("validation", n + m, ours, bare_gx, "GX alone: same suites, ephemeral context, no Data Docs")
+        out = Path(tmp) / "w"
+        clock.measure("parquet write", n + m,
+                      lambda: (lake.write_file(out / "raw.parquet", RAW, raw),
+                               lake.write_file(out / "m.parquet", MENTIONS, mentions)),
+                      lambda: (pq.write_table(raw, out / "raw2.parquet"), pq.write_table(mentions, out / "m2.parquet")),
+                      "pq.write_table, defaults")
+    stage_wall = sum(r["wall_s"] for r in clock.rows)
+    stage_cpu = sum(r["cpu_s"] for r in clock.rows)
+    return {"size": size, "posts": n, "mentions": m, "stages": clock.rows,
+            "nightly": {"wall_s": stage_wall, "cpu_s": stage_cpu, "posts_per_s": n / stage_wall,
+                        "posts_per_cpu_s": n / stage_cpu, "peak_rss_mb": rss_mb()},
+            "not_built": NOT_BUILT}
+
+
+def fmt(v, nd=0):
+    if v is None:
+        return "-"
+    return f"{v:,.{nd}f}"
+
+
+def markdown(results: list[dict], machine: str) -> str:
+    lines = ["# Performance", "",
+             f"Measured by `make bench` (`bench/run.py`) on {machine}, {datetime.now(timezone.utc):%Y-%m-%d}.",
+             "Each size is a one-day simulator corpus run in its own process. `ratio` is our stage's wall",
+             "time over the bare library's doing the same work on the same data in the same run:",
+             "the figure to quote on a shared, noisy machine. Peak RSS is the process's peak so far.", ""]
+    for res in results:
+        lines += [f"## {res['size']:,} posts ({res['mentions']:,} matched a topic)", "",
+                  "| stage | wall s | posts/s | posts/CPU-s | peak RSS MB | bare library | bare s | ratio |",
+                  "|---|---:|---:|---:|---:|---|---:|---:|"]
+        for r in res["stages"]:
+            lines.append(f"| {r['stage']} | {r['wall_s']:.2f} | {fmt(r['posts_per_s'])} | {fmt(r['posts_per_cpu_s'])} | "
+                         f"{r['peak_rss_mb']:.0f} | {r.get('bare', '')} | {fmt(r.get('bare_wall_s'), 2)} | "
+                         f"{fmt(r.get('ratio'), 2)} |")
+        n = res["nightly"]
+        lines += [f"| **nightly run** | {n['wall_s']:.2f} | {fmt(n['posts_per_s'])} | {fmt(n['posts_per_cpu_s'])} | "
+                  f"{n['peak_rss_mb']:.0f} | | | |", ""]
+    if len(results) > 1:
+        a, b = results[0], results[-1]
+        growth_t = (b["nightly"]["wall_s"] / b["posts"]) / (a["nightly"]["wall_s"] / a["posts"])
+        growth_m = b["nightly"]["peak_rss_mb"] / a["nightly"]["peak_rss_mb"]
+        lines += ["## Cost growth", "",
+                  f"From {a['size']:,} to {b['size']:,} posts ({b['size'] / a['size']:,.0f}x): time per post "
+                  f"x{growth_t:.2f}, peak memory x{growth_m:.1f}.", ""]
+    lines += ["Stages not built yet (they come with their issues): " + ", ".join(NOT_BUILT) + ".", ""]
+    return "\n".join(lines)
+
+
+def main() -> int:
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--sizes", type=int, nargs="+", default=[10_000, 100_000, 1_000_000])
+    p.add_argument("--seed", type=int, default=5)
+    p.add_argument("--markdown", help="write the Markdown table to this file (e.g. docs/performance.md)")
+    p.add_argument("--results", default=str(REPO / "bench" / "results"), help="directory for the JSON results")
+    p.add_argument("--one", type=int, help=argparse.SUPPRESS)
+    args = p.parse_args()
+    if args.one:
+        print(json.dumps(one(args.one, args.seed)))
+        return 0
+    results = []
+    for size in args.sizes:
+        corpus(size, args.seed)  # generated outside the measured process
+        out = subprocess.run([sys.executable, __file__, "--one", str(size), "--seed", str(args.seed)],
+                             capture_output=True, text=True)
+        if out.returncode != 0:
+            print(out.stderr[-3000:], file=sys.stderr)
+            return 1
+        res = json.loads(out.stdout.strip().splitlines()[-1])
+        results.append(res)
+        n = res["nightly"]
+        print(f"{size:>9,} posts: nightly {n['wall_s']:.1f} s, {n['posts_per_s']:,.0f} posts/s, "
+              f"peak {n['peak_rss_mb']:,.0f} MB", flush=True)
+        for r in res["stages"]:
+            print(f"    {r['stage']:<15} {r['wall_s']:8.2f} s  {fmt(r['posts_per_s']):>10} posts/s"
+                  + (f"  x{r['ratio']:.2f} of {r['bare']}" if r.get("ratio") else ""), flush=True)
+    machine = f"{os.cpu_count()} cores, Python {sys.version.split()[0]}"
+    Path(args.results).mkdir(parents=True, exist_ok=True)
+    stamp = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%SZ")
+    (Path(args.results) / f"{stamp}.json").write_text(json.dumps({"machine": machine, "results": results}, indent=2))
+    if args.markdown:
+        Path(args.markdown).write_text(markdown(results, machine))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
