@@ -156,7 +156,7 @@ def one(size: int, seed: int) -> dict:
         def ours():
             for ds, table in ((RAW, raw), (MENTIONS, mentions), (METRICS_DAILY, daily[0])):
                 quality.validate_table(validator, ds, table, DAY, topics, list(cfg.settings.languages), "bench", ds.name)
-            validator.build_docs()
+            validator.build_docs("bench")
 
         def bare_gx():
             import great_expectations as gx

@@ -199,9 +199,15 @@ class Validator:
     def docs_index(self) -> Path:
         return self.root / "gx" / "uncommitted" / "data_docs" / "local_site" / "index.html"
 
-    def build_docs(self) -> Path:
-        """Data Docs once per run, after every partition is validated (results are already stored)."""
-        self.context.build_data_docs()
+    def build_docs(self, run_id: str | None = None) -> Path:
+        """Data Docs once per run, rendering only this run's results (the pages of earlier runs
+        are already there; re-rendering them all would grow the nightly cost every day)."""
+        if run_id is None:
+            self.context.build_data_docs()
+        else:
+            keys = [k for k in self.context.validation_results_store.list_keys()
+                    if k.run_id.run_name == run_id]
+            self.context.build_data_docs(resource_identifiers=keys)
         return self.docs_index
 
     def run(self, name: str, rules: list[Rule], df: pd.DataFrame, run_id: str) -> list[dict]:
@@ -364,7 +370,7 @@ def validate_staged(run) -> dict:
                 failures.append(f"{name}: rule {r['rule']} failed on {r['failed_rows']} of {r['rows']} rows {r['details']}")
     for layer, bad in quarantined_by_layer.items():
         stage_quarantine(run, layer, bad)
-    validator.build_docs()
+    validator.build_docs(run.run_id)
     results_table = pa.Table.from_pylist(rows_out, schema=QUALITY.schema)
     lake.write_partition(run.lake, QUALITY, results_table, dt=run.day)
     warnings = [f"{r['layer']}: {r['rule']} {r['details']}" for r in rows_out
@@ -404,5 +410,5 @@ def check_published(lake_root: Path, dataset: str, day, topics: list[str], langu
     if dataset == "raw":
         results += validator.run("raw.volume", volume_rules(), volume_frame(lake_root, day, table),
                                  f"check-raw-{day.isoformat()}")
-    validator.build_docs()
+    validator.build_docs(f"check-{dataset}-{day.isoformat()}")
     return results

@@ -113,8 +113,10 @@ class Post:
                 self._starts = [m.start() for m in WORD_RE.finditer(self.folded)]
             st = self._starts
             got = []
-            for m in matcher.text_atoms[aid].regex.finditer(self.folded):
+            rx, pos = matcher.text_atoms[aid].regex, 0
+            while (m := rx.search(self.folded, pos)) is not None:   # overlapping occurrences too
                 got.append((bisect_right(st, m.start()) - 1, bisect_right(st, m.end() - 1) - 1))
+                pos = m.start() + 1
             self._spans[aid] = got
         return got
 
