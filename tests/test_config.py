@@ -49,7 +49,10 @@ def test_shipped_config_loads():
     assert names == ["parlement", "budget-2027", "climate-bill", "agora"]
     assert set(cfg.watchlists.teams) == {"communication", "greffe", "campagnes"}
     assert cfg.watchlists.topic("budget-2027").team == "greffe"
-    assert cfg.watchlists.topic("budget-2027").exclude == ["budget participatif"]
+    budget = cfg.watchlists.topic("budget-2027")
+    assert budget.exclude[0] == "budget participatif"
+    assert budget.exclude[1].query.startswith('"participatief budget" OR')
+    assert cfg.watchlists.topic("climate-bill").queries[0] == "ordonnance NEAR/3 (climat OR climatique)"
     assert cfg.settings.timezone == "Europe/Brussels"
     assert str(cfg.zone) == "Europe/Brussels"
 
@@ -188,3 +191,50 @@ def test_key_written_twice_is_an_error_not_a_silent_overwrite(tmp_path):
     msg = error_of(d)
     line = line_of(text, "keywords: [agora]")
     assert msg.startswith(f"{d / 'watchlists.yml'}:{line}:5: not valid YAML: key 'keywords' is written twice")
+
+
+# Queries: a bad one fails at config check with the topic, the query, the position and a caret
+
+def test_bad_query_names_topic_line_position_and_caret(tmp_path):
+    d, text = broken(tmp_path, "      - ordonnance NEAR/3 (climat OR climatique)",
+                     "      - ordonnance NEAR/3 (climat OR climatique")
+    msg = error_of(d)
+    line = line_of(text, "- ordonnance NEAR/3 (climat OR climatique")
+    first, shown, caret = msg.split("\n")
+    assert first.startswith(f"{d / 'watchlists.yml'}:{line}: topics.2.queries.0: topic 'climate-bill': bad query: ")
+    assert "this '(' is never closed (column 19)" in first
+    assert shown.strip() == "ordonnance NEAR/3 (climat OR climatique"
+    assert caret.index("^") - shown.index("o") == 18 and caret.strip() == "^"
+
+
+def test_bad_exclusion_query(tmp_path):
+    d, text = broken(tmp_path, "      - query: '\"participatief budget\" OR burgerbegroting OR Bürgerhaushalt'",
+                     "      - query: 'participatief or budget'")
+    msg = error_of(d)
+    line = line_of(text, "- query: 'participatief or budget'")
+    assert msg.startswith(f"{d / 'watchlists.yml'}:{line}: topics.1.exclude.1: topic 'budget-2027': bad query: "
+                          "write the operator OR in capitals")
+    assert msg.splitlines()[-1] == "    " + " " * len("participatief ") + "^^"
+
+
+def test_exclusion_mapping_takes_only_query(tmp_path):
+    d, text = broken(tmp_path, "      - query: '\"participatief budget\"", "      - qeury: '\"participatief budget\"")
+    msg = error_of(d)
+    assert "topics.1.exclude.1: an exclusion is a keyword, or a mapping with one key, query:" in msg
+
+
+def test_topic_with_only_queries_is_valid(tmp_path):
+    old = "    keywords:\n      - panel citoyen\n      - panels citoyens\n      - burgerpanel\n" \
+          "      - burgerpanels\n      - citizens' panel\n    hashtags: [\"#AgoraBXL\"]\n"
+    d, _ = broken(tmp_path, old, "    queries: ['(panel OR panels) NEAR/1 (citoyen OR citoyens)']\n")
+    assert load_config(d).watchlists.topic("agora").queries
+
+
+def test_cli_config_check_shows_the_caret(tmp_path):
+    d, text = broken(tmp_path, "      - klimaat NEAR/3 (ordonnantie OR wet)", "      - klimaat NEAR (ordonnantie OR wet)")
+    r = run_cli("config", "check", str(d))
+    assert r.returncode == 1 and r.stdout == ""
+    lines = r.stderr.splitlines()
+    assert "topics.2.queries.1: topic 'climate-bill': bad query: NEAR needs a distance in words" in lines[0]
+    assert lines[1] == "    klimaat NEAR (ordonnantie OR wet)"
+    assert lines[2] == "            ^^^^"

@@ -168,7 +168,11 @@ def test_post_in_several_topics_keeps_every_reason(shipped):
         ("budget-2027", "keyword", "budget régional"),
         ("budget-2027", "hashtag", "#BudgetBXL"),
         ("climate-bill", "keyword", "ordonnance climat"),
+        # the shipped query `ordonnance NEAR/3 (climat OR climatique)` gives its own reasons
+        ("climate-bill", "query", "ordonnance"),
+        ("climate-bill", "query", "climat"),
     }
+    assert {m.get("query") for m in found if m["kind"] == "query"} == {"ordonnance NEAR/3 (climat OR climatique)"}
     # topics in watchlist order
     order = [m["topic"] for m in found]
     assert order == sorted(order, key=["parlement", "budget-2027", "climate-bill", "agora"].index)

@@ -136,7 +136,7 @@ class Post:
 class CompiledQuery:
     text: str
     tree: tuple
-    atoms: set          # ("text"|"tag"|"acc", id)
+    atoms: dict         # ("text"|"tag"|"acc", id) -> term as written
 
 
 @dataclass
@@ -204,25 +204,25 @@ class Matcher:
         return self._text(fold(kw.rstrip("*").strip()), wild)
 
     def _compile_query(self, q: str, words_for_tags: bool) -> CompiledQuery:
-        used: set = set()
+        used: dict = {}
 
         def walk(n) -> tuple:
             if isinstance(n, Text):
                 aid = self._text(n.literal, n.wild)
-                used.add(("text", aid))
+                used.setdefault(("text", aid), n.display())
                 return ("text", aid, n.display())
             if isinstance(n, Tag):
                 tid = self._tag(n.raw)
-                used.add(("tag", tid))
+                used.setdefault(("tag", tid), n.raw)
                 node = ("tag", tid, n.raw)
                 if words_for_tags:
                     aid = self._text(fold(n.raw[1:]), False)
-                    used.add(("text", aid))
+                    used.setdefault(("text", aid), n.raw[1:])
                     node = ("or", (node, ("text", aid, n.raw[1:])))
                 return node
             if isinstance(n, Account):
                 aid = self._account(n.raw)
-                used.add(("acc", aid))
+                used.setdefault(("acc", aid), n.raw)
                 return ("acc", aid, n.raw)
             if isinstance(n, Filter):
                 if n.kind == "lang":
@@ -347,6 +347,8 @@ class Matcher:
                 continue
             terms = self._eval(cq.tree, post)
             if terms is not None:
+                # true through double negation only (NOT (NOT a AND NOT b)): its true atoms say why
+                terms = terms or [t for a, t in cq.atoms.items() if self._atom_true(a, post)]
                 for term in dict.fromkeys(terms):
                     hits.append({"topic": name, "kind": "query", "term": term, "query": cq.text})
         return hits
@@ -358,12 +360,16 @@ class Matcher:
                    for cq in ct.exclude_queries)
 
     @staticmethod
-    def _could_be_true(cq: CompiledQuery, post: Post) -> bool:
-        for kind, aid in cq.atoms:
-            if kind == "text" and aid in post.true_text or kind == "tag" and aid in post.true_tags \
-                    or kind == "acc" and (aid in post.acc_author or aid in post.acc_mention):
-                return True
-        return False
+    def _atom_true(atom: tuple, post: Post) -> bool:
+        kind, aid = atom
+        if kind == "text":
+            return aid in post.true_text
+        if kind == "tag":
+            return aid in post.true_tags
+        return aid in post.acc_author or aid in post.acc_mention
+
+    def _could_be_true(self, cq: CompiledQuery, post: Post) -> bool:
+        return any(self._atom_true(a, post) for a in cq.atoms)
 
     def _eval(self, node: tuple, post: Post) -> list | None:
         """None when false; when true, the terms that made it true (empty for filters, NOT)."""
