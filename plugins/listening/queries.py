@@ -160,15 +160,18 @@ class Matcher:
         self._tag_ids: dict[str, int] = {}
         self._acc: list[str] = []            # watched handles as written
         self._acc_ids: dict[str, int] = {}
-        self._by_word: dict[str, set] = {}   # first word -> text aids
-        self._by_prefix: dict[str, set] = {}  # wildcard stem -> text aids
+        self._word: dict[str, int] = {}      # a single word -> its atom (true iff the post has it)
+        self._stem: dict[str, int] = {}      # a single-word wildcard stem -> its atom
+        self._by_word: dict[str, set] = {}   # first word of a phrase -> text aids (regex checks)
         self._always: set = set()            # text atoms not starting with a letter or digit
-        self._by_atom: dict[tuple, set] = {}  # atom -> topic indexes that use it positively
+        self._short: dict[tuple, list] = {}  # atom -> [(topic index, kind, term)] of shorthands
+        self._q_by_atom: dict[tuple, list] = {}  # atom -> query ids holding it
+        self._queries: list[tuple[int, CompiledQuery]] = []   # (topic index, query)
         self.uses_lang = False
         self.uses_platform = False
         self.topics = [self._compile_topic(i, t) for i, t in enumerate(watchlists.topics)]
         self.names = {t.name for t in watchlists.topics}
-        self._prefix_lens = sorted({len(p) for p in self._by_prefix})
+        self._prefix_lens = sorted({len(p) for p in self._stem})
 
     # -- compiling -------------------------------------------------------------------
     def _text(self, literal: str, wild: bool) -> int:
@@ -183,8 +186,8 @@ class Matcher:
         m = WORD_RE.match(literal)
         if not m:
             self._always.add(aid)
-        elif wild and m.end() == len(literal):
-            self._by_prefix.setdefault(m.group(), set()).add(aid)
+        elif m.end() == len(literal):
+            (self._stem if wild else self._word)[literal] = aid
         else:
             self._by_word.setdefault(m.group(), set()).add(aid)
         return aid
@@ -262,10 +265,17 @@ class Matcher:
                 ct.exclude_text.append(self._keyword(e))
             else:
                 ct.exclude_queries.append(self._compile_query(e.query, t.hashtags_match_words))
-        positive = ([("text", a) for a, _ in ct.keywords] + [("tag", a) for a, _ in ct.hashtags]
-                    + [("acc", a) for a, _ in ct.accounts] + [a for q in ct.queries for a in q.atoms])
-        for atom in positive:
-            self._by_atom.setdefault(atom, set()).add(i)
+        for kind, rules in (("text", ct.keywords), ("tag", ct.hashtags), ("acc", ct.accounts)):
+            for aid, term in rules:
+                entry = (i, {"text": "keyword", "tag": "hashtag", "acc": "account"}[kind], term)
+                lst = self._short.setdefault((kind, aid), [])
+                if entry not in lst:
+                    lst.append(entry)
+        for cq in ct.queries:
+            qid = len(self._queries)
+            self._queries.append((i, cq))
+            for atom in cq.atoms:
+                self._q_by_atom.setdefault(atom, []).append(qid)
         return ct
 
     # -- matching --------------------------------------------------------------------
@@ -279,17 +289,36 @@ class Matcher:
         post = Post(fold(text), {fold(h.lstrip("#")) for h in hashtags}, author_handle, mentions,
                     lang, platform)
         self._atoms_of(post)
-        touched: set = set()
-        by_atom = self._by_atom
-        for aid in post.true_text:
-            touched |= by_atom.get(("text", aid), set())
-        for tid in post.true_tags:
-            touched |= by_atom.get(("tag", tid), set())
-        for aid in post.acc_author | post.acc_mention:
-            touched |= by_atom.get(("acc", aid), set())
+        true = ([("text", a) for a in post.true_text] + [("tag", a) for a in post.true_tags]
+                + [("acc", a) for a in post.acc_author | post.acc_mention])
+        by_topic: dict[int, list] = {}
+        queries: set = set()
+        short, q_by_atom = self._short, self._q_by_atom
+        for atom in true:
+            for i, kind, term in short.get(atom, ()):
+                out = by_topic.setdefault(i, [])
+                name = self.topics[i].topic.name
+                if kind == "account":
+                    if atom[1] in post.acc_author:
+                        out.append({"topic": name, "kind": "author", "term": term})
+                    if atom[1] in post.acc_mention:
+                        out.append({"topic": name, "kind": "account", "term": term})
+                else:
+                    out.append({"topic": name, "kind": kind, "term": term})
+            queries.update(q_by_atom.get(atom, ()))
+        for qid in sorted(queries):
+            i, cq = self._queries[qid]
+            terms = self._eval(cq.tree, post)
+            if terms is None:
+                continue
+            # true through double negation only (NOT (NOT a AND NOT b)): its true atoms say why
+            terms = terms or [t for a, t in cq.atoms.items() if self._atom_true(a, post)]
+            name = self.topics[i].topic.name
+            by_topic.setdefault(i, []).extend(
+                {"topic": name, "kind": "query", "term": t, "query": cq.text} for t in dict.fromkeys(terms))
         found: list[dict] = []
-        for i in sorted(touched):
-            hits = self._topic_hits(self.topics[i], post)
+        for i in sorted(by_topic):
+            hits = by_topic[i]
             if hits and not self._excluded(self.topics[i], post):
                 hits.sort(key=lambda h: (h["kind"], h["term"], h.get("query", "")))
                 found.extend(hits)
@@ -298,19 +327,24 @@ class Matcher:
     def _atoms_of(self, post: Post) -> None:
         folded = post.folded
         cand: set = set(self._always)
-        by_word, by_prefix, lens = self._by_word, self._by_prefix, self._prefix_lens
+        true: set = set()
+        word, stem, by_word, lens = self._word, self._stem, self._by_word, self._prefix_lens
         for w in set(WORD_RE.findall(folded)):
+            a = word.get(w)
+            if a is not None:
+                true.add(a)
             a = by_word.get(w)
             if a:
                 cand |= a
             for n in lens:
                 if n > len(w):
                     break
-                a = by_prefix.get(w[:n])
-                if a:
-                    cand |= a
+                a = stem.get(w[:n])
+                if a is not None:
+                    true.add(a)
         atoms = self.text_atoms
-        post.true_text = {aid for aid in cand if atoms[aid].regex.search(folded)}
+        true.update(aid for aid in cand if atoms[aid].regex.search(folded))
+        post.true_text = true
         post.true_tags = {self._tag_ids[t] for t in post.tags if t in self._tag_ids}
         if self._acc_ids:
             if post.author:
@@ -325,33 +359,6 @@ class Matcher:
             if aid is not None and _handle_matches(self._acc[aid], handle):
                 out.add(aid)
         return out
-
-    def _topic_hits(self, ct: CompiledTopic, post: Post) -> list[dict]:
-        name = ct.topic.name
-        hits: list[dict] = []
-        for aid, term in ct.keywords:
-            if aid in post.true_text:
-                hit = {"topic": name, "kind": "keyword", "term": term}
-                if hit not in hits:
-                    hits.append(hit)
-        for tid, term in ct.hashtags:
-            if tid in post.true_tags:
-                hits.append({"topic": name, "kind": "hashtag", "term": term})
-        for aid, term in ct.accounts:
-            if aid in post.acc_author:
-                hits.append({"topic": name, "kind": "author", "term": term})
-            if aid in post.acc_mention:
-                hits.append({"topic": name, "kind": "account", "term": term})
-        for cq in ct.queries:
-            if not self._could_be_true(cq, post):
-                continue
-            terms = self._eval(cq.tree, post)
-            if terms is not None:
-                # true through double negation only (NOT (NOT a AND NOT b)): its true atoms say why
-                terms = terms or [t for a, t in cq.atoms.items() if self._atom_true(a, post)]
-                for term in dict.fromkeys(terms):
-                    hits.append({"topic": name, "kind": "query", "term": term, "query": cq.text})
-        return hits
 
     def _excluded(self, ct: CompiledTopic, post: Post) -> bool:
         if any(aid in post.true_text for aid in ct.exclude_text):

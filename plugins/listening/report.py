@@ -13,6 +13,8 @@ from email.message import EmailMessage
 from email.utils import format_datetime
 from pathlib import Path
 
+import pyarrow.parquet as pq
+
 from listening import lake
 from listening.schema import METRICS_DAILY, MENTIONS, QUALITY, QUARANTINE
 
@@ -45,12 +47,17 @@ def daily_summary(run) -> dict:
     for row in (metrics.to_pylist() if metrics is not None else []):
         topics.append({k: row[k] for k in ("topic", "posts", "unique_authors", "positive", "neutral",
                                             "negative", "unscored", "net_sentiment", "top_hashtags")})
+    posts = 0
+    raw_root = run.lake / "raw"
+    for p in raw_root.glob(f"source=*/dt={day.isoformat()}/{lake.PART}") if raw_root.exists() else []:
+        posts += pq.ParquetFile(p).metadata.num_rows
     langs: dict[str, int] = {}
     if mentions is not None:
         for lang in mentions["lang"].to_pylist():
             langs[lang] = langs.get(lang, 0) + 1
     summary = {
         "day": day.isoformat(),
+        "posts": posts,
         "mentions": mentions.num_rows if mentions is not None else 0,
         "languages": dict(sorted(langs.items())),
         "topics": topics,
@@ -116,7 +123,7 @@ def write_digests(run, summary: dict) -> list[Path]:
 
 def format_summary(summary: dict) -> str:
     """The one-screen text the demo prints per day."""
-    lines = [f"{summary['day']}  {summary['mentions']} mentions  "
+    lines = [f"{summary['day']}  {summary.get('posts', 0)} posts, {summary['mentions']} mentions  "
              f"languages {' '.join(f'{k}:{v}' for k, v in summary['languages'].items()) or '-'}  "
              f"quarantined {summary['quarantined']}  failed rules {summary['rules_failed']}"]
     for t in summary["topics"]:
