@@ -20,7 +20,7 @@ SAMPLE := $(CURDIR)/include/sample
 DEMO_START := $(shell sed -n 's/.*"start": *"\([0-9-]*\)".*/\1/p' $(SAMPLE)/truth.json 2>/dev/null | head -1)
 DEMO_END := $(shell sed -n 's/.*"end": *"\([0-9-]*\)".*/\1/p' $(SAMPLE)/truth.json 2>/dev/null | head -1)
 
-.PHONY: help venv airflow-db demo run test bench sample docs lock clean
+.PHONY: help venv airflow-db demo run test browser bench sample docs lock clean
 BENCH_SIZES ?= 10000 100000 1000000
 
 help:
@@ -55,7 +55,16 @@ run: $(STAMP) airflow-db
 	$(PY) -m listening config check $${VIGIE_CONFIG_DIR:-include/config}
 	$(PY) -m listening nightly --start $(START) --end $(END)
 
-test: $(STAMP)
+# Browser tests render the e-mails and the report in Debian's headless Chromium; installed here
+# when missing and we may (root with apt-get), otherwise those tests say why they skip.
+browser:
+	@command -v chromium >/dev/null || { \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+	    echo "installing Debian's chromium for the browser tests"; \
+	    apt-get update -qq >/dev/null && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; \
+	  else echo "chromium not found and not installable here: browser tests will skip"; fi; }
+
+test: $(STAMP) browser
 	$(PY) -m pytest $(PYTEST_ARGS)
 
 bench: $(STAMP)
