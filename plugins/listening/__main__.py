@@ -41,7 +41,8 @@ def cmd_config(args) -> int:
     print(f"{cfg.config_dir}: ok, {len(cfg.watchlists.topics)} topics, {len(cfg.watchlists.teams)} teams")
     for t in cfg.watchlists.topics:
         print(f"  {t.name:<16} team {t.team:<14} {len(t.keywords)} keywords, {len(t.hashtags)} hashtags, "
-              f"{len(t.accounts)} accounts, languages {','.join(t.languages)}")
+              f"{len(t.accounts)} accounts, {len(t.queries)} queries, {len(t.exclude)} exclusions, "
+              f"languages {','.join(t.languages)}")
     return 0
 
 
