@@ -7,7 +7,9 @@ from __future__ import annotations
 
 import html
 import re
+import sys
 import unicodedata
+from functools import lru_cache
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 TAG_RE = re.compile(r"</?[a-zA-Z][^>]{0,500}>")  # a tag starts with a letter: "prix < 5 et > 2" is text
@@ -35,10 +37,19 @@ def clean_text(text: str) -> str:
     return SPACE_RE.sub(" ", t).strip()
 
 
+@lru_cache(maxsize=1)
+def _strip_marks() -> dict[int, None]:
+    """Every combining mark Unicode knows, for str.translate (built once per process)."""
+    return {c: None for c in range(0x300, sys.maxunicode + 1)
+            if not 0xD800 <= c < 0xE000 and unicodedata.combining(chr(c))}
+
+
 def fold(text: str) -> str:
     """Lowercase without accents: what matching compares (Réforme == reforme)."""
-    t = unicodedata.normalize("NFKD", text.casefold())
-    return "".join(c for c in t if not unicodedata.combining(c))
+    t = text.casefold()
+    if t.isascii():
+        return t
+    return unicodedata.normalize("NFKD", t).translate(_strip_marks())
 
 
 def canonical_link(url: str) -> str:
