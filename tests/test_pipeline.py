@@ -158,3 +158,12 @@ def test_quality_command_checks_a_published_day(day_run, tmp_path):
     res = subprocess.run([sys.executable, "-m", "listening", "quality", "mentions", "--day", "1999-01-01"],
                          capture_output=True, text=True, env=env, cwd=REPO)
     assert res.returncode == 2 and "no partition for 1999-01-01" in res.stderr
+
+
+def test_query_matches_say_which_query(day_run):
+    day, root, manifest, truth, _ = day_run
+    matches = [m for row in lake.read_partition(root, MENTIONS, dt=day).to_pylist() for m in row["matches"]]
+    by_query = [m for m in matches if m["kind"] == "query"]
+    assert by_query, "the shipped watchlists have queries that match the corpus"
+    assert all(m["query"] and m["term"] for m in by_query)
+    assert all(m["query"] is None for m in matches if m["kind"] != "query")

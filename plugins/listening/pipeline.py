@@ -98,7 +98,8 @@ def match(rows: list[dict], matcher: Matcher) -> list[dict]:
     """Keep the posts that belong to a topic, with the topics and why."""
     out = []
     for r in rows:
-        found = matcher.match(r["text"], r["hashtags"], r["mentions"], r["author_handle"])
+        found = matcher.match(r["text"], r["hashtags"], r["mentions"], r["author_handle"],
+                              lang=r["lang"], platform=r["platform"])
         if found:
             out.append({**r, "topics": topics_of(found), "matches": found})
     return out
@@ -135,8 +136,12 @@ def to_mentions(rows: list[dict], key: bytes) -> pa.Table:
 def enrich(raw: pa.Table, config: Config, key: bytes) -> pa.Table:
     """Raw posts -> mentions: clean, match topics, keep matches, language, sentiment, pseudonymise."""
     rows = normalise(raw.to_pylist())
-    rows = match(rows, Matcher(config.watchlists))
-    rows = identify_language(rows, list(config.settings.languages))
+    matcher = Matcher(config.watchlists)
+    languages = list(config.settings.languages)
+    if matcher.uses_lang:  # a lang: filter needs every post's language before matching
+        rows = match(identify_language(rows, languages), matcher)
+    else:  # otherwise identify only the posts that matched: most of the cost is lingua
+        rows = identify_language(match(rows, matcher), languages)
     rows = score_sentiment(rows)
     return to_mentions(rows, key)
 

@@ -21,8 +21,9 @@ def _f(name: str, type_: pa.DataType, doc: str, nullable: bool = True) -> pa.Fie
 
 MATCH = pa.struct([
     pa.field("topic", STR, nullable=False),
-    pa.field("kind", STR, nullable=False),   # keyword, hashtag, account, author
+    pa.field("kind", STR, nullable=False),   # keyword, hashtag, account, author, query
     pa.field("term", STR, nullable=False),
+    pa.field("query", STR, nullable=True),   # the query as written, for kind 'query'
 ])
 
 
@@ -93,7 +94,7 @@ MENTIONS = Dataset(
         _f("lang_source", STR, "'platform' or 'detected'", False),
         _f("lang_confidence", pa.float32(), "confidence of the language (1.0 when given by the platform)", False),
         _f("topics", STRS, "watched topics the post belongs to (sorted)", False),
-        _f("matches", pa.list_(MATCH), "why: each topic with the kind of rule and the term that matched", False),
+        _f("matches", pa.list_(MATCH), "why: each topic with the kind of rule (keyword, hashtag, account, author, query), the term that matched and, for a query, the query", False),
         _f("sentiment_score", pa.float32(), "sentiment in [-1, 1]; null when no engine reads the language"),
         _f("sentiment_label", STR, "negative, neutral or positive; null when not scored"),
         _f("sentiment_engine", STR, "engine and version that produced the score"),
@@ -177,6 +178,19 @@ ALERTS = Dataset(
         _f("evidence_post_ids", STRS, "example posts", False),
         _f("team", STR, "team the alert is routed to", False),
         _f("status", STR, "sent, suppressed or failed", False),
+        _f("score", pa.float64(), "strength of the signal: -log10 of its tail probability under the baseline "
+                                  "(volume, crisis words), a z-score (sentiment), or the size of what was seen", False),
+        _f("subject", STR, "what the alert is about within the topic: the hashtag, or the copied text; "
+                           "null for series detectors"),
+        _f("observed", pa.float64(), "value seen in the window (posts, net sentiment, …)"),
+        _f("expected", pa.float64(), "value the baseline expected for the window"),
+        _f("status_reason", STR, "why the status: awaiting delivery, muted until …, cool-down, sent by smtp, "
+                                 "the last delivery error", False),
+        _f("recipients", STRS, "addresses of the team when the alert was raised", False),
+        _f("attempts", pa.int32(), "delivery attempts made", False),
+        _f("sent_at", UTC_TS, "when the message reached the SMTP server (or the outbox), UTC"),
+        _f("message_id", STR, "Message-ID of the e-mail that carried the alert (derived from alert_id)"),
+        _f("run_id", STR, "run that raised or last delivered the alert", False),
     ]),
 )
 
