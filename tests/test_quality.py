@@ -149,7 +149,10 @@ def alert(i: int, **kw) -> dict:
     row = {"alert_id": f"al{i}", "topic": "climate-bill", "detector": "volume_spike", "severity": "red",
            "window_start": datetime(2026, 11, 2, 9, tzinfo=timezone.utc),
            "window_end": datetime(2026, 11, 2, 10, tzinfo=timezone.utc), "title": "t", "evidence": "e",
-           "evidence_post_ids": ["mastodon:1"], "team": "greffe", "status": "sent"}
+           "evidence_post_ids": ["mastodon:1"], "team": "greffe", "status": "sent", "score": 5.0,
+           "subject": None, "observed": 30.0, "expected": 5.0, "status_reason": "sent by smtp",
+           "recipients": ["greffe@parlement.example"], "attempts": 1, "sent_at": None, "message_id": None,
+           "run_id": "r"}
     row.update(kw)
     return row
 

@@ -61,19 +61,45 @@ def stage_quarantine(run: Run, layer: str, bad: list[dict]) -> None:
 
 # ---- tasks -------------------------------------------------------------------------------
 
+BATCH = 50_000  # rows held as Python dicts at once; the rest waits as Arrow batches
+
+
+class _ArrowSink:
+    """Collects rows per platform into Arrow record batches as they arrive (`append`)."""
+
+    def __init__(self, schema: pa.Schema):
+        self.schema, self.rows, self.batches, self.count = schema, [], {}, 0
+
+    def append(self, row: dict) -> None:
+        self.rows.append(row)
+        self.count += 1
+        if len(self.rows) >= BATCH:
+            self.flush()
+
+    def flush(self) -> None:
+        by_platform: dict[str, list[dict]] = {}
+        for r in self.rows:
+            by_platform.setdefault(r["platform"], []).append(r)
+        for platform, rows in by_platform.items():
+            self.batches.setdefault(platform, []).append(pa.RecordBatch.from_pylist(rows, schema=self.schema))
+        self.rows = []
+
+    def tables(self) -> dict[str, pa.Table]:
+        self.flush()
+        return {p: pa.Table.from_batches(b, schema=self.schema) for p, b in sorted(self.batches.items())}
+
+
 def ingest(run: Run) -> dict:
     """Import files -> raw rows of the day, per platform, as received."""
     lake.clear_staging(run.lake, run.day)
-    rows, bad = files.read_day(run.import_dir, run.day)
-    by_platform: dict[str, list[dict]] = {}
-    for r in rows:
-        by_platform.setdefault(r["platform"], []).append(r)
-    for platform, prow in sorted(by_platform.items()):
-        table = pa.Table.from_pylist(prow, schema=RAW.schema)
+    sink = _ArrowSink(RAW.schema)
+    _, bad = files.read_day(run.import_dir, run.day, rows=sink)
+    tables = sink.tables()
+    for platform, table in tables.items():
         lake.write_file(lake.stage_path(run.lake, run.day, RAW, source=platform, dt=run.day), RAW, table)
     stage_quarantine(run, "raw", bad)
-    log.info("%s: %d posts read from %s, %d lines quarantined", run.day, len(rows), run.import_dir, len(bad))
-    return {"posts": len(rows), "quarantined": len(bad), "platforms": sorted(by_platform)}
+    log.info("%s: %d posts read from %s, %d lines quarantined", run.day, sink.count, run.import_dir, len(bad))
+    return {"posts": sink.count, "quarantined": len(bad), "platforms": sorted(tables)}
 
 
 def staged_raw(run: Run) -> pa.Table:
@@ -133,17 +159,25 @@ def to_mentions(rows: list[dict], key: bytes) -> pa.Table:
     return pa.Table.from_pylist(rows, schema=MENTIONS.schema)
 
 
+RAW_ONLY = ["native_id", "source_file", "source_line", "payload"]  # not needed past the raw layer
+
+
 def enrich(raw: pa.Table, config: Config, key: bytes) -> pa.Table:
-    """Raw posts -> mentions: clean, match topics, keep matches, language, sentiment, pseudonymise."""
-    rows = normalise(raw.to_pylist())
+    """Raw posts -> mentions: clean, match topics, keep matches, language, sentiment, pseudonymise.
+
+    Batch by batch, so memory holds one batch of dicts and the Arrow tables, whatever the day's size.
+    """
     matcher = Matcher(config.watchlists)
     languages = list(config.settings.languages)
-    if matcher.uses_lang:  # a lang: filter needs every post's language before matching
-        rows = match(identify_language(rows, languages), matcher)
-    else:  # otherwise identify only the posts that matched: most of the cost is lingua
-        rows = identify_language(match(rows, matcher), languages)
-    rows = score_sentiment(rows)
-    return to_mentions(rows, key)
+    tables = []
+    for batch in raw.drop_columns(RAW_ONLY).to_batches(max_chunksize=BATCH):
+        rows = normalise(batch.to_pylist())
+        if matcher.uses_lang:  # a lang: filter needs every post's language before matching
+            rows = match(identify_language(rows, languages), matcher)
+        else:  # otherwise identify only the posts that matched: most of the cost is lingua
+            rows = identify_language(match(rows, matcher), languages)
+        tables.append(to_mentions(score_sentiment(rows), key))
+    return pa.concat_tables(tables) if tables else MENTIONS.schema.empty_table()
 
 
 def build_mentions(run: Run) -> dict:

@@ -119,16 +119,18 @@ def _open(path: Path):
     return open(path, "rb")
 
 
-def read_day(import_dir: Path, day: date) -> tuple[list[dict], list[dict]]:
+def read_day(import_dir: Path, day: date, rows=None) -> tuple[list[dict], list[dict]]:
     """Posts created on `day` (UTC) from every import file, and the bad lines to quarantine.
 
     A bad line is reported by the run of the day it claims; one whose date can't be read is
     reported by every run (it can't be placed in a day). A post id seen twice is kept once:
     the first file in name order wins, and the copy is quarantined as a duplicate.
+    `rows` may be any object with `append` (the pipeline passes one that packs rows into Arrow
+    batches as they come, so a day of a million posts never sits in memory as dicts).
     """
     start = datetime(day.year, day.month, day.day, tzinfo=timezone.utc)
     end = start + timedelta(days=1)
-    rows: list[dict] = []
+    rows = [] if rows is None else rows
     bad: list[dict] = []
     seen: dict[str, tuple[str, int]] = {}
     for path in import_files(import_dir):
@@ -148,9 +150,9 @@ def _read_file(path: Path, name: str, start: datetime, end: datetime,
         for lineno, raw_line in enumerate(fh, start=1):
             if not raw_line.strip():
                 continue
-            record = raw_line.decode("utf-8", errors="replace").rstrip("\r\n")
 
             def reject(rule: str, reason: str, post_id: str | None = None) -> None:
+                record = raw_line.decode("utf-8", errors="replace").rstrip("\r\n")
                 bad.append({"rule": rule, "reason": f"{name}:{lineno}: {reason}", "post_id": post_id,
                             "source_file": name, "source_line": lineno, "record": record[:MAX_RECORD]})
 
