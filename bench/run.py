@@ -99,48 +99,71 @@ def one(size: int, seed: int) -> dict:
                     except ValueError:
                         pass
 
-    raw_rows, _ = clock.measure("ingest", size, lambda: files.read_day(src, DAY), bare_read, "gzip + json.loads")
-    raw = clock.measure("raw table", len(raw_rows), lambda: pa.Table.from_pylist(raw_rows, schema=RAW.schema),
-                        lambda: pa.Table.from_pylist(raw_rows), "pa.Table.from_pylist, inferred schema")
+    def ingest():
+        sink = pipeline._ArrowSink(RAW.schema)
+        files.read_day(src, DAY, rows=sink)
+        return pa.concat_tables(list(sink.tables().values()))
+
+    raw = clock.measure("ingest", size, ingest, bare_read, "gzip + json.loads")
     n = raw.num_rows
     import html
     import re
     import unicodedata
 
-    tag = re.compile(r"#\w+")
-
-    def bare_norm():
-        for r in raw_rows:
-            t = unicodedata.normalize("NFC", html.unescape(r["text"]))
-            tag.findall(t)
-
-    rows = clock.measure("normalise", n, lambda: pipeline.normalise(raw.to_pylist()), bare_norm,
-                         "html.unescape + NFC + one regex")
+    # Enrichment runs batch by batch as in pipeline.enrich; each stage's time is summed over batches.
     matcher = Matcher(cfg.watchlists)
+    languages = list(cfg.settings.languages)
+    acc = {k: [0.0, 0.0] for k in ("normalise", "match", "language", "sentiment", "mentions table")}
+
+    def timed(name, fn):
+        t, c = time.perf_counter(), time.process_time()
+        out = fn()
+        acc[name][0] += time.perf_counter() - t
+        acc[name][1] += time.process_time() - c
+        return out
+
+    key = b"bench"
+    tables, texts, matched_texts, undeclared = [], [], [], []
+    for batch in raw.drop_columns(pipeline.RAW_ONLY).to_batches(max_chunksize=pipeline.BATCH):
+        rows = timed("normalise", lambda: pipeline.normalise(batch.to_pylist()))
+        texts += [r["text"] for r in rows]
+        rows = timed("match", lambda: pipeline.match(rows, matcher))
+        matched_texts += [r["text"] for r in rows]
+        undeclared += [clean.text_for_language(r["text"]) for r in rows if not r["lang"]]
+        rows = timed("language", lambda: pipeline.identify_language(rows, languages))
+        rows = timed("sentiment", lambda: pipeline.score_sentiment(rows))
+        tables.append(timed("mentions table", lambda: pipeline.to_mentions(rows, key)))
+    mentions = pa.concat_tables(tables) if tables else MENTIONS.schema.empty_table()
+    m = mentions.num_rows
+    raw_texts = raw["text"].to_pylist()
+    tag = re.compile(r"#\w+")
     words = [clean.fold(k) for t in cfg.watchlists.topics for k in t.keywords]
     bare_re = re.compile(r"\b(?:" + "|".join(re.escape(w) for w in words) + r")\b")
-    texts = [r["text"] for r in rows]
-
-    def bare_match():
-        for t in texts:
-            bare_re.search(t.lower())
-
-    matched = clock.measure("match", n, lambda: pipeline.match(rows, matcher), bare_match,
-                            "one regex of all keywords")
-    m = len(matched)
-    detector = language._detector(tuple(sorted(cfg.settings.languages)))
-    undeclared = [clean.text_for_language(r["text"]) for r in matched if not r["lang"]]
-    clock.measure("language", m, lambda: pipeline.identify_language(matched, list(cfg.settings.languages)),
-                  lambda: detector.compute_language_confidence_values_in_parallel(undeclared),
-                  "lingua alone on the same undeclared texts")
+    detector = language._detector(tuple(sorted(languages)))
     from vaderSentiment.vaderSentiment import SentimentIntensityAnalyzer
 
     vader = SentimentIntensityAnalyzer()
-    mtexts = [r["text"] for r in matched]
-    clock.measure("sentiment", m, lambda: pipeline.score_sentiment(matched),
-                  lambda: [vader.polarity_scores(t) for t in mtexts], "VADER alone on every text")
-    key = b"bench"
-    mentions = clock.measure("mentions table", m, lambda: pipeline.to_mentions(matched, key))
+    bares = {
+        "normalise": ("html.unescape + NFC + one regex",
+                      lambda: [tag.findall(unicodedata.normalize("NFC", html.unescape(t))) for t in raw_texts]),
+        "match": ("one regex of all keywords", lambda: [bare_re.search(t.lower()) for t in texts]),
+        "language": ("lingua alone on the same undeclared texts",
+                     lambda: detector.compute_language_confidence_values_in_parallel(undeclared)),
+        "sentiment": ("VADER alone on every text", lambda: [vader.polarity_scores(t) for t in matched_texts]),
+        "mentions table": None,
+    }
+    for name, (wall, cpu) in acc.items():
+        posts = n if name in ("normalise", "match") else m
+        row = {"stage": name, "posts": posts, "wall_s": wall, "cpu_s": cpu,
+               "posts_per_s": posts / wall if wall else None, "posts_per_cpu_s": posts / cpu if cpu else None,
+               "peak_rss_mb": rss_mb()}
+        if bares[name]:
+            t = time.perf_counter()
+            bares[name][1]()
+            bwall = time.perf_counter() - t
+            row.update(bare=bares[name][0], bare_wall_s=bwall, ratio=wall / bwall if bwall else None)
+        clock.rows.append(row)
+    del texts, matched_texts, undeclared, raw_texts
     topics = [t.name for t in cfg.watchlists.topics]
 
     def bare_metrics():
