@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import email
+import email.policy
 from datetime import date, datetime, timezone
 
 import pyarrow as pa
@@ -33,10 +34,12 @@ def test_digest_per_team_with_its_topics(tmp_path):
         "agora": 0, "budget-2027": 10, "climate-bill": 0, "parlement": 4}
     files = {p.split("/")[-1] for p in summary["digests"]}
     assert files == {"digest-campagnes.eml", "digest-communication.eml", "digest-greffe.eml"}
-    greffe = email.message_from_bytes((run.lake / "outbox" / "dt=2026-11-02" / "digest-greffe.eml").read_bytes())
+    greffe = email.message_from_bytes((run.lake / "outbox" / "dt=2026-11-02" / "digest-greffe.eml").read_bytes(),
+                                      policy=email.policy.default)
     assert greffe["To"] == "greffe@parlement.example, commissions@parlement.example"
     assert "10 mentions" in greffe["Subject"]
-    body = greffe.get_payload(decode=True).decode()
+    body = greffe.get_body(("plain",)).get_content()
+    assert "70% négatif" in greffe.get_body(("html",)).get_content()
     assert "Budget régional 2027" in body and "70% négatif" in body
     assert "Le Parlement" not in body  # owned by the communication team
     # Local time zone in e-mails: 06:00 UTC is 07:00 in Brussels in November.

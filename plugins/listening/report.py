@@ -8,9 +8,6 @@ from __future__ import annotations
 
 import json
 import os
-from datetime import datetime, time, timezone
-from email.message import EmailMessage
-from email.utils import format_datetime
 from pathlib import Path
 
 import pyarrow.parquet as pq
@@ -79,40 +76,14 @@ def outbox_dir(run) -> Path:
 
 
 def write_digests(run, summary: dict) -> list[Path]:
-    """One digest per team, covering the topics it owns; written atomically, same bytes on re-run."""
-    wl = run.config.watchlists
-    lang = run.config.settings.digest_language if run.config.settings.digest_language in TEXT else "en"
-    t = TEXT[lang]
-    by_topic = {x["topic"]: x for x in summary["topics"]}
+    """One digest per team (its topics' day and the day's alerts, HTML and text), written atomically
+    to the outbox; the same bytes on a re-run. listening.alerts.deliver_day sends the same messages."""
+    from listening import alerts
+
     out = outbox_dir(run) / f"dt={run.day.isoformat()}"
     out.mkdir(parents=True, exist_ok=True)
-    sent_at = datetime.combine(run.day, time(6, 0), tzinfo=timezone.utc).astimezone(run.config.zone)
     paths = []
-    for team_name, team in sorted(wl.teams.items()):
-        owned = [tp for tp in wl.topics if tp.team == team_name]
-        if not owned:
-            continue
-        total = sum(by_topic.get(tp.name, {}).get("posts", 0) for tp in owned)
-        lines = [t["hello"], "", t["intro"].format(day=run.day.isoformat()), ""]
-        for tp in owned:
-            m = by_topic.get(tp.name)
-            if not m or not m["posts"]:
-                lines.append(f"- {tp.label}: 0")
-                continue
-            scored = m["positive"] + m["neutral"] + m["negative"]
-            lines.append(t["line"].format(label=tp.label, posts=m["posts"], authors=m["unique_authors"],
-                                          pos=_pct(m["positive"], scored), neu=_pct(m["neutral"], scored),
-                                          neg=_pct(m["negative"], scored)))
-        if not total:
-            lines += ["", t["none"]]
-        lines += ["", t["more"].format(lake=run.lake)]
-        msg = EmailMessage()
-        msg["From"] = os.environ.get("VIGIE_MAIL_FROM", "vigie@localhost")
-        msg["To"] = ", ".join(team.recipients)
-        msg["Subject"] = t["subject"].format(day=run.day.isoformat(), posts=total)
-        msg["Date"] = format_datetime(sent_at)
-        msg["Message-ID"] = f"<digest-{team_name}-{run.day.isoformat()}@vigie>"
-        msg.set_content("\n".join(lines))
+    for team_name, msg in alerts.digests(run).items():
         path = out / f"digest-{team_name}.eml"
         tmp = out / f".digest-{team_name}.eml.tmp"
         tmp.write_bytes(bytes(msg))

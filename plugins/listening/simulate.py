@@ -1688,13 +1688,15 @@ class _Post:
 
 
 class _Sim:
-    def __init__(self, out_dir, start, days, posts, seed, bad_lines):
+    def __init__(self, out_dir, start, days, posts, seed, bad_lines, events=True):
         if days < 1:
             raise ValueError("days must be >= 1")
         if posts < 400:
             raise ValueError("posts must be >= 400 (planted events need room)")
         self.out_dir, self.start, self.days, self.n_posts = out_dir, start, days, posts
         self.seed, self.n_bad = seed, bad_lines
+        self.planted_events = events   # False: a quiet corpus (no burst, hashtag, entry, drop, campaign)
+        self.drop_day = DROP_DAY if events else None
         self.rng = random.Random(seed)
         self.t0 = int(datetime(start.year, start.month, start.day, tzinfo=timezone.utc).timestamp())
         self.counters = {p: 0 for p in PLATFORM_MIX}
@@ -2084,12 +2086,12 @@ class _Sim:
         rng = self.rng
         if topics is None:
             topics = self._choose_topics(lang)
-        dist = SENTIMENT_DROP if (day["num"] == DROP_DAY and "climate-bill" in topics) else SENTIMENT_BASE
+        dist = SENTIMENT_DROP if (day["num"] == self.drop_day and "climate-bill" in topics) else SENTIMENT_BASE
         sentiment = self._sentiment(dist)
-        if event is None and day["num"] == DROP_DAY and "climate-bill" in topics:
+        if event is None and day["num"] == self.drop_day and "climate-bill" in topics:
             event = "drop-climate-bill"
         if gate is None:
-            gate = "budget-2027" in topics and rng.random() < GATE_SHARE.get(day["num"], 0.0)
+            gate = "budget-2027" in topics and rng.random() < (GATE_SHARE.get(day["num"], 0.0) if self.planted_events else 0.0)
         if gate and event is None:
             event = "hashtag-budgetgate"
         text = self._topical_text(lang, author.platform, topics, sentiment, gate)
@@ -2115,7 +2117,7 @@ class _Sim:
             topics = [topic_bias]
         elif rng.random() < 0.45:
             topics = self._choose_topics(lang)
-        if day["num"] == DROP_DAY and "climate-bill" in topics:
+        if day["num"] == self.drop_day and "climate-bill" in topics:
             dist = SENTIMENT_DROP
             event = event or "drop-climate-bill"
         sentiment = self._sentiment(dist)
@@ -2219,7 +2221,7 @@ class _Sim:
         planted = 0
 
         def has(day_num):
-            return day_num <= days
+            return day_num <= days and self.planted_events
 
         # volume burst
         burst = None
@@ -2498,7 +2500,7 @@ class _Sim:
                        "description": "Incident during the plenary vote on the 2027 regional budget: "
                                       "about 6x the usual hourly volume for 4 hours.",
                        "factor": BURST_FACTOR, "extra_posts": burst[2]})
-        if GATE_FIRST_DAY <= self.days:
+        if GATE_FIRST_DAY <= self.days and self.planted_events:
             gs = self._day_ts(GATE_FIRST_DAY - 1)
             ev.append({"id": "hashtag-budgetgate", "type": "new_hashtag", "topic": "budget-2027",
                        "start": _iso(gs), "end": t_end, "hashtag": GATE_TAG,
@@ -2513,7 +2515,7 @@ class _Sim:
                        "author_handle": ENTRY_HANDLE, "author_followers": ENTRY_FOLLOWERS,
                        "platform": "x", "post_id": f"x:{self.entry_post.pid}",
                        "reposts": entry[1], "replies": entry[2]})
-        if DROP_DAY <= self.days:
+        if self.drop_day is not None and DROP_DAY <= self.days:
             ds = self._day_ts(DROP_DAY - 1)
             ev.append({"id": "drop-climate-bill", "type": "sentiment_drop", "topic": "climate-bill",
                        "start": _iso(ds), "end": _iso(ds + 86400),
@@ -2547,11 +2549,15 @@ class _Sim:
 
 
 def simulate(out_dir, start: date = date(2026, 11, 2), days: int = 14, posts: int = 20000,
-             seed: int = 7, bad_lines: int = 6) -> dict:
-    """Writes the corpus and returns the manifest dict (also written to truth.json)."""
+             seed: int = 7, bad_lines: int = 6, events: bool = True) -> dict:
+    """Writes the corpus and returns the manifest dict (also written to truth.json).
+
+    `events=False` writes a quiet corpus: the same regular traffic (questions, insults, spam
+    included) without the planted burst, hashtag, influential entry, sentiment drop or campaign.
+    """
     if isinstance(start, str):
         start = date.fromisoformat(start)
-    sim = _Sim(str(out_dir), start, days, posts, seed, bad_lines)
+    sim = _Sim(str(out_dir), start, days, posts, seed, bad_lines, events)
     manifest = sim.run()
     if manifest["posts"] != posts:
         raise AssertionError(f"wrote {manifest['posts']} posts instead of {posts}")
@@ -2567,9 +2573,10 @@ def main(argv=None):
     ap.add_argument("--posts", type=int, default=20000)
     ap.add_argument("--seed", type=int, default=7)
     ap.add_argument("--bad-lines", type=int, default=6)
+    ap.add_argument("--quiet", action="store_true", help="no planted events (for false-alert rates)")
     a = ap.parse_args(argv)
     t = time.perf_counter()
-    m = simulate(a.out_dir, date.fromisoformat(a.start), a.days, a.posts, a.seed, a.bad_lines)
+    m = simulate(a.out_dir, date.fromisoformat(a.start), a.days, a.posts, a.seed, a.bad_lines, events=not a.quiet)
     dt = time.perf_counter() - t
     print(f"{m['posts']} posts in {dt:.1f}s ({m['posts'] / dt:,.0f} posts/s) -> {a.out_dir}")
 

@@ -1,0 +1,676 @@
+"""Delivery of alerts: an immediate e-mail per red alert, a daily digest per team for the rest.
+
+Messages are multipart: plain text and HTML (inline CSS, table layout for Outlook and Gmail),
+the HTML holding a PNG chart of the topic's hourly posts with the alert window marked, as a
+related inline image (cid:). Post texts are escaped and their bidirectional controls shown as
+visible codes, so hostile text reads as text. Times are in the configured zone.
+
+Delivery state lives beside the datasets, under `<lake>/_alerting/` (ignored by readers):
+
+* `deliveries.jsonl`: one line per message accepted by the SMTP server (or written to the
+  outbox) and recipient, appended and fsynced before the next send. A message whose key
+  (alert id, or team digest and day) and recipient are there is never sent again: re-runs
+  and retries send nothing twice. (A crash between the server's "250 OK" and the fsync can
+  still repeat one message; its Message-ID, derived from the alert id, lets clients fold it.)
+* `mutes.json`: topics muted until a time (`python -m listening.alerts mute TOPIC`).
+
+Every alert of the day, sent or suppressed, is written back to the alerts partition with its
+status, reason, attempts, send time and Message-ID.
+
+The SMTP server comes from VIGIE_SMTP_HOST / VIGIE_SMTP_PORT (optional VIGIE_SMTP_USER,
+VIGIE_SMTP_PASSWORD, VIGIE_SMTP_STARTTLS=1, VIGIE_MAIL_FROM) when set, else from Airflow's
+`smtp_default` connection when running under Airflow; with neither, messages are written to
+the outbox (`<lake>/outbox/dt=<day>/`) and recorded as sent there.
+"""
+from __future__ import annotations
+
+import argparse
+import hashlib
+import html
+import io
+import json
+import logging
+import os
+import smtplib
+import sys
+import time as _time
+from dataclasses import dataclass
+from datetime import date, datetime, time, timedelta, timezone
+from email.message import EmailMessage
+from email.utils import format_datetime, make_msgid  # noqa: F401 - make_msgid kept for callers
+from pathlib import Path
+
+import pyarrow as pa
+
+from listening import lake
+from listening.schema import ALERTS, MENTIONS, METRICS_DAILY, METRICS_HOURLY
+
+log = logging.getLogger(__name__)
+
+STATE = "_alerting"
+AWAITING = "awaiting delivery"
+RED_COOLDOWN = timedelta(hours=6)
+ATTEMPTS = 3
+BACKOFF_SECONDS = 2.0
+COLOURS = {"red": "#c62828", "amber": "#ef8f00", "green": "#2e7d32"}
+SEV_ORDER = {"red": 0, "amber": 1, "green": 2}
+# Bidirectional controls and invisible marks: shown as visible codes, never applied.
+BIDI = {c: f"[U+{c:04X}]" for c in (0x200E, 0x200F, 0x202A, 0x202B, 0x202C, 0x202D, 0x202E,
+                                     0x2066, 0x2067, 0x2068, 0x2069, 0x061C, 0x200B, 0xFEFF)}
+
+
+# ---- state: mutes and the delivery ledger -----------------------------------------------------
+
+def state_dir(root: Path) -> Path:
+    d = Path(root) / STATE
+    d.mkdir(parents=True, exist_ok=True)
+    return d
+
+
+def _write_json_atomic(path: Path, obj) -> None:
+    tmp = path.with_name(f".{path.name}.tmp")
+    tmp.write_text(json.dumps(obj, indent=1, sort_keys=True, default=str))
+    os.replace(tmp, path)
+
+
+def mutes(root: Path) -> dict[str, dict]:
+    p = Path(root) / STATE / "mutes.json"
+    return json.loads(p.read_text()) if p.exists() else {}
+
+
+def mute_topic(root: Path, topic: str, hours: float = 24, now: datetime | None = None, by: str = "") -> datetime:
+    """Mute a topic's alerts for `hours` from `now`; muted alerts are recorded as suppressed."""
+    now = now or datetime.now(timezone.utc)
+    until = now + timedelta(hours=hours)
+    m = mutes(root)
+    m[topic] = {"until": until.isoformat(), "at": now.isoformat(), "by": by}
+    _write_json_atomic(state_dir(root) / "mutes.json", m)
+    return until
+
+
+def muted_until(root: Path, topic: str, at: datetime) -> datetime | None:
+    m = mutes(root).get(topic)
+    if not m:
+        return None
+    until = datetime.fromisoformat(m["until"])
+    start = datetime.fromisoformat(m["at"])
+    return until if start <= at < until else None
+
+
+def ledger(root: Path) -> list[dict]:
+    p = Path(root) / STATE / "deliveries.jsonl"
+    if not p.exists():
+        return []
+    out = []
+    for line in p.read_text().splitlines():
+        try:
+            out.append(json.loads(line))
+        except json.JSONDecodeError:  # a torn last line after a crash: the send it records is lost
+            continue
+    return out
+
+
+def record_delivery(root: Path, rec: dict) -> None:
+    with open(state_dir(root) / "deliveries.jsonl", "a", encoding="utf-8") as f:
+        f.write(json.dumps(rec, sort_keys=True, default=str) + "\n")
+        f.flush()
+        os.fsync(f.fileno())
+
+
+# ---- status at detection time ------------------------------------------------------------------
+
+def initial_status(run, rows: list[dict]) -> list[dict]:
+    """Fill the delivery columns of freshly detected alerts.
+
+    An alert the lake already holds for the day keeps its delivery columns; a new one is
+    `suppressed` because its topic is muted, or `suppressed` / "awaiting delivery" until
+    deliver_day sends it (the alerts suite accepts sent, suppressed and failed only).
+    """
+    wl = run.config.watchlists
+    before = lake.read_partition(run.lake, ALERTS, dt=run.day)
+    known = {r["alert_id"]: r for r in before.to_pylist()} if before is not None else {}
+    keep = ("status", "status_reason", "attempts", "sent_at", "message_id")
+    out = []
+    for r in rows:
+        topic = wl.topic(r["topic"])
+        team = wl.teams[topic.team]
+        r = {**r, "team": topic.team, "recipients": list(team.recipients), "run_id": run.run_id,
+             "status": "suppressed", "status_reason": AWAITING, "attempts": 0, "sent_at": None, "message_id": None}
+        if r["alert_id"] in known:
+            r.update({k: known[r["alert_id"]][k] for k in keep})
+        elif (until := muted_until(run.lake, r["topic"], r["window_end"])) is not None:
+            r["status_reason"] = f"topic muted until {until.isoformat()}"
+        out.append(r)
+    return out
+
+
+# ---- SMTP --------------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class Smtp:
+    host: str
+    port: int = 25
+    user: str | None = None
+    password: str | None = None
+    starttls: bool = False
+    ssl: bool = False
+    sender: str = "vigie@localhost"
+    timeout: float = 30.0
+
+
+def smtp_settings() -> Smtp | None:
+    """VIGIE_SMTP_* when set, else Airflow's smtp_default connection under Airflow, else None."""
+    sender = os.environ.get("VIGIE_MAIL_FROM", "vigie@localhost")
+    host = os.environ.get("VIGIE_SMTP_HOST")
+    if host:
+        return Smtp(host=host, port=int(os.environ.get("VIGIE_SMTP_PORT", "25")),
+                    user=os.environ.get("VIGIE_SMTP_USER") or None,
+                    password=os.environ.get("VIGIE_SMTP_PASSWORD") or None,
+                    starttls=os.environ.get("VIGIE_SMTP_STARTTLS") == "1", sender=sender)
+    if not (os.environ.get("AIRFLOW_CONN_SMTP_DEFAULT") or os.environ.get("AIRFLOW_CTX_DAG_ID")):
+        return None
+    try:
+        from airflow.sdk import Connection
+
+        c = Connection.get("smtp_default")
+    except Exception as e:  # noqa: BLE001 - no connection defined: fall back to the outbox
+        log.info("no smtp_default connection (%s): messages go to the outbox", type(e).__name__)
+        return None
+    extra = c.extra_dejson or {}
+    return Smtp(host=c.host, port=int(c.port or 25), user=c.login or None, password=c.password or None,
+                starttls=not extra.get("disable_tls", True), ssl=bool(extra.get("disable_ssl") is False),
+                sender=extra.get("from_email") or sender, timeout=float(extra.get("timeout", 30)))
+
+
+def _permanent(e: Exception) -> bool:
+    code = getattr(e, "smtp_code", None)
+    if isinstance(e, smtplib.SMTPRecipientsRefused):
+        codes = [v[0] for v in e.recipients.values()]
+        return all(c >= 500 for c in codes)
+    return code is not None and code >= 500
+
+
+def send_once(smtp: Smtp, sender: str, rcpt: str, data: bytes) -> None:
+    cls = smtplib.SMTP_SSL if smtp.ssl else smtplib.SMTP
+    with cls(smtp.host, smtp.port, timeout=smtp.timeout) as s:
+        if smtp.starttls:
+            s.starttls()
+        if smtp.user:
+            s.login(smtp.user, smtp.password or "")
+        s.sendmail(sender, [rcpt], data)
+
+
+def deliver_message(root: Path, key: str, msg: EmailMessage, recipients: list[str], alert_ids: list[str],
+                    smtp: Smtp | None, outbox: Path, attempts: int = ATTEMPTS,
+                    backoff: float = BACKOFF_SECONDS, now=None, filename: str | None = None) -> dict:
+    """Send `msg` to each recipient not yet in the ledger for `key`; retry transient failures.
+
+    Returns {"sent": [...], "skipped": [...], "failed": {rcpt: error}, "attempts": n}.
+    """
+    done = {(r["key"], r["recipient"]) for r in ledger(root)}
+    data = bytes(msg)
+    out = {"sent": [], "skipped": [], "failed": {}, "attempts": 0}
+    if smtp is None:
+        outbox.mkdir(parents=True, exist_ok=True)
+        name = filename or f"{key}.eml"
+        path = outbox / name
+        tmp = outbox / f".{name}.tmp"
+        tmp.write_bytes(data)
+        os.replace(tmp, path)
+    for rcpt in recipients:
+        if (key, rcpt) in done:
+            out["skipped"].append(rcpt)
+            continue
+        if smtp is None:
+            record_delivery(root, {"key": key, "recipient": rcpt, "message_id": msg["Message-ID"],
+                                   "alert_ids": alert_ids, "via": "outbox",
+                                   "sent_at": (now or datetime.now(timezone.utc)).isoformat()})
+            out["sent"].append(rcpt)
+            continue
+        error = None
+        for k in range(1, attempts + 1):
+            out["attempts"] = max(out["attempts"], k)
+            try:
+                send_once(smtp, smtp.sender, rcpt, data)
+            except (smtplib.SMTPException, OSError) as e:
+                error = f"{type(e).__name__}: {e}"[:300]
+                log.warning("%s to %s: attempt %d failed: %s", key, rcpt, k, error)
+                if _permanent(e) or k == attempts:
+                    break
+                _time.sleep(backoff * 2 ** (k - 1))
+                continue
+            record_delivery(root, {"key": key, "recipient": rcpt, "message_id": msg["Message-ID"],
+                                   "alert_ids": alert_ids, "via": f"smtp {smtp.host}:{smtp.port}",
+                                   "sent_at": datetime.now(timezone.utc).isoformat()})
+            out["sent"].append(rcpt)
+            error = None
+            break
+        if error:
+            out["failed"][rcpt] = error
+    return out
+
+
+# ---- content -----------------------------------------------------------------------------------
+
+def safe_text(text: str | None) -> str:
+    """Post text as plain text: bidirectional controls and invisible marks made visible."""
+    return (text or "").translate(BIDI)
+
+
+def esc(text) -> str:
+    return html.escape(safe_text(str(text if text is not None else "")), quote=True)
+
+
+def safe_url(url: str | None) -> str | None:
+    if url and url.lower().startswith(("https://", "http://")) and not any(c in url for c in " \"'<>"):
+        return url
+    return None
+
+
+def local(ts: datetime, zone) -> str:
+    return ts.astimezone(zone).strftime("%a %d %b %Y %H:%M")
+
+
+def window_text(a: dict, zone) -> str:
+    ws, we = a["window_start"].astimezone(zone), a["window_end"].astimezone(zone)
+    if we.date() == ws.date():
+        end = we.strftime("%H:%M")
+    elif we.date() == ws.date() + timedelta(days=1) and (we.hour, we.minute) == (0, 0):
+        end = "24:00"
+    else:
+        end = we.strftime("%a %d %b %H:%M")
+    return f"{ws.strftime('%a %d %b %Y, %H:%M')} to {end} ({zone.key})"
+
+
+def chart_png(hourly: list[dict], topic: str, windows: list[tuple[datetime, datetime, str]], zone,
+              start: datetime, end: datetime) -> bytes:
+    """Hourly posts of the topic from `start` to `end`, alert windows shaded; PNG bytes, same bytes on re-run."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.dates as mdates
+    import matplotlib.pyplot as plt
+
+    hours, counts = [], []
+    by_hour = {r["hour"]: r["posts"] for r in hourly if r["topic"] == topic}
+    t = start
+    while t < end:
+        hours.append(t.astimezone(zone).replace(tzinfo=None))
+        counts.append(by_hour.get(t, 0))
+        t += timedelta(hours=1)
+    fig, ax = plt.subplots(figsize=(5.6, 2.0), dpi=100)
+    try:
+        ax.bar(hours, counts, width=1 / 24, align="edge", color="#546e7a", linewidth=0)
+        for ws, we, sev in windows:
+            ax.axvspan(ws.astimezone(zone).replace(tzinfo=None), we.astimezone(zone).replace(tzinfo=None),
+                       color=COLOURS.get(sev, "#888"), alpha=0.25, linewidth=0)
+        ax.set_ylabel("posts / hour", fontsize=8)
+        ax.tick_params(labelsize=7)
+        ax.xaxis.set_major_formatter(mdates.DateFormatter("%a %d\n%H:%M", tz=None))
+        ax.spines[["top", "right"]].set_visible(False)
+        ax.set_title(f"{topic}: posts per hour ({zone.key})", fontsize=8, loc="left")
+        fig.tight_layout()
+        buf = io.BytesIO()
+        fig.savefig(buf, format="png", metadata={"Software": None})
+        return buf.getvalue()
+    finally:
+        plt.close(fig)
+
+
+def _post_rows(alert: dict, posts: dict[str, dict], zone, n: int = 5) -> list[dict]:
+    out = []
+    for pid in alert["evidence_post_ids"][:n]:
+        p = posts.get(pid)
+        if p:
+            out.append({"id": pid, "text": p["text"], "url": p.get("url"), "when": local(p["created_at"], zone),
+                        "platform": p.get("platform", pid.split(":")[0])})
+        else:
+            out.append({"id": pid, "text": "(post not found in the lake)", "url": None, "when": "", "platform": ""})
+    return out
+
+
+def _alert_html(a: dict, label: str, posts: dict[str, dict], zone, cid: str | None) -> str:
+    col = COLOURS.get(a["severity"], "#555")
+    rows = []
+    for p in _post_rows(a, posts, zone):
+        url = safe_url(p["url"])
+        link = (f'<a href="{esc(url)}" style="color:#1565c0;font-size:12px;">open the post</a>' if url
+                else '<span style="color:#777;font-size:12px;">no link</span>')
+        rows.append(
+            '<tr><td style="padding:8px 10px;border-top:1px solid #e0e0e0;font-family:Arial,Helvetica,sans-serif;'
+            'font-size:13px;color:#222;line-height:1.4;">'
+            f'<div style="color:#777;font-size:11px;">{esc(p["when"])} &middot; {esc(p["platform"])}</div>'
+            f'<div dir="ltr" style="unicode-bidi:embed;white-space:pre-wrap;word-break:break-word;">{esc(p["text"])}</div>'
+            f'<div>{link}</div></td></tr>')
+    chart = (f'<tr><td style="padding:6px 10px;"><img src="cid:{cid}" width="560" alt="Hourly posts of {esc(a["topic"])}'
+             f' with the alert window shaded" style="display:block;width:100%;max-width:560px;height:auto;border:0;"></td></tr>'
+             if cid else "")
+    return (
+        '<table role="presentation" width="100%" cellpadding="0" cellspacing="0" border="0" '
+        'style="border-collapse:collapse;margin:0 0 18px 0;border:1px solid #ddd;">'
+        f'<tr><td style="background:{col};color:#fff;padding:8px 10px;font-family:Arial,Helvetica,sans-serif;'
+        f'font-size:15px;font-weight:bold;">{esc(a["severity"].upper())} &middot; {esc(label)}</td></tr>'
+        f'<tr><td style="padding:10px 10px 4px 10px;font-family:Arial,Helvetica,sans-serif;font-size:16px;'
+        f'font-weight:bold;color:#222;">{esc(a["title"])}</td></tr>'
+        f'<tr><td style="padding:2px 10px;font-family:Arial,Helvetica,sans-serif;font-size:13px;color:#333;">'
+        f'<b>Why:</b> {esc(a["evidence"])}</td></tr>'
+        f'<tr><td style="padding:2px 10px 8px 10px;font-family:Arial,Helvetica,sans-serif;font-size:12px;color:#555;">'
+        f'When: {esc(window_text(a, zone))} &middot; detector {esc(a["detector"])} &middot; score {a["score"]:.1f}'
+        f' &middot; id {esc(a["alert_id"])}</td></tr>'
+        f'{chart}'
+        '<tr><td style="padding:4px 10px;font-family:Arial,Helvetica,sans-serif;font-size:13px;font-weight:bold;'
+        'color:#222;">Posts that show it</td></tr>'
+        f'<tr><td><table role="presentation" width="100%" cellpadding="0" cellspacing="0" border="0" '
+        f'style="border-collapse:collapse;">{"".join(rows)}</table></td></tr>'
+        '</table>')
+
+
+def _alert_text(a: dict, label: str, posts: dict[str, dict], zone) -> str:
+    lines = [f"[{a['severity'].upper()}] {label}: {a['title']}",
+             f"Why: {a['evidence']}",
+             f"When: {window_text(a, zone)}",
+             f"Detector {a['detector']}, score {a['score']:.1f}, id {a['alert_id']}",
+             "Posts that show it:"]
+    for p in _post_rows(a, posts, zone):
+        lines.append(f"  - {p['when']} {p['platform']}: {safe_text(p['text'])}")
+        if safe_url(p["url"]):
+            lines.append(f"    {p['url']}")
+    return "\n".join(lines)
+
+
+def _page(title: str, body: str, footer: str) -> str:
+    return (
+        '<!DOCTYPE html><html><head><meta charset="utf-8">'
+        '<meta name="viewport" content="width=device-width, initial-scale=1">'
+        f'<title>{esc(title)}</title></head>'
+        '<body style="margin:0;padding:0;background:#f4f4f4;">'
+        '<table role="presentation" width="100%" cellpadding="0" cellspacing="0" border="0" style="background:#f4f4f4;">'
+        '<tr><td align="center" style="padding:16px 8px;">'
+        '<table role="presentation" width="600" cellpadding="0" cellspacing="0" border="0" '
+        'style="width:600px;max-width:600px;background:#ffffff;border-collapse:collapse;">'
+        '<tr><td style="padding:14px 16px 6px 16px;font-family:Arial,Helvetica,sans-serif;font-size:20px;'
+        f'font-weight:bold;color:#263238;">{esc(title)}</td></tr>'
+        f'<tr><td style="padding:8px 16px;">{body}</td></tr>'
+        '<tr><td style="padding:10px 16px 16px 16px;font-family:Arial,Helvetica,sans-serif;font-size:11px;'
+        f'color:#777;border-top:1px solid #eee;">{footer}</td></tr>'
+        '</table></td></tr></table></body></html>')
+
+
+def _mute_hint(topics: list[str]) -> str:
+    return "To mute a topic for 24 h: " + "; ".join(
+        f"python -m listening.alerts mute {t}" for t in topics) + " (run where Vigie runs)."
+
+
+def _envelope(msg: EmailMessage, sender: str, recipients: list[str], subject: str, msg_id: str, date_: datetime):
+    msg["From"] = sender
+    msg["To"] = ", ".join(recipients)
+    msg["Subject"] = subject
+    msg["Date"] = format_datetime(date_)
+    msg["Message-ID"] = msg_id
+    msg["Auto-Submitted"] = "auto-generated"
+    msg["X-Vigie"] = "alerts"
+
+
+def _attach(msg: EmailMessage, text: str, page: str, images: dict[str, bytes]) -> EmailMessage:
+    msg.set_content(text)
+    msg.add_alternative(page, subtype="html")
+    html_part = msg.get_payload()[1]
+    for cid, png in images.items():
+        html_part.add_related(png, maintype="image", subtype="png", cid=f"<{cid}>", filename=f"{cid.split('@')[0]}.png")
+    # Fixed boundaries: the same message is the same bytes on a re-run.
+    tag = hashlib.sha256(str(msg["Message-ID"]).encode()).hexdigest()[:12]
+    for i, part in enumerate(msg.walk()):
+        if part.is_multipart():
+            part.set_boundary(f"=_vigie_{tag}_{i}")
+    return msg
+
+
+def sender() -> str:
+    s = smtp_settings()
+    return s.sender if s else os.environ.get("VIGIE_MAIL_FROM", "vigie@localhost")
+
+
+def red_message(run, a: dict, posts: dict[str, dict], hourly: list[dict], sender_: str) -> EmailMessage:
+    """The immediate e-mail of one red alert."""
+    zone = run.config.zone
+    label = run.config.watchlists.topic(a["topic"]).label
+    cid = f"chart-{a['alert_id']}@vigie"
+    end = max(a["window_end"], datetime.combine(run.day + timedelta(days=1), time(0), tzinfo=timezone.utc))
+    png = chart_png(hourly, a["topic"], [(a["window_start"], a["window_end"], a["severity"])], zone,
+                    end - timedelta(days=3), end)
+    footer = esc(_mute_hint([a["topic"]])) + f"<br>Vigie &middot; alert {esc(a['alert_id'])}"
+    page = _page(f"Alert: {label}", _alert_html(a, label, posts, zone, cid), footer)
+    text = _alert_text(a, label, posts, zone) + "\n\n" + _mute_hint([a["topic"]]) + "\n"
+    msg = EmailMessage()
+    _envelope(msg, sender_, a["recipients"], f"[Vigie RED] {label}: {a['title']}", f"<{a['alert_id']}@vigie>",
+              a["window_end"])
+    return _attach(msg, text, page, {cid: png})
+
+
+def digest_message(run, team_name: str, alerts: list[dict], posts: dict[str, dict], hourly: list[dict],
+                   metrics: list[dict], sender_: str) -> EmailMessage:
+    """The daily digest of a team: its topics' day in numbers and the day's alerts (red ones recalled)."""
+    from listening import report
+
+    wl = run.config.watchlists
+    zone = run.config.zone
+    lang = run.config.settings.digest_language if run.config.settings.digest_language in report.TEXT else "en"
+    t = report.TEXT[lang]
+    team = wl.teams[team_name]
+    owned = [tp for tp in wl.topics if tp.team == team_name]
+    by_topic = {m["topic"]: m for m in metrics}
+    total = sum(by_topic.get(tp.name, {}).get("posts", 0) for tp in owned)
+    day = run.day.isoformat()
+    lines = []
+    for tp in owned:
+        m = by_topic.get(tp.name)
+        if not m or not m["posts"]:
+            lines.append(f"- {tp.label}: 0")
+            continue
+        scored = m["positive"] + m["neutral"] + m["negative"]
+        lines.append(t["line"].format(label=tp.label, posts=m["posts"], authors=m["unique_authors"],
+                                      pos=report._pct(m["positive"], scored), neu=report._pct(m["neutral"], scored),
+                                      neg=report._pct(m["negative"], scored)))
+    mine = sorted([a for a in alerts if a["team"] == team_name],
+                  key=lambda a: (SEV_ORDER[a["severity"]], a["window_start"], a["alert_id"]))
+    images, blocks, text_blocks = {}, [], []
+    start = datetime.combine(run.day - timedelta(days=2), time(0), tzinfo=timezone.utc)
+    end = datetime.combine(run.day + timedelta(days=1), time(0), tzinfo=timezone.utc)
+    charted = set()
+    for a in mine:
+        label = wl.topic(a["topic"]).label
+        cid = None
+        if a["topic"] not in charted:
+            charted.add(a["topic"])
+            cid = f"chart-{team_name}-{a['topic']}-{day}@vigie"
+            wins = [(x["window_start"], x["window_end"], x["severity"]) for x in mine if x["topic"] == a["topic"]]
+            images[cid] = chart_png(hourly, a["topic"], wins, zone, start, end)
+        blocks.append(_alert_html(a, label, posts, zone, cid))
+        text_blocks.append(_alert_text(a, label, posts, zone))
+    intro = t["intro"].format(day=day)
+    summary_html = "".join(f'<div style="font-family:Arial,Helvetica,sans-serif;font-size:13px;color:#333;'
+                           f'padding:2px 0;">{esc(line)}</div>' for line in lines)
+    if mine:
+        head = f"{len(mine)} alert(s) today, most severe first (red ones were also sent as they fired):"
+    else:
+        head = "No alert today."
+    body = (f'<div style="font-family:Arial,Helvetica,sans-serif;font-size:14px;color:#222;padding:0 0 8px 0;">'
+            f'{esc(t["hello"])} {esc(intro)}</div>{summary_html}'
+            f'<div style="font-family:Arial,Helvetica,sans-serif;font-size:15px;font-weight:bold;color:#222;'
+            f'padding:14px 0 8px 0;">{esc(head)}</div>' + "".join(blocks))
+    topics = sorted({a["topic"] for a in mine})
+    footer = esc(t["more"].format(lake=run.lake)) + ("<br>" + esc(_mute_hint(topics)) if topics else "")
+    page = _page(f"Vigie {day}: {team.label}", body, footer)
+    text = "\n".join([t["hello"], "", intro, "", *lines, "", head, ""] + [b + "\n" for b in text_blocks]
+                     + ([t["none"]] if not total else []) + ["", t["more"].format(lake=run.lake)]
+                     + ([_mute_hint(topics)] if topics else [])) + "\n"
+    subject = t["subject"].format(day=day, posts=total)
+    if mine:
+        worst = mine[0]["severity"]
+        subject += f" · {len(mine)} alert(s), worst {worst}"
+    msg = EmailMessage()
+    sent_at = datetime.combine(run.day + timedelta(days=1), time(6, 0), tzinfo=timezone.utc).astimezone(zone)
+    _envelope(msg, sender_, list(team.recipients), subject, f"<digest-{team_name}-{day}@vigie>", sent_at)
+    return _attach(msg, text, page, images)
+
+
+# ---- the day -----------------------------------------------------------------------------------
+
+def _day_inputs(run) -> tuple[list[dict], dict[str, dict], list[dict], list[dict]]:
+    alerts = lake.read_partition(run.lake, ALERTS, dt=run.day)
+    alerts = alerts.to_pylist() if alerts is not None else []
+    posts: dict[str, dict] = {}
+    need = {p for a in alerts for p in a["evidence_post_ids"]}
+    if need:
+        m = lake.read_partition(run.lake, MENTIONS, dt=run.day)
+        if m is not None:
+            for r in m.select(["post_id", "platform", "url", "created_at", "text"]).to_pylist():
+                if r["post_id"] in need:
+                    posts[r["post_id"]] = r
+    hourly = []
+    for k in range(2, -1, -1):
+        h = lake.read_partition(run.lake, METRICS_HOURLY, dt=run.day - timedelta(days=k))
+        if h is not None:
+            hourly += h.select(["topic", "hour", "posts"]).to_pylist()
+    daily = lake.read_partition(run.lake, METRICS_DAILY, dt=run.day)
+    return alerts, posts, hourly, daily.to_pylist() if daily is not None else []
+
+
+def digests(run, sender_: str | None = None) -> dict[str, EmailMessage]:
+    """The digest message of each team owning a topic (what report.write_digests writes to the outbox)."""
+    alerts, posts, hourly, metrics = _day_inputs(run)
+    alerts = [a for a in alerts if not a["status_reason"].startswith("topic muted")]
+    s = sender_ or sender()
+    wl = run.config.watchlists
+    return {name: digest_message(run, name, alerts, posts, hourly, metrics, s)
+            for name in sorted(wl.teams) if any(tp.team == name for tp in wl.topics)}
+
+
+def outbox_dir(run) -> Path:
+    p = Path(run.config.settings.outbox)
+    return (p if p.is_absolute() else run.lake / p) / f"dt={run.day.isoformat()}"
+
+
+def deliver_day(run, smtp: Smtp | None | str = "auto", attempts: int = ATTEMPTS,
+                backoff: float = BACKOFF_SECONDS) -> dict:
+    """Send the day's red alerts one by one and each team's digest; record every status.
+
+    Runs after publish. Safe to re-run: what the ledger says was sent is not sent again.
+    """
+    smtp = smtp_settings() if smtp == "auto" else smtp
+    alerts, posts, hourly, metrics = _day_inputs(run)
+    if not alerts and not metrics:
+        return {"alerts": 0, "messages": 0}
+    s = smtp.sender if smtp else os.environ.get("VIGIE_MAIL_FROM", "vigie@localhost")
+    outbox = outbox_dir(run)
+    book = ledger(run.lake)
+    sent_ids: dict[str, dict] = {}
+    for rec in book:
+        for aid in rec.get("alert_ids", []):
+            sent_ids.setdefault(aid, rec)
+    result = {"alerts": len(alerts), "messages": 0, "failed": 0, "suppressed": 0}
+
+    def carried(aid: str, recipients: list[str]) -> bool:
+        got = {r["recipient"] for r in book if aid in r.get("alert_ids", [])}
+        return set(recipients) <= got
+
+    # Red alerts: one message each, unless muted, already sent, or cooling down.
+    last_red: dict[tuple, datetime] = {}
+    for rec in book:
+        if rec.get("topic_key") and rec.get("window_end"):
+            k = tuple(rec["topic_key"])
+            last_red[k] = max(last_red.get(k, datetime.min.replace(tzinfo=timezone.utc)),
+                              datetime.fromisoformat(rec["window_end"]))
+    for a in sorted(alerts, key=lambda a: (a["window_start"], a["alert_id"])):
+        if a["severity"] != "red":
+            continue
+        if a["status_reason"].startswith("topic muted"):
+            continue
+        if carried(a["alert_id"], a["recipients"]):
+            continue
+        tkey = (a["topic"], a["detector"], a["subject"] or "")
+        prev = last_red.get(tkey)
+        if prev is not None and a["window_start"] - prev < RED_COOLDOWN and not any(
+                a["alert_id"] in r.get("alert_ids", []) for r in book):
+            a["status"], a["status_reason"] = "suppressed", (
+                f"cool-down: a red alert on the same topic and detector was sent for a window ending "
+                f"{prev.isoformat()}; listed in the digest")
+            a["_cooldown"] = True
+            continue
+        msg = red_message(run, a, posts, hourly, s)
+        out = deliver_message(run.lake, f"alert-{a['alert_id']}", msg, a["recipients"], [a["alert_id"]], smtp,
+                              outbox, attempts, backoff)
+        # remember the topic key for the cool-down of later red alerts
+        if out["sent"]:
+            record_delivery(run.lake, {"key": f"cooldown-{a['alert_id']}", "recipient": "", "alert_ids": [],
+                                       "topic_key": list(tkey), "window_end": a["window_end"].isoformat()})
+            last_red[tkey] = a["window_end"]
+        result["messages"] += bool(out["sent"])
+        a["attempts"] = int(a["attempts"] or 0) + out["attempts"]
+        a["message_id"] = msg["Message-ID"]
+        if out["failed"]:
+            a["status"], a["status_reason"] = "failed", "; ".join(f"{r}: {e}" for r, e in out["failed"].items())
+    # Digests: every team owning a topic, every day (a quiet day is news too).
+    book = ledger(run.lake)
+    wl = run.config.watchlists
+    visible = [a for a in alerts if not a["status_reason"].startswith("topic muted")]
+    for name in sorted(wl.teams):
+        if not any(tp.team == name for tp in wl.topics):
+            continue
+        msg = digest_message(run, name, visible, posts, hourly, metrics, s)
+        ids = [a["alert_id"] for a in visible if a["team"] == name and a["severity"] != "red"]
+        out = deliver_message(run.lake, f"digest-{name}-{run.day.isoformat()}", msg, list(wl.teams[name].recipients),
+                              ids, smtp, outbox, attempts, backoff, filename=f"digest-{name}.eml")
+        result["messages"] += bool(out["sent"])
+        for a in visible:
+            if a["team"] == name and a["severity"] != "red":
+                a["attempts"] = int(a["attempts"] or 0) + out["attempts"]
+                a["message_id"] = a["message_id"] or msg["Message-ID"]
+                if out["failed"]:
+                    a["status"], a["status_reason"] = "failed", "; ".join(
+                        f"{r}: {e}" for r, e in out["failed"].items())
+    # Statuses from the ledger: sent when every recipient has a message carrying the alert.
+    book = ledger(run.lake)
+    for a in alerts:
+        recs = [r for r in book if a["alert_id"] in r.get("alert_ids", [])]
+        got = {r["recipient"] for r in recs}
+        if a["status_reason"].startswith("topic muted") or a.pop("_cooldown", False):
+            a["status"] = "suppressed"
+        elif set(a["recipients"]) <= got and recs:
+            a["status"] = "sent"
+            first = min(recs, key=lambda r: r["sent_at"])
+            a["sent_at"] = datetime.fromisoformat(first["sent_at"])
+            a["message_id"] = first["message_id"]
+            a["status_reason"] = f"sent via {first['via']} to {len(got)} recipient(s)"
+        elif a["status"] != "failed" and a["status_reason"] == AWAITING:
+            a["status_reason"] = "not delivered: the day's digest had already gone out without it"
+        a["run_id"] = run.run_id
+        result["failed"] += a["status"] == "failed"
+        result["suppressed"] += a["status"] == "suppressed"
+    lake.write_partition(run.lake, ALERTS, pa.Table.from_pylist(alerts, schema=ALERTS.schema), dt=run.day)
+    result["sent"] = sum(a["status"] == "sent" for a in alerts)
+    log.info("%s: alerts delivered %s", run.day, result)
+    return result
+
+
+def main(argv=None) -> int:
+    ap = argparse.ArgumentParser(prog="python -m listening.alerts", description="Alert delivery tools")
+    sub = ap.add_subparsers(dest="cmd", required=True)
+    m = sub.add_parser("mute", help="mute a topic's alerts (recorded as suppressed)")
+    m.add_argument("topic")
+    m.add_argument("--hours", type=float, default=24)
+    m.add_argument("--lake", default=None)
+    m.add_argument("--by", default=os.environ.get("USER", ""))
+    a = ap.parse_args(argv)
+    from listening.config import lake_root, load_config
+
+    cfg = load_config()
+    cfg.watchlists.topic(a.topic)  # unknown topic: clear error
+    root = Path(a.lake) if a.lake else lake_root(cfg)
+    until = mute_topic(root, a.topic, a.hours, by=a.by)
+    print(f"{a.topic} muted until {until.astimezone(cfg.zone).isoformat()}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,616 @@
+"""Emerging issues: detectors over a topic's day and its previous 28 days.
+
+Each detector is a plain function over tables (the day's mentions, hourly and daily metrics,
+and the history read from the lake) that returns alert rows (dicts with the ALERTS columns
+that detection knows; delivery fills the rest). `detect_day(run)` runs them all for one UTC
+day and stages the `alerts` partition, so validation checks it before it is published.
+
+Detectors and what they test (docs/detection.md has the figures):
+
+* volume_spike: each hour's posts against a baseline that knows the hour of day (the mean of
+  the same hour and its neighbours over 28 days) and the day of week (a shrunk factor), with a
+  negative-binomial tail (overdispersed Poisson) and floors on the baseline, the count and the
+  excess: a topic with 3 posts a day does not page anyone for 9. Flagged hours next to each
+  other make one alert.
+* sentiment_drop: the day's net sentiment against the 28-day baseline, in units of the noise
+  the baseline explains (binomial noise of today's scored posts plus the day-to-day spread).
+* emerging_hashtag: a hashtag never seen in the topic in 28 days, used by several authors, or
+  one growing far faster than its 28-day rate; evidence is its first posts of the day.
+* coordinated_copies: near-identical texts (Jaccard >= 0.5 on character 5-gram shingles of the
+  normalised text, single-link groups) from many distinct accounts within a few hours. Exact
+  pairwise similarity on sparse matrices, in time-ordered blocks of 3,000 posts.
+* crisis_words: posts holding a word of the language's list (include/alerting/crisis_words.yml),
+  per topic and hour, against their own 28-day rate.
+
+Not built: influential amplification (it needs the authors dataset of the influence stage).
+"""
+from __future__ import annotations
+
+import hashlib
+import logging
+import math
+import re
+from collections import defaultdict
+from dataclasses import dataclass
+from datetime import date, datetime, time, timedelta, timezone
+from functools import lru_cache
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from listening import lake
+from listening.clean import fold
+from listening.schema import ALERTS, MENTIONS, METRICS_HOURLY
+
+log = logging.getLogger(__name__)
+
+HISTORY_DAYS = 28
+MIN_HISTORY_DAYS = 7   # detectors stay silent until a topic has this many days of history
+REPO = Path(__file__).resolve().parents[2]
+CRISIS_WORDS = REPO / "include" / "alerting" / "crisis_words.yml"
+SEVERITY_RANK = {"green": 0, "amber": 1, "red": 2}
+MENTION_COLUMNS = ["post_id", "url", "created_at", "author_key", "author_followers", "text", "hashtags",
+                   "lang", "topics", "sentiment_score", "sentiment_label", "is_repost", "engagement"]
+
+
+@dataclass(frozen=True)
+class Thresholds:
+    # volume spike (per hour)
+    volume_dispersion: float = 5.0     # negative binomial size: variance = mu + mu^2 / size
+    volume_min_baseline: float = 1.0   # expected posts per hour never below this
+    volume_min_posts: int = 10         # an hour with fewer posts never fires
+    volume_min_excess: float = 8.0     # nor one with fewer extra posts than this
+    volume_min_ratio: float = 2.0      # nor one under twice its baseline
+    volume_scores: tuple = (4.0, 6.0, 10.0)   # -log10 p for green, amber, red
+    volume_red_posts: int = 25         # red also needs this many posts in the hour
+    # sentiment drop (per day)
+    sentiment_min_scored: int = 20
+    sentiment_min_drop: float = 0.15
+    sentiment_z: tuple = (3.0, 4.5, 7.0)
+    sentiment_red_drop: float = 0.35
+    # emerging hashtag (per day)
+    hashtag_min_posts: int = 3
+    hashtag_min_authors: int = 3
+    hashtag_growth: float = 5.0        # today vs (mean daily use over 28 days + 1)
+    hashtag_growth_min_posts: int = 10
+    # coordinated copies
+    copies_jaccard: float = 0.5
+    copies_min_posts: int = 10
+    copies_min_authors: int = 8
+    copies_window_hours: int = 3
+    copies_severity_authors: tuple = (8, 15, 30)
+    # crisis words (per hour)
+    crisis_min_posts: int = 5
+    crisis_min_authors: int = 3
+    crisis_scores: tuple = (4.0, 6.0, 10.0)
+    crisis_red_posts: int = 15
+
+
+DEFAULT = Thresholds()
+
+
+# ---- ids, rows -------------------------------------------------------------------------------
+
+def alert_id(topic: str, detector: str, window_start: datetime, subject: str | None = None) -> str:
+    """Stable across runs: the topic, the detector, what it is about and where its window starts.
+
+    The start, not the end: a window grows while an issue runs (13:00-14:00 seen by the hourly
+    path, 13:00-17:00 by the nightly run), and it is still the same issue.
+    """
+    ws = window_start.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%MZ")
+    key = "|".join([topic, detector, fold(subject or ""), ws])
+    return "al-" + hashlib.sha256(key.encode()).hexdigest()[:16]
+
+
+def _severity(score: float, cuts: tuple) -> str | None:
+    if score >= cuts[2]:
+        return "red"
+    if score >= cuts[1]:
+        return "amber"
+    if score >= cuts[0]:
+        return "green"
+    return None
+
+
+def _row(topic, detector, severity, score, ws, we, title, evidence, post_ids, subject=None,
+         observed=None, expected=None) -> dict:
+    return {"alert_id": alert_id(topic, detector, ws, subject), "topic": topic, "detector": detector,
+            "severity": severity, "score": round(float(score), 3), "window_start": ws, "window_end": we,
+            "title": title, "evidence": evidence, "evidence_post_ids": list(post_ids), "subject": subject,
+            "observed": None if observed is None else float(observed),
+            "expected": None if expected is None else round(float(expected), 3)}
+
+
+def _top_posts(df: pd.DataFrame, n: int = 5, by: str = "engagement") -> list[str]:
+    if df.empty:
+        return []
+    return df.sort_values([by, "created_at", "post_id"], ascending=[False, True, True])["post_id"].head(n).tolist()
+
+
+def _hour_label(ts: datetime) -> str:
+    return ts.strftime("%H:%M UTC")
+
+
+# ---- history ---------------------------------------------------------------------------------
+
+def _read_columns(path: Path, columns: list[str]) -> pa.Table:
+    return pq.read_table(path, columns=columns)
+
+
+def read_history(root: Path, day: date, ds, columns: list[str], days: int = HISTORY_DAYS) -> tuple[pd.DataFrame, list[date]]:
+    """The dataset's rows of the `days` days before `day` (published partitions), and which days exist."""
+    frames, present = [], []
+    for k in range(days, 0, -1):
+        d = day - timedelta(days=k)
+        p = lake.partition_dir(root, ds, dt=d) / lake.PART
+        if p.exists():
+            frames.append(_read_columns(p, columns).to_pandas())
+            present.append(d)
+    df = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=columns)
+    return df, present
+
+
+def explode_topics(mentions: pd.DataFrame) -> pd.DataFrame:
+    if mentions.empty:
+        return mentions.assign(topic=pd.Series(dtype=object))
+    df = mentions.explode("topics").rename(columns={"topics": "topic"})
+    return df[df["topic"].notna()]
+
+
+# ---- volume spike ----------------------------------------------------------------------------
+
+def _nb_logsf(count: np.ndarray, mu: np.ndarray, size: float) -> np.ndarray:
+    """-log10 P(X >= count) for X negative binomial with mean mu and the given size."""
+    from scipy.stats import nbinom
+
+    p = size / (size + mu)
+    sf = nbinom.logsf(count - 1, size, p)
+    return -sf / math.log(10)
+
+
+def hourly_baseline(history: pd.DataFrame, present: list[date], day: date) -> dict[str, np.ndarray]:
+    """Expected posts per UTC hour of `day`, per topic: hour-of-day profile x day-of-week factor.
+
+    `history` holds metrics_hourly rows (topic, hour, posts) of the `present` days; an hour
+    without a row had no post. Each hour's profile is the mean of the hour and its neighbours
+    (weights 1/4, 1/2, 1/4) over the days, which steadies sparse counts and absorbs the hour
+    the daylight-saving change moves. The weekday factor is the ratio of that weekday's mean
+    daily total to the overall mean, shrunk towards 1 by two pseudo-days.
+    """
+    out: dict[str, np.ndarray] = {}
+    if len(present) < MIN_HISTORY_DAYS or history.empty:
+        return out
+    idx = {d: i for i, d in enumerate(present)}
+    h = history.copy()
+    h["hour"] = pd.to_datetime(h["hour"], utc=True)
+    h["d"] = h["hour"].dt.date
+    h = h[h["d"].isin(idx)]
+    for topic, g in h.groupby("topic"):
+        grid = np.zeros((len(present), 24))
+        grid[[idx[d] for d in g["d"]], g["hour"].dt.hour.to_numpy()] = g["posts"].to_numpy()
+        profile = grid.mean(axis=0)
+        smooth = 0.5 * profile + 0.25 * np.roll(profile, 1) + 0.25 * np.roll(profile, -1)
+        totals = grid.sum(axis=1)
+        mean_total = totals.mean()
+        same = [i for i, d in enumerate(present) if d.weekday() == day.weekday()]
+        k = 2.0
+        factor = ((totals[same].sum() + k * mean_total) / ((len(same) + k) * mean_total)) if mean_total > 0 else 1.0
+        out[topic] = smooth * factor
+    return out
+
+
+def detect_volume(hourly_today: pd.DataFrame, baseline: dict[str, np.ndarray], mentions: pd.DataFrame,
+                  day: date, th: Thresholds = DEFAULT) -> list[dict]:
+    """Hours whose posts the baseline cannot explain; neighbouring flagged hours make one alert."""
+    alerts = []
+    if hourly_today.empty:
+        return alerts
+    hourly_today = hourly_today.copy()
+    hourly_today["hour"] = pd.to_datetime(hourly_today["hour"], utc=True)
+    by_topic = explode_topics(mentions)
+    for topic, g in hourly_today.groupby("topic"):
+        counts = np.zeros(24)
+        counts[g["hour"].dt.hour.to_numpy()] = g["posts"].to_numpy()
+        if topic not in baseline:
+            continue  # no history yet: nothing to compare with
+        mu = np.maximum(baseline[topic], th.volume_min_baseline)
+        # Windows of 1 to 3 hours ending at each hour: a burst spread over hours is seen in its first.
+        score = np.zeros(24)
+        flagged = np.zeros(24, dtype=bool)
+        for k in (1, 2, 3):
+            for end in range(k - 1, 24):
+                sl = slice(end - k + 1, end + 1)
+                c, m = counts[sl].sum(), mu[sl].sum()
+                if c < th.volume_min_posts or c - m < th.volume_min_excess or c < th.volume_min_ratio * m:
+                    continue
+                if k > 1 and (counts[sl] < 1.5 * mu[sl]).any():
+                    continue  # a window of hours counts only when each of its hours is up
+                s = float(_nb_logsf(np.array([c]), np.array([m]), th.volume_dispersion * k)[0])
+                if s >= th.volume_scores[0]:
+                    flagged[sl] = True
+                    score[sl] = np.maximum(score[sl], s)
+        hours = np.flatnonzero(flagged)
+        groups: list[list[int]] = []
+        for hr in hours:
+            if groups and hr == groups[-1][-1] + 1:
+                groups[-1].append(hr)
+            else:
+                groups.append([hr])
+        posts = by_topic[by_topic["topic"] == topic] if not by_topic.empty else by_topic
+        for grp in groups:
+            ws = datetime.combine(day, time(grp[0]), tzinfo=timezone.utc)
+            we = ws + timedelta(hours=len(grp))
+            top = max(score[grp])
+            sev = _severity(top, th.volume_scores)
+            if sev == "red" and counts[grp].max() < th.volume_red_posts:
+                sev = "amber"
+            obs, exp = counts[grp].sum(), mu[grp].sum()
+            win = posts[(posts["created_at"] >= ws) & (posts["created_at"] < we)] if not posts.empty else posts
+            alerts.append(_row(
+                topic, "volume_spike", sev, top, ws, we,
+                f"Volume spike: {int(obs)} posts in {len(grp)} h ({obs / exp:.1f}x usual)",
+                f"{int(obs)} posts between {_hour_label(ws)} and {_hour_label(we)} where about {exp:.0f} "
+                f"are usual for these hours and this weekday.",
+                _top_posts(win), observed=obs, expected=exp))
+    return alerts
+
+
+# ---- sentiment drop --------------------------------------------------------------------------
+
+def detect_sentiment(daily_today: pd.DataFrame, daily_history: pd.DataFrame, mentions: pd.DataFrame,
+                     day: date, th: Thresholds = DEFAULT) -> list[dict]:
+    """Net sentiment of the day below what the baseline's noise explains."""
+    alerts = []
+    by_topic = explode_topics(mentions)
+    for _, r in daily_today.iterrows():
+        topic = r["topic"]
+        scored = int(r["positive"] + r["neutral"] + r["negative"])
+        if scored < th.sentiment_min_scored:
+            continue
+        hist = daily_history[daily_history["topic"] == topic]
+        hs = hist["positive"] + hist["neutral"] + hist["negative"]
+        hist, hs = hist[hs > 0], hs[hs > 0]
+        if hs.sum() < 3 * th.sentiment_min_scored or len(hist) < MIN_HISTORY_DAYS:
+            continue
+        p_pos, p_neg = hist["positive"].sum() / hs.sum(), hist["negative"].sum() / hs.sum()
+        base = p_pos - p_neg
+        unit = p_pos + p_neg - base ** 2          # variance of one post's (+1, 0, -1)
+        nets = (hist["positive"] - hist["negative"]) / hs
+        extra = max(0.0, float(nets.var(ddof=1)) - float((unit / hs).mean())) if len(hist) > 1 else 0.0
+        net = (r["positive"] - r["negative"]) / scored
+        z = (base - net) / math.sqrt(unit / scored + extra + 1e-9)
+        drop = base - net
+        if drop < th.sentiment_min_drop:
+            continue
+        sev = _severity(z, th.sentiment_z)
+        if sev is None:
+            continue
+        if sev == "red" and drop < th.sentiment_red_drop:
+            sev = "amber"
+        ws = datetime.combine(day, time(0), tzinfo=timezone.utc)
+        posts = by_topic[(by_topic["topic"] == topic) & (by_topic["sentiment_label"] == "negative")] \
+            if not by_topic.empty else by_topic
+        neg_share = r["negative"] / scored
+        base_neg = p_neg
+        alerts.append(_row(
+            topic, "sentiment_drop", sev, z, ws, ws + timedelta(days=1),
+            f"Sentiment drop: net {net:+.2f} against {base:+.2f} usually",
+            f"{neg_share:.0%} of the {scored} scored posts are negative where {base_neg:.0%} is usual; "
+            f"net sentiment {net:+.2f} is {z:.1f} standard deviations below its 28-day level.",
+            _top_posts(posts), observed=net, expected=base))
+    return alerts
+
+
+# ---- emerging hashtag ------------------------------------------------------------------------
+
+def detect_hashtags(mentions: pd.DataFrame, history: pd.DataFrame, history_days: int, day: date,
+                    th: Thresholds = DEFAULT) -> list[dict]:
+    """Hashtags new to a topic (none in 28 days) or growing far faster than their 28-day rate."""
+    alerts = []
+    today = explode_topics(mentions)
+    if today.empty or history_days < MIN_HISTORY_DAYS:
+        return alerts
+    today = today.explode("hashtags").dropna(subset=["hashtags"])
+    past = explode_topics(history).explode("hashtags").dropna(subset=["hashtags"]) if not history.empty else None
+    past_counts = past.groupby(["topic", "hashtags"]).size().to_dict() if past is not None and not past.empty else {}
+    for (topic, tag), g in today.groupby(["topic", "hashtags"]):
+        n, authors = len(g), g["author_key"].nunique()
+        if n < th.hashtag_min_posts or authors < th.hashtag_min_authors:
+            continue
+        before = past_counts.get((topic, tag), 0)
+        rate = before / max(1, history_days)
+        first = g.sort_values(["created_at", "post_id"])
+        ws = first["created_at"].iloc[0].to_pydatetime().replace(minute=0, second=0, microsecond=0)
+        we = datetime.combine(day + timedelta(days=1), time(0), tzinfo=timezone.utc)
+        if before == 0:
+            sev = "amber" if authors >= 10 else "green"
+            score = float(authors)
+            title = f"New hashtag #{tag}: {n} posts by {authors} accounts"
+            why = (f"#{tag} appears in {n} posts by {authors} accounts today and in none of the topic's posts "
+                   f"of the previous {history_days} days; its first posts are below.")
+        elif n >= th.hashtag_growth_min_posts and n >= th.hashtag_growth * (rate + 1):
+            sev = "amber" if n >= 2 * th.hashtag_growth * (rate + 1) and authors >= 10 else "green"
+            score = n / (rate + 1)
+            title = f"Hashtag #{tag} growing: {n} posts today, {rate:.1f} a day before"
+            why = (f"#{tag} is in {n} posts today against {rate:.1f} a day over the previous "
+                   f"{history_days} days ({score:.0f}x).")
+        else:
+            continue
+        alerts.append(_row(topic, "emerging_hashtag", sev, score, ws, we, title, why,
+                           first["post_id"].head(5).tolist(), subject="#" + tag, observed=n, expected=rate))
+    return alerts
+
+
+# ---- coordinated copies ----------------------------------------------------------------------
+
+_NORM_DROP = re.compile(r"https?://\S+|[@#]\w[\w.\-@]*|[^\w\s]|\d+|_", re.UNICODE)
+
+
+def normalise_copy_text(text: str) -> str:
+    """What copies share once the parts a campaign varies are gone: links, handles, tags, emoji, digits."""
+    return " ".join(_NORM_DROP.sub(" ", fold(text)).split())
+
+
+def shingles(text: str, k: int = 5) -> set[str]:
+    t = normalise_copy_text(text)
+    if len(t) < k:
+        return {t} if t else set()
+    return {t[i:i + k] for i in range(len(t) - k + 1)}
+
+
+def copy_groups(texts: list[str], threshold: float = 0.5, block: int = 3000) -> list[list[int]]:
+    """Groups (indexes into texts) of near-identical texts: single-link on Jaccard >= threshold.
+
+    Exact similarity of every pair through a sparse post x shingle matrix, in blocks of `block`
+    texts overlapping by half (texts are expected in time order: copies come close together).
+    """
+    from scipy.sparse import csr_matrix
+    from scipy.sparse.csgraph import connected_components
+
+    n = len(texts)
+    if n < 2:
+        return []
+    sets = [shingles(t) for t in texts]
+    vocab: dict[str, int] = {}
+    rows, cols = [], []
+    for i, s in enumerate(sets):
+        for sh in s:
+            rows.append(i)
+            cols.append(vocab.setdefault(sh, len(vocab)))
+    x = csr_matrix((np.ones(len(rows), dtype=np.float32), (rows, cols)), shape=(n, max(1, len(vocab))))
+    sizes = np.array([len(s) for s in sets], dtype=np.float32)
+    edges_i, edges_j = [], []
+    step = max(1, block // 2)
+    for lo in range(0, n, step):
+        hi = min(n, lo + block)
+        xb = x[lo:hi]
+        inter = (xb @ xb.T).tocoo()
+        keep = inter.row < inter.col
+        r, c, v = inter.row[keep], inter.col[keep], inter.data[keep]
+        union = sizes[lo + r] + sizes[lo + c] - v
+        ok = (union > 0) & (v / np.maximum(union, 1) >= threshold)
+        edges_i.append(lo + r[ok])
+        edges_j.append(lo + c[ok])
+        if hi == n:
+            break
+    ei, ej = np.concatenate(edges_i), np.concatenate(edges_j)
+    graph = csr_matrix((np.ones(len(ei)), (ei, ej)), shape=(n, n))
+    _, labels = connected_components(graph, directed=False)
+    groups = defaultdict(list)
+    for i, lab in enumerate(labels):
+        groups[lab].append(i)
+    return [g for g in groups.values() if len(g) > 1]
+
+
+def detect_copies(mentions: pd.DataFrame, day: date, th: Thresholds = DEFAULT) -> list[dict]:
+    """Many accounts posting near-identical texts within a few hours (reposts are not copies)."""
+    alerts = []
+    if mentions.empty:
+        return alerts
+    posts = mentions[~mentions["is_repost"]].sort_values(["created_at", "post_id"]).reset_index(drop=True)
+    for grp in copy_groups(posts["text"].tolist(), th.copies_jaccard):
+        g = posts.iloc[grp].sort_values("created_at")
+        if len(g) < th.copies_min_posts or g["author_key"].nunique() < th.copies_min_authors:
+            continue
+        # The densest stretch of the group within the window length.
+        t = g["created_at"].to_numpy()
+        span = np.timedelta64(th.copies_window_hours, "h")
+        best, best_lo = 0, 0
+        lo = 0
+        for hi in range(len(t)):
+            while t[hi] - t[lo] > span:
+                lo += 1
+            if hi - lo + 1 > best:
+                best, best_lo = hi - lo + 1, lo
+        dense = g.iloc[best_lo:best_lo + best]
+        authors = dense["author_key"].nunique()
+        if best < th.copies_min_posts or authors < th.copies_min_authors:
+            continue
+        cuts = th.copies_severity_authors
+        sev = "red" if authors >= cuts[2] else "amber" if authors >= cuts[1] else "green"
+        ws = dense["created_at"].iloc[0].to_pydatetime().replace(minute=0, second=0, microsecond=0)
+        we = dense["created_at"].iloc[-1].to_pydatetime().replace(minute=0, second=0, microsecond=0) + timedelta(hours=1)
+        topics = sorted({tp for ts in dense["topics"] for tp in ts})
+        counts = defaultdict(int)
+        for ts in dense["topics"]:
+            for tp in ts:
+                counts[tp] += 1
+        sample = dense["text"].iloc[0]
+        subject = normalise_copy_text(sample)[:80]
+        minutes = max(1, round((dense["created_at"].iloc[-1] - dense["created_at"].iloc[0]).total_seconds() / 60))
+        for topic in topics:
+            if counts[topic] < th.copies_min_posts:
+                continue
+            alerts.append(_row(
+                topic, "coordinated_copies", sev, float(authors), ws, we,
+                f"Coordinated copies: {best} near-identical posts from {authors} accounts",
+                f"{authors} accounts posted {best} near-identical texts within {minutes} minutes, "
+                f"e.g. \u201c{sample[:140]}\u201d.",
+                dense["post_id"].head(5).tolist(), subject=subject, observed=best, expected=None))
+    return alerts
+
+
+# ---- crisis words ----------------------------------------------------------------------------
+
+@lru_cache(maxsize=4)
+def crisis_patterns(path: str = str(CRISIS_WORDS)) -> dict[str, re.Pattern]:
+    import yaml
+
+    data = yaml.safe_load(Path(path).read_text(encoding="utf-8")) or {}
+    out = {}
+    for lang, words in data.items():
+        alts = []
+        for w in words or []:
+            w = fold(str(w)).strip()
+            star = w.endswith("*")
+            body = re.escape(w.rstrip("*")).replace(r"\ ", r"\s+")
+            alts.append(body + (r"\w*" if star else r"\b"))
+        if alts:
+            out[lang] = re.compile(r"(?<!\w)(?:" + "|".join(alts) + ")", re.UNICODE)
+    return out
+
+
+def crisis_flags(mentions: pd.DataFrame, path: str = str(CRISIS_WORDS)) -> np.ndarray:
+    """Whether each post holds a crisis word of its language (all lists when the language is unknown)."""
+    pats = crisis_patterns(path)
+    flags = np.zeros(len(mentions), dtype=bool)
+    for i, (text, lang) in enumerate(zip(mentions["text"], mentions["lang"])):
+        t = fold(text)
+        cands = [pats[lang]] if lang in pats else list(pats.values())
+        flags[i] = any(p.search(t) for p in cands)
+    return flags
+
+
+def detect_crisis(mentions: pd.DataFrame, history: pd.DataFrame, history_days: int, day: date,
+                  th: Thresholds = DEFAULT, path: str = str(CRISIS_WORDS)) -> list[dict]:
+    """Hours where posts with crisis words outnumber what the topic's own 28 days explain."""
+    alerts = []
+    today = explode_topics(mentions)
+    if today.empty:
+        return alerts
+    today = today.assign(crisis=crisis_flags(today, path))
+    today = today[today["crisis"] & ~today["is_repost"]]
+    if today.empty:
+        return alerts
+    rate = {}
+    if not history.empty and history_days:
+        past = explode_topics(history)
+        past = past.assign(crisis=crisis_flags(past, path))
+        rate = (past[past["crisis"]].groupby("topic").size() / (24 * history_days)).to_dict()
+    today["h"] = today["created_at"].dt.floor("h")
+    for topic, g in today.groupby("topic"):
+        mu = max(rate.get(topic, 0.0), 0.1)
+        flagged = []
+        for h, gh in g.groupby("h"):
+            n, authors = len(gh), gh["author_key"].nunique()
+            if n < th.crisis_min_posts or authors < th.crisis_min_authors:
+                continue
+            s = float(_nb_logsf(np.array([n]), np.array([mu]), 2.0)[0])
+            if s >= th.crisis_scores[0]:
+                flagged.append((h, n, authors, s, gh))
+        if not flagged:
+            continue
+        # one alert per run of neighbouring hours
+        runs: list[list] = []
+        for f in flagged:
+            if runs and f[0] - runs[-1][-1][0] == pd.Timedelta(hours=1):
+                runs[-1].append(f)
+            else:
+                runs.append([f])
+        for rn in runs:
+            ws = rn[0][0].to_pydatetime()
+            we = rn[-1][0].to_pydatetime() + timedelta(hours=1)
+            n = sum(f[1] for f in rn)
+            score = max(f[3] for f in rn)
+            sev = _severity(score, th.crisis_scores)
+            if sev == "red" and max(f[1] for f in rn) < th.crisis_red_posts:
+                sev = "amber"
+            posts = pd.concat([f[4] for f in rn])
+            alerts.append(_row(
+                topic, "crisis_words", sev, score, ws, we,
+                f"Crisis words: {n} posts between {_hour_label(ws)} and {_hour_label(we)}",
+                f"{n} posts by {posts['author_key'].nunique()} accounts use crisis words (accident, evacuation, "
+                f"threat…) where {mu * len(rn):.1f} would be usual for the topic.",
+                _top_posts(posts), observed=n, expected=mu * len(rn)))
+    return alerts
+
+
+# ---- the day ---------------------------------------------------------------------------------
+
+def detect(day: date, mentions: pd.DataFrame, hourly_today: pd.DataFrame, daily_today: pd.DataFrame,
+           hourly_history: pd.DataFrame, hourly_days: list[date], daily_history: pd.DataFrame,
+           mentions_history: pd.DataFrame, mention_days: int, th: Thresholds = DEFAULT,
+           detectors: tuple[str, ...] | None = None) -> list[dict]:
+    """Every detector over one day; alert rows sorted by window and id, one per alert id."""
+    want = set(detectors or ("volume_spike", "sentiment_drop", "emerging_hashtag", "coordinated_copies",
+                             "crisis_words"))
+    out: list[dict] = []
+    if "volume_spike" in want:
+        out += detect_volume(hourly_today, hourly_baseline(hourly_history, hourly_days, day), mentions, day, th)
+    if "sentiment_drop" in want:
+        out += detect_sentiment(daily_today, daily_history, mentions, day, th)
+    if "emerging_hashtag" in want:
+        out += detect_hashtags(mentions, mentions_history, mention_days, day, th)
+    if "coordinated_copies" in want:
+        out += detect_copies(mentions, day, th)
+    if "crisis_words" in want:
+        out += detect_crisis(mentions, mentions_history, mention_days, day, th)
+    unique = {}
+    for a in out:
+        if a["alert_id"] not in unique or a["score"] > unique[a["alert_id"]]["score"]:
+            unique[a["alert_id"]] = a
+    return sorted(unique.values(), key=lambda a: (a["window_start"], a["alert_id"]))
+
+
+def inputs_from_lake(root: Path, day: date, mentions: pa.Table, hourly: pa.Table, daily: pa.Table) -> dict:
+    """The detector inputs of a day: its own tables (staged or published) and 28 days of history."""
+    from listening.schema import METRICS_DAILY
+
+    hist_h, days_h = read_history(root, day, METRICS_HOURLY, ["topic", "hour", "posts"])
+    hist_d, _ = read_history(root, day, METRICS_DAILY, ["topic", "positive", "neutral", "negative"])
+    hist_m, days_m = read_history(root, day, MENTIONS, ["post_id", "created_at", "author_key", "text", "lang",
+                                                          "hashtags", "topics", "is_repost"])
+    return {"day": day, "mentions": mentions.select(MENTION_COLUMNS).to_pandas(),
+            "hourly_today": hourly.select(["topic", "hour", "posts"]).to_pandas(),
+            "daily_today": daily.select(["topic", "positive", "neutral", "negative"]).to_pandas(),
+            "hourly_history": hist_h, "hourly_days": days_h, "daily_history": hist_d,
+            "mentions_history": hist_m, "mention_days": len(days_m)}
+
+
+def _staged_or_published(run, ds) -> pa.Table:
+    p = lake.stage_path(run.lake, run.day, ds, dt=run.day)
+    if p.exists():
+        return lake.read_file(p, ds)
+    t = lake.read_partition(run.lake, ds, dt=run.day)
+    if t is None:
+        raise FileNotFoundError(f"{p}: {ds.name} of {run.day} is neither staged nor published; "
+                                f"run compute_metrics first")
+    return t
+
+
+def detect_day(run) -> dict:
+    """Run the detectors over the run's day and stage its alerts partition (validated, then published).
+
+    An alert already in the lake for the day keeps its delivery status (a re-run does not make a
+    sent alert look unsent); a new one waits for delivery as `suppressed` with the reason
+    "awaiting delivery", or is suppressed because its topic is muted.
+    """
+    from listening import alerts as delivery
+    from listening.schema import METRICS_DAILY
+
+    mentions = _staged_or_published(run, MENTIONS)
+    hourly = _staged_or_published(run, METRICS_HOURLY)
+    daily = _staged_or_published(run, METRICS_DAILY)
+    rows = detect(**inputs_from_lake(run.lake, run.day, mentions, hourly, daily))
+    rows = delivery.initial_status(run, rows)
+    table = pa.Table.from_pylist(rows, schema=ALERTS.schema)
+    lake.write_file(lake.stage_path(run.lake, run.day, ALERTS, dt=run.day), ALERTS, table)
+    counts = defaultdict(int)
+    for r in rows:
+        counts[f"{r['detector']}:{r['severity']}"] += 1
+    log.info("%s: %d alerts %s", run.day, len(rows), dict(counts))
+    return {"alerts": len(rows), "by_detector": dict(sorted(counts.items())),
+            "red": sum(r["severity"] == "red" for r in rows)}

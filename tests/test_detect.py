@@ -1,0 +1,209 @@
+"""Detectors: on built series (found when they should, silent on noise and sparse topics) and on a
+simulated corpus run through the pipeline (the planted events are found on their day)."""
+from __future__ import annotations
+
+from datetime import date, datetime, timedelta, timezone
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from listening import detect, lake
+from listening.schema import ALERTS
+
+DAY = date(2026, 11, 30)
+PROFILE = np.array([0.2, 0.1, 0.1, 0.1, 0.1, 0.2, 0.5, 1, 2, 3, 4, 4, 4, 4, 4, 4, 4, 4, 4, 3, 3, 2, 1, 0.5])
+
+
+def _hourly(rng, days: list[date], topic: str, scale: float) -> pd.DataFrame:
+    rows = []
+    for d in days:
+        counts = rng.poisson(PROFILE * scale)
+        for h, c in enumerate(counts):
+            if c:
+                rows.append({"topic": topic, "hour": datetime(d.year, d.month, d.day, h, tzinfo=timezone.utc),
+                             "posts": int(c)})
+    return pd.DataFrame(rows, columns=["topic", "hour", "posts"])
+
+
+def _history_days():
+    return [DAY - timedelta(days=k) for k in range(28, 0, -1)]
+
+
+def _empty_mentions() -> pd.DataFrame:
+    return pd.DataFrame(columns=detect.MENTION_COLUMNS)
+
+
+def _volume(today: pd.DataFrame, hist: pd.DataFrame) -> list[dict]:
+    days = _history_days()
+    return detect.detect_volume(today, detect.hourly_baseline(hist, days, DAY), _empty_mentions(), DAY)
+
+
+def test_volume_spike_found_in_its_hours():
+    rng = np.random.default_rng(1)
+    hist = _hourly(rng, _history_days(), "t", 2.0)
+    today = _hourly(rng, [DAY], "t", 2.0)
+    today = today[~today["hour"].dt.hour.isin([14, 15, 16])]
+    spike = pd.DataFrame([{"topic": "t", "hour": datetime(2026, 11, 30, h, tzinfo=timezone.utc), "posts": 45}
+                          for h in (14, 15, 16)])
+    alerts = _volume(pd.concat([today, spike]), hist)
+    assert len(alerts) == 1
+    a = alerts[0]
+    assert a["detector"] == "volume_spike" and a["severity"] == "red"
+    assert a["window_start"].hour == 14 and a["window_end"].hour == 17
+    assert a["observed"] == 135 and 15 < a["expected"] < 35
+    assert "135 posts" in a["evidence"]
+
+
+def test_volume_noise_does_not_fire():
+    rng = np.random.default_rng(2)
+    hist = _hourly(rng, _history_days(), "t", 2.0)
+    fired = sum(len(_volume(_hourly(rng, [DAY], "t", 2.0), hist)) for _ in range(60))
+    assert fired == 0
+
+
+def test_sparse_topic_going_from_3_to_9_posts_does_not_page():
+    rng = np.random.default_rng(3)
+    rows = []
+    for d in _history_days():
+        for h in rng.choice(np.arange(8, 22), size=3):
+            rows.append({"topic": "t", "hour": datetime(d.year, d.month, d.day, int(h), tzinfo=timezone.utc), "posts": 1})
+    hist = pd.DataFrame(rows).groupby(["topic", "hour"], as_index=False)["posts"].sum()
+    # 9 posts in a day, even all within two hours
+    today = pd.DataFrame([{"topic": "t", "hour": datetime(2026, 11, 30, 10, tzinfo=timezone.utc), "posts": 5},
+                          {"topic": "t", "hour": datetime(2026, 11, 30, 11, tzinfo=timezone.utc), "posts": 4}])
+    assert _volume(today, hist) == []
+
+
+def _daily(pos, neu, neg, topic="t"):
+    return {"topic": topic, "positive": pos, "neutral": neu, "negative": neg}
+
+
+def test_sentiment_drop_found_and_noise_not():
+    rng = np.random.default_rng(4)
+    hist = pd.DataFrame([_daily(*rng.multinomial(120, [0.3, 0.45, 0.25])) for _ in range(28)])
+    drop = pd.DataFrame([_daily(8, 20, 92)])
+    alerts = detect.detect_sentiment(drop, hist, _empty_mentions(), DAY)
+    assert [a["severity"] for a in alerts] == ["red"]
+    assert alerts[0]["observed"] < -0.6 and alerts[0]["expected"] == pytest.approx(0.05, abs=0.05)
+    assert "77% of the 120 scored posts are negative" in alerts[0]["evidence"]
+    noise = [pd.DataFrame([_daily(*rng.multinomial(120, [0.3, 0.45, 0.25]))]) for _ in range(100)]
+    assert sum(len(detect.detect_sentiment(n, hist, _empty_mentions(), DAY)) for n in noise) <= 1
+    # too few scored posts: nothing
+    assert detect.detect_sentiment(pd.DataFrame([_daily(0, 2, 9)]), hist, _empty_mentions(), DAY) == []
+
+
+def _mention(i, text, tags=(), author=None, minute=0, topic="t", repost=False, lang="fr"):
+    return {"post_id": f"x:{i}", "url": f"https://x.com/a/status/{i}",
+            "created_at": pd.Timestamp(datetime(2026, 11, 30, 18, tzinfo=timezone.utc) + timedelta(minutes=minute)),
+            "author_key": author or f"a{i}", "author_followers": 10, "text": text, "hashtags": list(tags),
+            "lang": lang, "topics": [topic], "sentiment_score": 0.0, "sentiment_label": "neutral",
+            "is_repost": repost, "engagement": i % 7}
+
+
+def test_new_hashtag_with_its_first_posts():
+    hist = pd.DataFrame([_mention(1000 + i, "budget", ["budgetbxl"]) for i in range(50)])
+    today = pd.DataFrame([_mention(i, "scandale #BudgetGate", ["budgetgate"], minute=i) for i in range(4)]
+                         + [_mention(10 + i, "x #BudgetBXL", ["budgetbxl"]) for i in range(5)]
+                         + [_mention(20 + i, "x #rare", ["rare"], author="same") for i in range(5)])
+    alerts = detect.detect_hashtags(today, hist, 28, DAY)
+    assert [a["subject"] for a in alerts] == ["#budgetgate"]  # #rare: one author only
+    assert alerts[0]["evidence_post_ids"] == ["x:0", "x:1", "x:2", "x:3"]
+    assert detect.detect_hashtags(today, hist, 3, DAY) == []  # too little history to call anything new
+
+
+def _campaign_text(k):
+    verbs = ["ruiner", "appauvrir", "plomber", "saigner"]
+    return (f"L'ordonnance climat va {verbs[k % 4]} les familles bruxelloises. Stop à cette folie ! "
+            f"{'😡🤬👎'[k % 3]} #ClimatBXL @depute{k}")
+
+
+def test_coordinated_copies_grouped_and_single_author_not():
+    rng = np.random.default_rng(5)
+    words = "le parlement vote demain sur la réforme du budget et des transports publics à bruxelles".split()
+    other = [_mention(100 + i, " ".join(rng.choice(words, size=12)), minute=int(rng.integers(0, 600)))
+             for i in range(80)]
+    copies = [_mention(i, _campaign_text(i), minute=i) for i in range(20)]
+    alerts = detect.detect_copies(pd.DataFrame(other + copies), DAY)
+    assert len(alerts) == 1
+    a = alerts[0]
+    assert a["detector"] == "coordinated_copies" and a["observed"] == 20 and a["severity"] == "amber"
+    assert set(a["evidence_post_ids"]) <= {f"x:{i}" for i in range(20)}
+    one_author = [_mention(i, _campaign_text(i), author="bot", minute=i) for i in range(20)]
+    assert detect.detect_copies(pd.DataFrame(other + one_author), DAY) == []
+    reposts = [_mention(i, _campaign_text(0), minute=i, repost=True) for i in range(20)]
+    assert detect.detect_copies(pd.DataFrame(other + reposts), DAY) == []
+
+
+def test_crisis_words_per_language():
+    df = pd.DataFrame([_mention(1, "Évacuation du parlement en cours"), _mention(2, "Een brand in het parlement", lang="nl"),
+                       _mention(3, "Le brand du parlement", lang="fr"), _mention(4, "accidentally fine", lang="en"),
+                       _mention(5, "Bombendrohung im Parlament", lang="de")])
+    assert detect.crisis_flags(df).tolist() == [True, True, False, True, True]
+    burst = pd.DataFrame([_mention(i, f"Incendie au parlement, évacuation {i}", minute=i) for i in range(12)])
+    alerts = detect.detect_crisis(burst, pd.DataFrame(columns=detect.MENTION_COLUMNS), 28, DAY)
+    assert [a["detector"] for a in alerts] == ["crisis_words"] and alerts[0]["observed"] == 12
+
+
+def test_alert_id_stable_and_keyed_on_window_start():
+    ws = datetime(2026, 11, 30, 13, tzinfo=timezone.utc)
+    a = detect.alert_id("t", "volume_spike", ws)
+    assert a == detect.alert_id("t", "volume_spike", ws.astimezone(timezone(timedelta(hours=1))))
+    assert a != detect.alert_id("t", "volume_spike", ws + timedelta(hours=1))
+    assert a != detect.alert_id("u", "volume_spike", ws)
+    assert detect.alert_id("t", "emerging_hashtag", ws, "#A") != detect.alert_id("t", "emerging_hashtag", ws, "#B")
+
+
+# ---- on a simulated corpus through the pipeline -----------------------------------------------
+
+@pytest.fixture(scope="session")
+def event_lake(tmp_path_factory):
+    from alerting_lake import build
+
+    return build(tmp_path_factory.mktemp("alerting"))
+
+
+def _ts(s):
+    return datetime.fromisoformat(s.replace("Z", "+00:00"))
+
+
+EXPECT = {"volume_burst": "volume_spike", "sentiment_drop": "sentiment_drop",
+          "new_hashtag": "emerging_hashtag", "coordinated_campaign": "coordinated_copies"}
+
+
+def test_planted_events_found_on_their_day(event_lake):
+    root, truth, results = event_lake
+    alerts = lake.read_dataset(root, "alerts").to_pylist()
+    assert results["validate"]["failed"] == 0
+    for e in truth["events"]:
+        if e["type"] not in EXPECT:
+            continue
+        start, end = _ts(e["start"]), _ts(e["end"])
+        hits = [a for a in alerts if a["detector"] == EXPECT[e["type"]] and a["topic"] == e["topic"]
+                and a["window_start"] < end and a["window_end"] > start
+                and (e["type"] != "new_hashtag" or a["subject"] == e["hashtag"].lower())]
+        assert hits, f"{e['id']} not found"
+        assert min(a["window_start"] for a in hits).date() == start.date(), e["id"]
+        if e["type"] == "volume_burst":
+            assert min(a["window_start"] for a in hits) - start <= timedelta(hours=2)
+        if e["type"] == "coordinated_campaign":
+            assert hits[0]["severity"] == "red" and set(hits[0]["evidence_post_ids"]) <= set(e["post_ids"])
+    # every alert is a valid row with delivery waiting, and days without history raise nothing
+    assert all(a["status"] == "suppressed" and a["status_reason"] == "awaiting delivery" for a in alerts)
+    assert all(results[date(2026, 11, 2) + timedelta(days=k)]["alerts"] == 0 for k in range(detect.MIN_HISTORY_DAYS))
+
+
+def test_detect_day_is_idempotent(event_lake, tmp_path):
+    import shutil
+
+    from listening import pipeline
+
+    root, truth, _ = event_lake
+    copy = tmp_path / "lake"
+    shutil.copytree(root, copy)
+    day = date(2026, 11, 13)
+    run = pipeline.make_run(day, "again", lake_dir=str(copy), import_dir=str(tmp_path))
+    before = lake.read_partition(copy, ALERTS, dt=day)
+    detect.detect_day(run)
+    again = lake.read_file(lake.stage_path(copy, day, ALERTS, dt=day), ALERTS)
+    assert again.drop(["run_id"]).equals(before.drop(["run_id"]))
