@@ -7,6 +7,8 @@
   day D                         run one day without Airflow (debugging)
   summary --start D --end D     print the one-screen summary of days already run
   quality DATASET --day D       run a dataset's validation suite on a published day (read-only)
+  sql "SELECT …"                run a read-only query against the lake's DuckDB catalog
+  catalog                       rebuild the DuckDB catalog of the lake
   schema --markdown             print the data dictionary generated from the schema module
 """
 from __future__ import annotations
@@ -154,6 +156,41 @@ def cmd_quality(args) -> int:
     return worst
 
 
+def _lake():
+    from listening.config import lake_root, load_config
+
+    return lake_root(load_config())
+
+
+def cmd_sql(args) -> int:
+    import duckdb
+    import pandas as pd
+
+    from listening import catalog
+
+    try:
+        df = catalog.query(_lake(), args.query)
+    except (FileNotFoundError, duckdb.Error) as e:
+        print(e, file=sys.stderr)
+        return 2
+    if args.format == "csv":
+        df.to_csv(sys.stdout, index=False)
+    elif args.format == "json":
+        print(df.to_json(orient="records", date_format="iso", force_ascii=False))
+    else:
+        with pd.option_context("display.max_rows", args.max_rows, "display.width", 200,
+                               "display.max_columns", 50, "display.max_colwidth", 60):
+            print(df.to_string(index=False, max_rows=args.max_rows))
+    return 0
+
+
+def cmd_catalog(args) -> int:
+    from listening import catalog
+
+    print(catalog.build(_lake()))
+    return 0
+
+
 def cmd_schema(args) -> int:
     from listening.schema import data_dictionary
 
@@ -194,6 +231,13 @@ def main(argv: list[str] | None = None) -> int:
     q.add_argument("dataset")
     q.add_argument("--day", required=True)
     q.set_defaults(func=cmd_quality)
+    sq = sub.add_parser("sql", help="query the lake's DuckDB catalog")
+    sq.add_argument("query")
+    sq.add_argument("--format", choices=["table", "csv", "json"], default="table")
+    sq.add_argument("--max-rows", type=int, default=60)
+    sq.set_defaults(func=cmd_sql)
+    ca = sub.add_parser("catalog", help="rebuild the DuckDB catalog")
+    ca.set_defaults(func=cmd_catalog)
     sc = sub.add_parser("schema", help="print the data dictionary")
     sc.add_argument("--markdown", action="store_true")
     sc.set_defaults(func=cmd_schema)

@@ -218,9 +218,12 @@ def validate(run: Run) -> dict:
 
 
 def publish(run: Run) -> dict:
+    from listening import catalog
+
     published = lake.publish(run.lake, run.day)
-    log.info("%s: published %d partitions", run.day, len(published))
-    return {"partitions": [str(p.relative_to(run.lake)) for p in published]}
+    path = catalog.build(run.lake)
+    log.info("%s: published %d partitions, catalog %s rebuilt", run.day, len(published), path)
+    return {"partitions": [str(p.relative_to(run.lake)) for p in published], "catalog": str(path)}
 
 
 def summarise(run: Run) -> dict:

@@ -1,0 +1,79 @@
+"""The DuckDB catalog analysts and BI tools open: views over the lake, rebuilt after each publish."""
+from __future__ import annotations
+
+import subprocess
+import sys
+from datetime import date, timedelta
+
+import pytest
+
+from conftest import REPO, env_for, read_truth
+from listening import catalog, lake, pipeline
+from listening.schema import DATASETS
+
+
+@pytest.fixture(scope="module")
+def two_days(small_corpus, tmp_path_factory):
+    mp = pytest.MonkeyPatch()
+    mp.setenv("VIGIE_PSEUDONYM_KEY", "k")
+    root = tmp_path_factory.mktemp("lake")
+    manifest, _ = read_truth(small_corpus)
+    start = date.fromisoformat(manifest["start"])
+    for d in (start, start + timedelta(days=1)):
+        pipeline.run_day(d, run_id="r", import_dir=str(small_corpus / "import"), lake_dir=str(root))
+    mp.undo()
+    return root, start
+
+
+def test_views_match_the_parquet(two_days):
+    root, start = two_days
+    assert (root / "catalog.duckdb").exists()
+    for name in ("raw", "mentions", "metrics_daily", "metrics_hourly", "quarantine"):
+        n = catalog.query(root, f"SELECT count(*) AS n FROM {name}")["n"][0]
+        assert n == lake.read_dataset(root, name).num_rows, name
+    days = catalog.query(root, "SELECT DISTINCT dt FROM mentions ORDER BY dt")["dt"].astype(str).tolist()
+    assert days == [start.isoformat(), (start + timedelta(days=1)).isoformat()]
+
+
+def test_unnested_topics_view(two_days):
+    root, _ = two_days
+    mentions = lake.read_dataset(root, "mentions")
+    expected = sum(len(t) for t in mentions["topics"].to_pylist())
+    assert catalog.query(root, "SELECT count(*) AS n FROM mention_topics")["n"][0] == expected
+
+
+def test_datasets_not_built_yet_are_empty_tables_with_their_columns(two_days):
+    root, _ = two_days
+    cols = catalog.query(root, "SELECT * FROM authors LIMIT 0").columns.tolist()
+    assert cols == DATASETS["authors"].schema.names + ["dt"]
+    assert catalog.query(root, "SELECT count(*) AS n FROM authors_latest")["n"][0] == 0
+
+
+def test_a_reader_keeps_its_view_while_the_catalog_is_rebuilt(two_days):
+    import duckdb
+
+    root, _ = two_days
+    con = duckdb.connect(str(root / "catalog.duckdb"), read_only=True)
+    before = con.execute("SELECT count(*) FROM mentions").fetchone()[0]
+    catalog.build(root)
+    assert con.execute("SELECT count(*) FROM mentions").fetchone()[0] == before
+    con.close()
+    assert not list(root.glob(".catalog*"))
+
+
+def test_sql_command(two_days):
+    root, _ = two_days
+    env = env_for(root, root)
+    res = subprocess.run([sys.executable, "-m", "listening", "sql",
+                          "SELECT topic, sum(posts) AS posts FROM metrics_daily GROUP BY topic ORDER BY topic",
+                          "--format", "csv"], capture_output=True, text=True, env=env, cwd=REPO)
+    assert res.returncode == 0, res.stderr
+    lines = res.stdout.strip().splitlines()
+    assert lines[0] == "topic,posts" and [l.split(",")[0] for l in lines[1:]] == [
+        "agora", "budget-2027", "climate-bill", "parlement"]
+    bad = subprocess.run([sys.executable, "-m", "listening", "sql", "SELEC 1"], capture_output=True, text=True,
+                         env=env, cwd=REPO)
+    assert bad.returncode == 2 and "syntax error" in bad.stderr
+    ro = subprocess.run([sys.executable, "-m", "listening", "sql", "DROP VIEW mentions"], capture_output=True,
+                        text=True, env=env, cwd=REPO)
+    assert ro.returncode == 2 and "read-only" in ro.stderr.lower()
