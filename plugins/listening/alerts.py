@@ -136,8 +136,8 @@ def initial_status(run, rows: list[dict]) -> list[dict]:
         team = wl.teams[topic.team]
         r = {**r, "team": topic.team, "recipients": list(team.recipients), "run_id": run.run_id,
              "status": "suppressed", "status_reason": AWAITING, "attempts": 0, "sent_at": None, "message_id": None}
-        if r["alert_id"] in known:
-            r.update({k: known[r["alert_id"]][k] for k in keep})
+        if r["alert_id"] in known and known[r["alert_id"]]["status_reason"] != AWAITING:
+            r.update({k: known[r["alert_id"]][k] for k in keep})   # a delivery outcome is kept
         elif (until := muted_until(run.lake, r["topic"], r["window_end"])) is not None:
             r["status_reason"] = f"topic muted until {until.isoformat()}"
         out.append(r)
@@ -197,7 +197,7 @@ def send_once(smtp: Smtp, sender: str, rcpt: str, data: bytes) -> None:
             s.starttls()
         if smtp.user:
             s.login(smtp.user, smtp.password or "")
-        s.sendmail(sender, [rcpt], data)
+        s.sendmail(sender, [rcpt], data)  # bytes go as they are: CRLF line ends already
 
 
 def deliver_message(root: Path, key: str, msg: EmailMessage, recipients: list[str], alert_ids: list[str],
@@ -209,6 +209,7 @@ def deliver_message(root: Path, key: str, msg: EmailMessage, recipients: list[st
     """
     done = {(r["key"], r["recipient"]) for r in ledger(root)}
     data = bytes(msg)
+    wire = msg.as_bytes(policy=msg.policy.clone(linesep="\r\n"))  # smtplib sends bytes unchanged
     out = {"sent": [], "skipped": [], "failed": {}, "attempts": 0}
     if smtp is None:
         outbox.mkdir(parents=True, exist_ok=True)
@@ -231,7 +232,7 @@ def deliver_message(root: Path, key: str, msg: EmailMessage, recipients: list[st
         for k in range(1, attempts + 1):
             out["attempts"] = max(out["attempts"], k)
             try:
-                send_once(smtp, smtp.sender, rcpt, data)
+                send_once(smtp, smtp.sender, rcpt, wire)
             except (smtplib.SMTPException, OSError) as e:
                 error = f"{type(e).__name__}: {e}"[:300]
                 log.warning("%s to %s: attempt %d failed: %s", key, rcpt, k, error)
@@ -366,8 +367,8 @@ def _alert_html(a: dict, label: str, posts: dict[str, dict], zone, cid: str | No
 
 
 def _alert_text(a: dict, label: str, posts: dict[str, dict], zone) -> str:
-    lines = [f"[{a['severity'].upper()}] {label}: {a['title']}",
-             f"Why: {a['evidence']}",
+    lines = [f"[{a['severity'].upper()}] {label}: {safe_text(a['title'])}",
+             f"Why: {safe_text(a['evidence'])}",
              f"When: {window_text(a, zone)}",
              f"Detector {a['detector']}, score {a['score']:.1f}, id {a['alert_id']}",
              "Posts that show it:"]
@@ -412,8 +413,9 @@ def _envelope(msg: EmailMessage, sender: str, recipients: list[str], subject: st
 
 
 def _attach(msg: EmailMessage, text: str, page: str, images: dict[str, bytes]) -> EmailMessage:
-    msg.set_content(text)
-    msg.add_alternative(page, subtype="html")
+    # quoted-printable: no line over the 998 octets SMTP allows, whatever the HTML looks like
+    msg.set_content(text, cte="quoted-printable")
+    msg.add_alternative(page, subtype="html", cte="quoted-printable")
     html_part = msg.get_payload()[1]
     for cid, png in images.items():
         html_part.add_related(png, maintype="image", subtype="png", cid=f"<{cid}>", filename=f"{cid.split('@')[0]}.png")
@@ -569,6 +571,9 @@ def deliver_day(run, smtp: Smtp | None | str = "auto", attempts: int = ATTEMPTS,
         for aid in rec.get("alert_ids", []):
             sent_ids.setdefault(aid, rec)
     result = {"alerts": len(alerts), "messages": 0, "failed": 0, "suppressed": 0}
+    for a in alerts:  # a mute set since detection applies too
+        if a["status"] != "sent" and (until := muted_until(run.lake, a["topic"], a["window_end"])) is not None:
+            a["status"], a["status_reason"] = "suppressed", f"topic muted until {until.isoformat()}"
 
     def carried(aid: str, recipients: list[str]) -> bool:
         got = {r["recipient"] for r in book if aid in r.get("alert_ids", [])}

@@ -1,0 +1,249 @@
+"""Delivery: a real SMTP server (aiosmtpd) receives the alerts and digests; the messages are parsed,
+re-runs and retries send nothing twice, mutes suppress, hostile text stays text, and the HTML is
+rendered by headless Chromium to see its layout."""
+from __future__ import annotations
+
+import email
+import email.policy
+import shutil
+import socket
+import subprocess
+from datetime import date, datetime, timedelta, timezone
+from pathlib import Path
+
+import pytest
+
+from listening import alerts, detect, lake, pipeline
+from listening.schema import ALERTS
+
+CAMPAIGN_DAY = date(2026, 11, 13)
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class Inbox:
+    """aiosmtpd handler: keeps every accepted message; refuses the first `refuse` DATA commands."""
+
+    def __init__(self, refuse: int = 0):
+        self.messages: list[tuple[list[str], email.message.EmailMessage]] = []
+        self.refuse = refuse
+        self.refused = 0
+
+    async def handle_DATA(self, server, session, envelope):
+        if self.refused < self.refuse:
+            self.refused += 1
+            return "451 4.3.0 Try again later"
+        msg = email.message_from_bytes(envelope.original_content, policy=email.policy.default)
+        self.messages.append((list(envelope.rcpt_tos), msg))
+        return "250 OK"
+
+
+@pytest.fixture
+def smtp_server(monkeypatch):
+    from aiosmtpd.controller import Controller
+
+    servers = []
+
+    def start(refuse: int = 0) -> Inbox:
+        inbox = Inbox(refuse)
+        port = _free_port()
+        c = Controller(inbox, hostname="127.0.0.1", port=port)
+        c.start()
+        servers.append(c)
+        monkeypatch.setenv("VIGIE_SMTP_HOST", "127.0.0.1")
+        monkeypatch.setenv("VIGIE_SMTP_PORT", str(port))
+        monkeypatch.setenv("VIGIE_MAIL_FROM", "vigie@parlement.example")
+        return inbox
+
+    yield start
+    for c in servers:
+        c.stop()
+
+
+@pytest.fixture(scope="session")
+def event_lake(tmp_path_factory):
+    from alerting_lake import build
+
+    return build(tmp_path_factory.mktemp("alerting"))
+
+
+@pytest.fixture
+def day_run(event_lake, tmp_path):
+    """A copy of the event lake (delivery writes state) and the run of the campaign day."""
+    root, truth, _ = event_lake
+    copy = tmp_path / "lake"
+    shutil.copytree(root, copy)
+    return pipeline.make_run(CAMPAIGN_DAY, "deliver", lake_dir=str(copy), import_dir=str(tmp_path)), truth
+
+
+def _parts(msg):
+    plain = msg.get_body(("plain",)).get_content()
+    html = msg.get_body(("html",)).get_content()
+    images = [p for p in msg.walk() if p.get_content_type() == "image/png"]
+    return plain, html, images
+
+
+def test_red_alert_and_digests_reach_the_team(day_run, smtp_server):
+    run, truth = day_run
+    inbox = smtp_server()
+    out = alerts.deliver_day(run, backoff=0.01)
+    assert out["failed"] == 0
+    by_subject: dict[str, list] = {}
+    for rcpts, msg in inbox.messages:
+        by_subject.setdefault(msg["Subject"], []).append((rcpts, msg))
+    red = [s for s in by_subject if s.startswith("[Vigie RED]")]
+    assert len(red) == 1 and "Ordonnance climat" in red[0] and "Coordinated copies" in red[0]
+    # one SMTP transaction per recipient, every recipient of the topic's team (greffe)
+    rcpts = sorted(r for rs, _ in by_subject[red[0]] for r in rs)
+    assert rcpts == ["commissions@parlement.example", "greffe@parlement.example"]
+    msg = by_subject[red[0]][0][1]
+    assert msg["To"] == "greffe@parlement.example, commissions@parlement.example"
+    assert msg["From"] == "vigie@parlement.example"
+    table = lake.read_partition(run.lake, ALERTS, dt=CAMPAIGN_DAY).to_pylist()
+    copies = [a for a in table if a["detector"] == "coordinated_copies"][0]
+    assert msg["Message-ID"] == f"<{copies['alert_id']}@vigie>"
+    plain, html, images = _parts(msg)
+    assert "Why: 40 accounts posted 40 near-identical texts" in plain
+    assert "(Europe/Brussels)" in plain and "Fri 13 Nov 2026, 19:00 to 21:00" in plain  # 18-20 UTC in Brussels
+    assert "python -m listening.alerts mute climate-bill" in plain
+    campaign = next(e for e in truth["events"] if e["type"] == "coordinated_campaign")
+    first = copies["evidence_post_ids"][0]
+    assert first in campaign["post_ids"] and "open the post" in html
+    assert len(images) == 1 and images[0].get_content().startswith(b"\x89PNG")
+    cid = images[0]["Content-ID"].strip("<>")
+    assert f'src="cid:{cid}"' in html
+    # digests: one per team, the greffe one listing the day's alerts
+    digests = {s: m for s, m in by_subject.items() if s.startswith("Veille du 2026-11-13")}
+    assert len(digests) == 3
+    greffe = [m for s, ms in digests.items() for rs, m in ms if "greffe@parlement.example" in rs][0]
+    gplain, ghtml, gimages = _parts(greffe)
+    assert "Coordinated copies" in gplain and gimages
+    assert greffe["Message-ID"] == "<digest-greffe-2026-11-13@vigie>"
+    # every alert of the day recorded as sent, with the message that carried it
+    assert all(a["status"] == "sent" and a["sent_at"] is not None and a["attempts"] >= 1 for a in table)
+    assert copies["status_reason"].startswith("sent via smtp 127.0.0.1")
+
+
+def test_rerun_sends_nothing_twice(day_run, smtp_server):
+    run, _ = day_run
+    inbox = smtp_server()
+    alerts.deliver_day(run, backoff=0.01)
+    n = len(inbox.messages)
+    assert n >= 5
+    again = alerts.deliver_day(run, backoff=0.01)
+    assert len(inbox.messages) == n and again["messages"] == 0
+    statuses = {a["status"] for a in lake.read_partition(run.lake, ALERTS, dt=CAMPAIGN_DAY).to_pylist()}
+    assert statuses == {"sent"}
+    # a re-run of detection keeps the delivery status of the alerts already sent
+    detect.detect_day(run)
+    staged = lake.read_file(lake.stage_path(run.lake, CAMPAIGN_DAY, ALERTS, dt=CAMPAIGN_DAY), ALERTS)
+    assert set(staged["status"].to_pylist()) == {"sent"}
+
+
+def test_server_refusing_then_accepting_delivers_once(day_run, smtp_server):
+    run, _ = day_run
+    inbox = smtp_server(refuse=1)
+    out = alerts.deliver_day(run, backoff=0.01)
+    assert inbox.refused == 1 and out["failed"] == 0
+    ids = [m["Message-ID"] for _, m in inbox.messages]
+    pairs = [(m["Message-ID"], r) for rs, m in inbox.messages for r in rs]
+    assert len(pairs) == len(set(pairs))  # every message reached each recipient exactly once
+    assert "<digest-greffe-2026-11-13@vigie>" in ids
+    table = lake.read_partition(run.lake, ALERTS, dt=CAMPAIGN_DAY).to_pylist()
+    assert max(a["attempts"] for a in table) == 2
+
+
+def test_server_down_marks_failed_then_recovers(day_run, monkeypatch, smtp_server):
+    run, _ = day_run
+    monkeypatch.setenv("VIGIE_SMTP_HOST", "127.0.0.1")
+    monkeypatch.setenv("VIGIE_SMTP_PORT", str(_free_port()))  # nobody listens
+    out = alerts.deliver_day(run, attempts=2, backoff=0.01)
+    table = lake.read_partition(run.lake, ALERTS, dt=CAMPAIGN_DAY).to_pylist()
+    assert out["failed"] == len(table) and {a["status"] for a in table} == {"failed"}
+    assert "ConnectionRefusedError" in table[0]["status_reason"]
+    inbox = smtp_server()
+    alerts.deliver_day(run, backoff=0.01)
+    assert {a["status"] for a in lake.read_partition(run.lake, ALERTS, dt=CAMPAIGN_DAY).to_pylist()} == {"sent"}
+    assert any(s["Subject"].startswith("[Vigie RED]") for _, s in inbox.messages)
+
+
+def test_muted_topic_is_recorded_suppressed(day_run, smtp_server):
+    run, _ = day_run
+    inbox = smtp_server()
+    alerts.mute_topic(run.lake, "climate-bill", 24, now=datetime(2026, 11, 13, 8, tzinfo=timezone.utc), by="test")
+    detect.detect_day(run)
+    lake.publish(run.lake, run.day)
+    alerts.deliver_day(run, backoff=0.01)
+    assert not any(m["Subject"].startswith("[Vigie RED]") for _, m in inbox.messages)
+    table = lake.read_partition(run.lake, ALERTS, dt=CAMPAIGN_DAY).to_pylist()
+    muted = [a for a in table if a["topic"] == "climate-bill"]
+    assert muted and all(a["status"] == "suppressed" and a["status_reason"].startswith("topic muted until 2026-11-14T08:00")
+                         for a in muted)
+    assert all(a["status"] == "sent" for a in table if a["topic"] != "climate-bill")
+
+
+HOSTILE = ('<script>alert("x")</script><img src=x onerror=alert(1)> <b>bold</b> '
+           '\u202Egnp.exe\u202C & "quotes" \u200F')
+
+
+def _hostile_message(run):
+    ws = datetime(2026, 11, 13, 18, tzinfo=timezone.utc)
+    a = {"alert_id": "al-0123456789abcdef", "topic": "climate-bill", "detector": "coordinated_copies",
+         "severity": "red", "score": 40.0, "window_start": ws, "window_end": ws + timedelta(hours=2),
+         "title": "Coordinated copies: <40> near-identical posts", "evidence": HOSTILE,
+         "evidence_post_ids": ["x:1", "x:2"], "subject": None, "recipients": ["greffe@parlement.example"]}
+    posts = {"x:1": {"post_id": "x:1", "platform": "x", "url": 'javascript:alert(1)"', "text": HOSTILE,
+                     "created_at": ws + timedelta(minutes=5)},
+             "x:2": {"post_id": "x:2", "platform": "mastodon", "url": "https://mastodon.social/@a/1",
+                     "text": "Évacuation ? Non, rien de grave.", "created_at": ws + timedelta(minutes=9)}}
+    hourly = [{"topic": "climate-bill", "hour": ws - timedelta(hours=h), "posts": 10 + h % 5} for h in range(60)]
+    hourly.append({"topic": "climate-bill", "hour": ws, "posts": 60})
+    return alerts.red_message(run, a, posts, hourly, "vigie@parlement.example")
+
+
+def test_hostile_post_text_shows_as_text(tmp_path):
+    run = pipeline.make_run(CAMPAIGN_DAY, "r", lake_dir=str(tmp_path / "lake"), import_dir=str(tmp_path))
+    msg = email.message_from_bytes(bytes(_hostile_message(run)), policy=email.policy.default)
+    plain, html, images = _parts(msg)
+    assert "<script" not in html and "onerror=alert" not in html.replace("onerror=alert(1)&gt;", "")
+    assert "&lt;script&gt;alert(&quot;x&quot;)&lt;/script&gt;" in html
+    assert "&lt;b&gt;bold&lt;/b&gt;" in html and "&lt;40&gt;" in html
+    assert "\u202e" not in html and "[U+202E]gnp.exe[U+202C]" in html and "[U+200F]" in html
+    assert "javascript:" not in html and 'href="https://mastodon.social/@a/1"' in html
+    assert "<script>" in plain and "\u202e" not in plain  # plain text keeps the characters, not the controls
+
+
+def test_html_mail_renders_in_chromium(tmp_path):
+    chromium = shutil.which("chromium") or ("/usr/bin/chromium" if Path("/usr/bin/chromium").exists() else None)
+    if not chromium:
+        pytest.skip("chromium is not installed (make test installs Debian's chromium): the rendering is not checked")
+    run = pipeline.make_run(CAMPAIGN_DAY, "r", lake_dir=str(tmp_path / "lake"), import_dir=str(tmp_path))
+    msg = email.message_from_bytes(bytes(_hostile_message(run)), policy=email.policy.default)
+    _, html, images = _parts(msg)
+    for img in images:  # what a mail client does with cid: parts
+        cid = img["Content-ID"].strip("<>")
+        (tmp_path / f"{cid}.png").write_bytes(img.get_content())
+        html = html.replace(f"cid:{cid}", f"{cid}.png")
+    page = tmp_path / "mail.html"
+    page.write_text(html, encoding="utf-8")
+    shot = tmp_path / "mail.png"
+    subprocess.run([chromium, "--headless", "--no-sandbox", "--disable-gpu", "--no-first-run",
+                    "--disable-background-networking", "--disable-component-update", "--disable-sync",
+                    f"--user-data-dir={tmp_path / 'profile'}", f"--screenshot={shot}", "--window-size=800,1400",
+                    page.as_uri()], check=True, timeout=60, capture_output=True)
+    from PIL import Image
+
+    img = Image.open(shot).convert("RGB")
+    assert img.size == (800, 1400) and shot.stat().st_size > 20_000
+    colours = img.getcolors(maxcolors=1_000_000)
+    assert colours is not None and len(colours) > 50
+    # the red header bar is there: a band of the severity colour near the top
+    reds = sum(1 for x in range(100, 700, 20) for y in range(40, 200, 4) if img.getpixel((x, y)) == (0xC6, 0x28, 0x28))
+    assert reds > 20
+    keep = Path(__file__).resolve().parents[1] / ".pytest_cache" / "alert-mail.png"
+    keep.parent.mkdir(exist_ok=True)
+    shutil.copy(shot, keep)  # to look at
