@@ -9,6 +9,8 @@
   quality DATASET --day D       run a dataset's validation suite on a published day (read-only)
   sql "SELECT …"                run a read-only query against the lake's DuckDB catalog
   catalog                       rebuild the DuckDB catalog of the lake
+  erase --platform P --author A remove an author's posts and scores from every layer (GDPR request)
+  retention [--today D]         delete partitions older than the configured retention
   schema --markdown             print the data dictionary generated from the schema module
 """
 from __future__ import annotations
@@ -191,6 +193,30 @@ def cmd_catalog(args) -> int:
     return 0
 
 
+def cmd_erase(args) -> int:
+    from listening import privacy
+
+    lake = _lake()
+    entry = privacy.erase_author(lake, args.platform, args.author, privacy.load_key(lake))
+    print(json.dumps(entry, indent=1))
+    if not entry["posts"] and not entry["author_keys"]:
+        print(f"no post of {args.author!r} on {args.platform} found in {lake}/raw "
+              f"(pass the platform's author id if the raw data has expired)", file=sys.stderr)
+        return 1
+    return 0
+
+
+def cmd_retention(args) -> int:
+    from listening import privacy
+    from listening.config import load_config
+
+    cfg = load_config()
+    today = date.fromisoformat(args.today) if args.today else date.today()
+    print(json.dumps(privacy.apply_retention(_lake(), today, cfg.settings.retention_days,
+                                             cfg.settings.raw_retention_days)))
+    return 0
+
+
 def cmd_schema(args) -> int:
     from listening.schema import data_dictionary
 
@@ -238,6 +264,13 @@ def main(argv: list[str] | None = None) -> int:
     sq.set_defaults(func=cmd_sql)
     ca = sub.add_parser("catalog", help="rebuild the DuckDB catalog")
     ca.set_defaults(func=cmd_catalog)
+    er = sub.add_parser("erase", help="erase an author (GDPR request)")
+    er.add_argument("--platform", required=True)
+    er.add_argument("--author", required=True, help="handle (@name) or the platform's author id")
+    er.set_defaults(func=cmd_erase)
+    rt = sub.add_parser("retention", help="apply the retention periods")
+    rt.add_argument("--today")
+    rt.set_defaults(func=cmd_retention)
     sc = sub.add_parser("schema", help="print the data dictionary")
     sc.add_argument("--markdown", action="store_true")
     sc.set_defaults(func=cmd_schema)

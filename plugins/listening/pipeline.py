@@ -95,11 +95,20 @@ def ingest(run: Run) -> dict:
     sink = _ArrowSink(RAW.schema)
     _, bad = files.read_day(run.import_dir, run.day, rows=sink)
     tables = sink.tables()
+    erased = privacy.suppressed(run.lake)
+    skipped = 0
+    if erased:  # authors erased on request never come back, whatever the import files hold
+        key = privacy.load_key(run.lake)
+        for platform, table in list(tables.items()):
+            keep = [privacy.author_key(key, platform, a) not in erased for a in table["author_id"].to_pylist()]
+            skipped += keep.count(False)
+            tables[platform] = table.filter(pa.array(keep, pa.bool_()))
     for platform, table in tables.items():
         lake.write_file(lake.stage_path(run.lake, run.day, RAW, source=platform, dt=run.day), RAW, table)
     stage_quarantine(run, "raw", bad)
-    log.info("%s: %d posts read from %s, %d lines quarantined", run.day, sink.count, run.import_dir, len(bad))
-    return {"posts": sink.count, "quarantined": len(bad), "platforms": sorted(tables)}
+    log.info("%s: %d posts read from %s, %d lines quarantined, %d skipped (authors erased on request)",
+             run.day, sink.count - skipped, run.import_dir, len(bad), skipped)
+    return {"posts": sink.count - skipped, "quarantined": len(bad), "erased": skipped, "platforms": sorted(tables)}
 
 
 def staged_raw(run: Run) -> pa.Table:

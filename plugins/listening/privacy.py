@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import json
 import os
 import secrets
 from pathlib import Path
@@ -33,3 +34,178 @@ def load_key(lake: Path) -> bytes:
 
 def author_key(key: bytes, platform: str, author_id: str) -> str:
     return hmac.new(key, f"{platform}:{author_id}".encode(), hashlib.sha256).hexdigest()[:20]
+
+
+# ---- erasure on request and retention --------------------------------------------------------
+
+ERASURE_DIR = "_erasure"
+
+
+def _suppression_path(lake: Path) -> Path:
+    return Path(lake) / ERASURE_DIR / "suppressed.json"
+
+
+def suppressed(lake: Path) -> set[str]:
+    """Pseudonyms of the authors erased on request: their posts are never imported again."""
+    p = _suppression_path(lake)
+    return set(json.loads(p.read_text())) if p.exists() else set()
+
+
+def _write_json_atomic(path: Path, obj) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.tmp")
+    tmp.write_text(json.dumps(obj, ensure_ascii=False, sort_keys=True, indent=1))
+    os.replace(tmp, path)
+
+
+def _scrub_text_files(root: Path, needles: list[str]) -> list[str]:
+    """Text files under root (Data Docs, summaries) that quote an erased id get it replaced."""
+    changed = []
+    if not root.exists():
+        return changed
+    for p in root.rglob("*"):
+        if not p.is_file() or p.suffix not in {".json", ".html", ".jsonl", ".txt", ".md"}:
+            continue
+        text = p.read_text(errors="replace")
+        new = text
+        for n in needles:
+            new = new.replace(n, "[erased]")
+        if new != text:
+            tmp = p.with_name(f".{p.name}.tmp")
+            tmp.write_text(new)
+            os.replace(tmp, p)
+            changed.append(str(p.relative_to(root)))
+    return changed
+
+
+def _mail_mentions(path: Path, needles: list[str]) -> bool:
+    from email import message_from_bytes
+
+    msg = message_from_bytes(path.read_bytes())
+    texts = [str(msg.get(h, "")) for h in ("Subject", "To")]
+    for part in msg.walk():
+        if part.get_content_maintype() == "text":
+            payload = part.get_payload(decode=True) or b""
+            texts.append(payload.decode(part.get_content_charset() or "utf-8", errors="replace"))
+    blob = "\n".join(texts)
+    return any(n in blob for n in needles)
+
+
+def erase_author(lake: Path, platform: str, author: str, key: bytes) -> dict:
+    """Remove an author's posts and scores from every layer, and keep them out of later runs.
+
+    `author` is a handle (`@name`, as in raw) or the platform's author id. Partitions are
+    rewritten atomically; e-mails in the outbox that quote the author's posts are deleted; the
+    log records pseudonyms and counts, never the handle. Aggregates (metrics) are anonymous and
+    stay as they are.
+    """
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    from listening import lake as lk
+    from listening.schema import ALERTS, AUTHORS, MENTIONS, QUALITY, QUARANTINE, RAW
+
+    lake = Path(lake)
+    wanted = author.casefold()
+    author_ids, post_ids, handles = set(), set(), set()
+    if not wanted.startswith("@"):
+        author_ids.add(author)
+    raw_files = sorted((lake / RAW.path).glob(f"source={platform}/dt=*/{lk.PART}"))
+    for p in raw_files:
+        t = lk.read_file(p, RAW).select(["post_id", "author_id", "author_handle"])
+        for pid, aid, h in zip(*(t[c].to_pylist() for c in t.column_names)):
+            if aid in author_ids or (h and h.casefold() == wanted):
+                author_ids.add(aid)
+                post_ids.add(pid)
+                if h:
+                    handles.add(h)
+    keys = {author_key(key, platform, a) for a in author_ids}
+    removed: dict[str, int] = {}
+
+    def rewrite(ds, path: Path, keep_mask) -> None:
+        table = lk.read_file(path, ds)
+        keep = keep_mask(table)
+        dropped = table.num_rows - pc.sum(keep.cast(pa.int64())).as_py() if table.num_rows else 0
+        if dropped:
+            lk.write_file(path, ds, table.filter(keep))
+            removed[ds.name] = removed.get(ds.name, 0) + dropped
+
+    ids_arr = pa.array(sorted(post_ids), pa.string())
+    aids_arr = pa.array(sorted(author_ids), pa.string())
+    keys_arr = pa.array(sorted(keys), pa.string())
+    for p in raw_files:
+        rewrite(RAW, p, lambda t: pc.invert(pc.or_(pc.is_in(t["post_id"], ids_arr),
+                                                   pc.is_in(t["author_id"], aids_arr))))
+    for p in sorted((lake / MENTIONS.path).glob(f"dt=*/{lk.PART}")):
+        rewrite(MENTIONS, p, lambda t: pc.invert(pc.or_(pc.is_in(t["post_id"], ids_arr),
+                                                        pc.is_in(t["author_key"], keys_arr))))
+    for p in sorted((lake / AUTHORS.path).glob(f"dt=*/{lk.PART}")):
+        rewrite(AUTHORS, p, lambda t: pc.invert(pc.is_in(t["author_key"], keys_arr)))
+    needles = sorted(post_ids | author_ids | handles)
+    for p in sorted((lake / QUARANTINE.path).glob(f"layer=*/dt=*/{lk.PART}")):
+        def keep_q(t):
+            hit = pc.is_in(t["post_id"], ids_arr)
+            for n in needles:
+                hit = pc.or_(hit, pc.match_substring(t["record"], n))
+            return pc.invert(pc.fill_null(hit, False))
+        rewrite(QUARANTINE, p, keep_q)
+    for p in sorted((lake / ALERTS.path).glob(f"dt=*/{lk.PART}")):
+        table = lk.read_file(p, ALERTS)
+        ev = table["evidence_post_ids"].to_pylist()
+        cleaned = [[i for i in ids if i not in post_ids] for ids in ev]
+        if cleaned != ev:
+            i = table.schema.get_field_index("evidence_post_ids")
+            lk.write_file(p, ALERTS, table.set_column(i, table.schema.field(i), pa.array(cleaned, pa.list_(pa.string()))))
+            removed["alerts_evidence"] = removed.get("alerts_evidence", 0) + sum(len(a) - len(b) for a, b in zip(ev, cleaned))
+    for p in sorted((lake / QUALITY.path).glob(f"dt=*/{lk.PART}")):
+        table = lk.read_file(p, QUALITY)
+        details = table["details"].to_pylist()
+        cleaned = details
+        for n in needles:
+            cleaned = [d.replace(n, "[erased]") for d in cleaned]
+        if cleaned != details:
+            i = table.schema.get_field_index("details")
+            lk.write_file(p, QUALITY, table.set_column(i, table.schema.field(i), pa.array(cleaned, pa.string())))
+    mails = 0
+    for p in sorted(lake.rglob("*.eml")):
+        if needles and _mail_mentions(p, needles):
+            p.unlink()
+            mails += 1
+    if mails:
+        removed["emails"] = mails
+    scrubbed = _scrub_text_files(lake / "quality", needles) + _scrub_text_files(lake / "reports", needles)
+    if scrubbed:
+        removed["text_files_scrubbed"] = len(scrubbed)
+    # Keep them out of every later run: the importer skips these pseudonyms.
+    _write_json_atomic(_suppression_path(lake), sorted(suppressed(lake) | keys))
+    entry = {"platform": platform, "author_keys": sorted(keys), "posts": len(post_ids), "removed": removed}
+    log_path = lake / ERASURE_DIR / "log.jsonl"
+    with open(log_path, "a", encoding="utf-8") as fh:
+        fh.write(json.dumps(entry, sort_keys=True) + "\n")
+    from listening import catalog
+
+    catalog.build(lake)
+    return entry
+
+
+def apply_retention(lake: Path, today, retention_days: int, raw_retention_days: int) -> dict:
+    """Delete partitions older than the retention: raw data (and the quarantine, which holds raw
+    records) after raw_retention_days, everything else after retention_days."""
+    import shutil
+    from datetime import timedelta
+
+    from listening.schema import DATASETS
+
+    lake = Path(lake)
+    deleted: dict[str, int] = {}
+    limits = {name: raw_retention_days if name in ("raw", "quarantine") else retention_days for name in DATASETS}
+    roots = {name: lake / ds.path for name, ds in DATASETS.items()}
+    roots["outbox"], limits["outbox"] = lake / "outbox", retention_days
+    roots["reports"], limits["reports"] = lake / "reports", retention_days
+    for name, root in roots.items():
+        cutoff = (today - timedelta(days=limits[name])).isoformat()
+        for d in sorted(root.rglob("dt=*")) if root.exists() else []:
+            if d.is_dir() and d.name[3:] < cutoff:
+                shutil.rmtree(d)
+                deleted[name] = deleted.get(name, 0) + 1
+    return deleted
