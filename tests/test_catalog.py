@@ -77,3 +77,14 @@ def test_sql_command(two_days):
     ro = subprocess.run([sys.executable, "-m", "listening", "sql", "DROP VIEW mentions"], capture_output=True,
                         text=True, env=env, cwd=REPO)
     assert ro.returncode == 2 and "read-only" in ro.stderr.lower()
+
+
+def test_csv_export_escapes_formulas(two_days, tmp_path):
+    """A post starting with = or @ must not become a spreadsheet formula."""
+    root, _ = two_days
+    env = env_for(root, root)
+    query = "SELECT '=1+HYPERLINK(1)' AS a, '@SUM(1)' AS b, '-2+3' AS c, 'plain' AS d"
+    res = subprocess.run([sys.executable, "-m", "listening", "sql", query, "--format", "csv"],
+                         capture_output=True, text=True, env=env, cwd=REPO)
+    assert res.returncode == 0, res.stderr
+    assert res.stdout.strip().splitlines()[1] == "'=1+HYPERLINK(1),'@SUM(1),'-2+3,plain"

@@ -26,7 +26,7 @@ def mention(pid: str, hour: int) -> dict:
             "created_at": datetime(2026, 11, 2, hour, 5, tzinfo=timezone.utc), "hour": hour,
             "author_key": "k", "author_followers": 10, "text": "budget régional", "hashtags": ["budgetbxl"],
             "mentions": ["@parlbxl"], "links": [], "lang": "fr", "lang_source": "platform", "lang_confidence": 1.0,
-            "topics": ["budget-2027"], "matches": [{"topic": "budget-2027", "kind": "keyword", "term": "budget régional"}],
+            "topics": ["budget-2027"], "matches": [{"topic": "budget-2027", "kind": "keyword", "term": "budget régional", "query": None}],
             "sentiment_score": 0.25, "sentiment_label": "positive", "sentiment_engine": "e",
             "is_reply": False, "is_repost": False, "reply_to": None, "repost_of": None, "quote_of": None,
             "like_count": 1, "repost_count": 0, "reply_count": 0, "quote_count": 0, "engagement": 1}
@@ -145,3 +145,27 @@ def test_clear_staging_drops_the_days_outputs(root):
     assert lake.staged_files(root, DAY) == []
     assert lake.publish(root, DAY) == []
     assert lake.read_partition(root, QUARANTINE, layer="raw", dt=DAY) is None
+
+
+def test_disk_full_gives_a_clear_error_and_keeps_the_previous_partition(tmp_path, monkeypatch):
+    import errno
+
+    import pyarrow.parquet as pq_mod
+
+    from listening import lake as lk
+    from listening.schema import QUARANTINE
+
+    row = {"run_id": "r", "rule": "x", "reason": "y", "post_id": None, "source_file": None,
+           "source_line": None, "record": "{}"}
+    good = pa.Table.from_pylist([row], schema=QUARANTINE.schema)
+    path = lk.write_partition(tmp_path, QUARANTINE, good, layer="raw", dt=date(2026, 11, 2))
+    before = path.read_bytes()
+
+    def full(*a, **k):
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(pq_mod, "write_table", full)
+    with pytest.raises(OSError, match=r"cannot write .*part-0.parquet: No space left on device; the previous version is intact"):
+        lk.write_partition(tmp_path, QUARANTINE, good, layer="raw", dt=date(2026, 11, 2))
+    assert path.read_bytes() == before
+    assert [p.name for p in path.parent.iterdir()] == ["part-0.parquet"]

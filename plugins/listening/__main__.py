@@ -176,6 +176,11 @@ def cmd_sql(args) -> int:
         print(e, file=sys.stderr)
         return 2
     if args.format == "csv":
+        # Post text is data: a cell starting with = + - @ would run as a formula in a spreadsheet.
+        risky = ("=", "+", "-", "@", "\t", "\r")
+        for col in df.columns:
+            if df[col].dtype == object or str(df[col].dtype).startswith(("str", "string")):
+                df[col] = df[col].map(lambda v: "'" + v if isinstance(v, str) and v.startswith(risky) else v)
         df.to_csv(sys.stdout, index=False)
     elif args.format == "json":
         print(df.to_json(orient="records", date_format="iso", force_ascii=False))

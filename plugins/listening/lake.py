@@ -52,6 +52,9 @@ def write_file(path: Path, ds: Dataset, table: pa.Table) -> Path:
         with open(tmp, "rb") as f:
             os.fsync(f.fileno())
         os.replace(tmp, path)
+    except OSError as e:  # disk full, permission denied, read-only file system…
+        tmp.unlink(missing_ok=True)
+        raise OSError(e.errno, f"cannot write {path}: {e.strerror or e}; the previous version is intact") from e
     except BaseException:
         tmp.unlink(missing_ok=True)
         raise
