@@ -59,3 +59,36 @@ def env_for(lake: Path, import_dir: Path, airflow_home: Path | None = None) -> d
             "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
         })
     return env
+
+
+def _strings(value):
+    if isinstance(value, str):
+        yield value
+    elif isinstance(value, dict):
+        for v in value.values():
+            yield from _strings(v)
+    elif isinstance(value, (list, tuple)):
+        for v in value:
+            yield from _strings(v)
+
+
+def everything_in(root):
+    """Every string the lake holds: Parquet cells, text files, decoded e-mail parts."""
+    for p in root.rglob("*"):
+        if not p.is_file() or p.name.endswith(".duckdb") or "_erasure" in p.parts or "_secrets" in p.parts:
+            continue
+        if p.suffix == ".parquet":
+            import pyarrow.parquet as pq
+
+            for row in pq.read_table(p).to_pylist():
+                for s in _strings(row):
+                    yield p, s
+        elif p.suffix == ".eml":
+            from email import message_from_bytes
+
+            msg = message_from_bytes(p.read_bytes())
+            for part in msg.walk():
+                if part.get_content_maintype() == "text":
+                    yield p, part.get_payload(decode=True).decode("utf-8", "replace")
+        else:
+            yield p, p.read_bytes().decode("utf-8", "replace")

@@ -13,38 +13,9 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from conftest import REPO, env_for, read_truth
+from conftest import REPO, everything_in, env_for, read_truth
 from listening import lake, pipeline, privacy
 from listening.schema import MENTIONS
-
-
-def _strings(value):
-    if isinstance(value, str):
-        yield value
-    elif isinstance(value, dict):
-        for v in value.values():
-            yield from _strings(v)
-    elif isinstance(value, (list, tuple)):
-        for v in value:
-            yield from _strings(v)
-
-
-def _everything_in(root):
-    """Every string the lake holds: Parquet cells, text files, decoded e-mail parts."""
-    for p in root.rglob("*"):
-        if not p.is_file() or p.name.endswith(".duckdb") or "_erasure" in p.parts or "_secrets" in p.parts:
-            continue
-        if p.suffix == ".parquet":
-            for row in pq.read_table(p).to_pylist():
-                for s in _strings(row):
-                    yield p, s
-        elif p.suffix == ".eml":
-            msg = message_from_bytes(p.read_bytes())
-            for part in msg.walk():
-                if part.get_content_maintype() == "text":
-                    yield p, part.get_payload(decode=True).decode("utf-8", "replace")
-        else:
-            yield p, p.read_bytes().decode("utf-8", "replace")
 
 
 @pytest.fixture(scope="module")
@@ -94,7 +65,7 @@ def test_erased_author_is_gone_from_every_file_and_stays_gone(lake_two_days, mon
     entry = json.loads(res.stdout)
     assert entry["posts"] == len(post_ids) and entry["removed"]["raw"] == len(post_ids)
 
-    for path, s in _everything_in(root):
+    for path, s in everything_in(root):
         assert handle not in s, f"{path} still holds {handle}"
         assert s not in author_ids and s not in post_ids, f"{path} still holds {s}"
         assert key != s, f"{path} still holds the pseudonym"

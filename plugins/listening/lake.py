@@ -52,6 +52,8 @@ def write_file(path: Path, ds: Dataset, table: pa.Table) -> Path:
         with open(tmp, "rb") as f:
             os.fsync(f.fileno())
         os.replace(tmp, path)
+        for stale in path.parent.glob(f".{path.name}.*.tmp"):  # left by a writer that was killed
+            stale.unlink(missing_ok=True)
     except OSError as e:  # disk full, permission denied, read-only file system…
         tmp.unlink(missing_ok=True)
         raise OSError(e.errno, f"cannot write {path}: {e.strerror or e}; the previous version is intact") from e

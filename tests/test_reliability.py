@@ -1,0 +1,102 @@
+"""Faults survived: a run killed mid-write, days run in any order, secrets never written."""
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from datetime import date, timedelta
+
+import pyarrow.parquet as pq
+import pytest
+
+from conftest import REPO, env_for, everything_in, read_truth
+from listening import pipeline
+
+
+def _datasets(root):
+    """Every published partition's rows, run ids aside (they name the run, not the data)."""
+    out = {}
+    for p in sorted(root.rglob("part-0.parquet")):
+        rel = p.relative_to(root)
+        if rel.parts[0] in ("quality", "_staging"):
+            continue
+        t = pq.read_table(p)
+        out[str(rel)] = t.drop(["run_id"]) if "run_id" in t.column_names else t
+    return out
+
+
+def _run(corpus, root, day, run_id="r"):
+    return pipeline.run_day(day, run_id=run_id, import_dir=str(corpus / "import"), lake_dir=str(root))
+
+
+@pytest.fixture(scope="module")
+def days(small_corpus):
+    manifest, _ = read_truth(small_corpus)
+    start = date.fromisoformat(manifest["start"])
+    return [start, start + timedelta(days=1)]
+
+
+@pytest.fixture(scope="module")
+def reference(small_corpus, days, tmp_path_factory):
+    mp = pytest.MonkeyPatch()
+    mp.setenv("VIGIE_PSEUDONYM_KEY", "s3cret-pseudonym-key")
+    root = tmp_path_factory.mktemp("ref") / "lake"
+    for d in days:
+        _run(small_corpus, root, d)
+    mp.undo()
+    return root
+
+
+def test_days_in_any_order_give_the_same_datasets(small_corpus, days, reference, tmp_path, monkeypatch):
+    monkeypatch.setenv("VIGIE_PSEUDONYM_KEY", "s3cret-pseudonym-key")
+    root = tmp_path / "lake"
+    for d in reversed(days):
+        _run(small_corpus, root, d)
+    ref, got = _datasets(reference), _datasets(root)
+    assert ref.keys() == got.keys()
+    for k in ref:
+        assert got[k].equals(ref[k]), k
+
+
+KILLER = r"""
+import os, signal, sys
+import pyarrow.parquet as pq
+from listening import pipeline
+real, calls = pq.write_table, [0]
+def write_then_die(table, where, **kw):
+    calls[0] += 1
+    if calls[0] == int(sys.argv[2]):
+        real(table, where, **kw)            # the temporary file is written...
+        os.kill(os.getpid(), signal.SIGKILL)  # ...and the process dies before the rename
+    return real(table, where, **kw)
+pq.write_table = write_then_die
+pipeline.run_day(sys.argv[1], run_id="killed", import_dir=sys.argv[3], lake_dir=sys.argv[4])
+"""
+
+
+@pytest.mark.parametrize("kill_at", [2, 5])
+def test_killed_run_leaves_no_partial_partition_and_the_next_run_completes(
+        small_corpus, days, reference, tmp_path, monkeypatch, kill_at):
+    monkeypatch.setenv("VIGIE_PSEUDONYM_KEY", "s3cret-pseudonym-key")
+    root = tmp_path / "lake"
+    _run(small_corpus, root, days[0])                     # day 1 published and good
+    good = _datasets(root)
+    env = env_for(root, small_corpus / "import")
+    env["VIGIE_PSEUDONYM_KEY"] = "s3cret-pseudonym-key"
+    res = subprocess.run([sys.executable, "-c", KILLER, days[1].isoformat(), str(kill_at),
+                          str(small_corpus / "import"), str(root)], env=env, cwd=REPO, capture_output=True)
+    assert res.returncode == -9
+    # What a reader sees now: day 1 untouched, nothing of day 2 published, every file whole.
+    seen = _datasets(root)
+    assert seen == good
+    for p in root.rglob("*.parquet"):
+        pq.read_metadata(p)
+    _run(small_corpus, root, days[1])                     # the next run
+    assert _datasets(root) == _datasets(reference)
+    assert not [p for p in root.rglob("*.tmp")], "temporary files left behind"
+    assert not (root / "_staging").exists()
+
+
+def test_no_secret_is_written_anywhere(reference):
+    for path, s in everything_in(reference):
+        assert "s3cret-pseudonym-key" not in s, path
