@@ -115,3 +115,20 @@ def test_youtube_start_time_is_kept_but_x_share_tracking_dropped():
 
     assert canonical_link("https://www.youtube.com/watch?v=abc&t=42") == "https://www.youtube.com/watch?v=abc&t=42"
     assert canonical_link("https://x.com/parlbxl/status/1?s=20&t=xyz") == "https://x.com/parlbxl/status/1"
+
+
+from hypothesis import given, settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.text(alphabet=st.characters(codec="utf-8"), max_size=400)
+       | st.sampled_from(["<script>alert(1)</script>", "\u202eevil\u202c", "😀" * 500, "a\x00b", "&#0;&#x110000;"]))
+def test_cleaning_never_crashes_and_leaves_no_control_characters(text):
+    from listening import clean
+
+    out = clean.clean_text(text)
+    assert not any(c in out for c in "\x00\x01\x02\x1b\x7f")
+    assert out == out.strip() and "  " not in out
+    for f in (clean.hashtags, clean.mentions, clean.links, clean.fold, clean.text_for_language):
+        f(out)

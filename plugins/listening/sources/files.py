@@ -87,6 +87,8 @@ def to_raw(rec: object, created: datetime | None = None) -> dict:
             raise BadRecord(f"{f}_type", f"{f} must be an integer, got {type(v).__name__} {str(v)[:20]!r}")
         if v < 0:
             raise BadRecord(f"{f}_negative", f"{f} must be >= 0, got {v}")
+        if v >= 2**63:
+            raise BadRecord(f"{f}_too_large", f"{f} is too large to be a count ({str(v)[:30]})")
         counts[f] = v
     created = created or parse_time(rec.get("created_at"))
 
@@ -165,6 +167,9 @@ def _read_file(path: Path, name: str, start: datetime, end: datetime,
                 rec = json.loads(text)
             except json.JSONDecodeError as e:
                 reject("json", f"not valid JSON: {e.msg} at column {e.colno}")
+                continue
+            except RecursionError:
+                reject("json", "JSON nested too deeply to read")
                 continue
             created = None
             if isinstance(rec, dict):
