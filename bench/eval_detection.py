@@ -9,7 +9,9 @@ build_mentions, compute_metrics, publish; validation is skipped here, it does no
 data) and the detectors run on every day that has at least MIN_HISTORY_DAYS of history.
 
 Matching: an alert is a true positive when it overlaps in time a planted event of its topic
-(for emerging_hashtag, only the event's hashtag counts); any other alert is false. Recall
+(for emerging_hashtag, only the event's hashtag counts, on any topic its posts belong to); any
+other alert is false. Alerts raised by another event of the same topic count as true (a volume
+spike caused by the coordinated campaign is a real spike). Recall
 counts a planted event found by the detector meant for it. Lead time is the hours from the
 event's start to the start of the first matching alert's window. Quiet corpora (no planted
 event) give false alerts per topic-week, by severity.
@@ -72,14 +74,18 @@ def _ts(s: str) -> datetime:
     return datetime.fromisoformat(s.replace("Z", "+00:00"))
 
 
-def matches(alert: dict, event: dict) -> bool:
-    if alert["topic"] != event.get("topic"):
-        return False
+def matches(alert: dict, event: dict, any_topic_for_hashtag: bool = False) -> bool:
+    """The alert shows the event: same topic, overlapping windows (same hashtag for hashtag alerts).
+
+    With `any_topic_for_hashtag`, the event's hashtag raised on another topic counts too (posts
+    carrying it also belong to other topics): used for precision, not for recall.
+    """
     if not (alert["window_start"] < _ts(event["end"]) and alert["window_end"] > _ts(event["start"])):
         return False
     if alert["detector"] == "emerging_hashtag":
-        return event["type"] == "new_hashtag" and (alert["subject"] or "").lower() == event["hashtag"].lower()
-    return True
+        same = (alert["subject"] or "").lower() == event.get("hashtag", "").lower()
+        return event["type"] == "new_hashtag" and same and (any_topic_for_hashtag or alert["topic"] == event["topic"])
+    return alert["topic"] == event.get("topic")
 
 
 def main(argv=None) -> None:
@@ -106,7 +112,7 @@ def main(argv=None) -> None:
                   and _ts(e["start"]).date() >= START + timedelta(days=detect.MIN_HISTORY_DAYS)]
         alerts = alerts_of(root, 14)
         for al in alerts:
-            if any(matches(al, e) for e in truth["events"]):
+            if any(matches(al, e, any_topic_for_hashtag=True) for e in truth["events"]):
                 tp[al["detector"]] += 1
             else:
                 fp[al["detector"]] += 1

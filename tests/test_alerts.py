@@ -247,3 +247,49 @@ def test_html_mail_renders_in_chromium(tmp_path):
     keep = Path(__file__).resolve().parents[1] / ".pytest_cache" / "alert-mail.png"
     keep.parent.mkdir(exist_ok=True)
     shutil.copy(shot, keep)  # to look at
+
+
+def test_hourly_path_sends_red_at_once_and_nightly_not_again(day_run, smtp_server):
+    run, truth = day_run
+    inbox = smtp_server()
+    from alerting_lake import _cache
+
+    corpus_import = _cache["lake"][0].parent / "corpus" / "import"
+    campaign = next(e for e in truth["events"] if e["type"] == "coordinated_campaign")
+    end = _ts_hour(campaign["end"])
+    out = alerts.hourly_check(end.isoformat(), "hourly-test", import_dir=str(corpus_import),
+                              lake_dir=str(run.lake), backoff=0.01)
+    assert len(out["sent"]) == 1
+    red = [m for _, m in inbox.messages if m["Subject"].startswith("[Vigie RED]")]
+    assert len(red) == 2 and {m["Message-ID"] for m in red} == {f"<{out['sent'][0]}@vigie>"}  # 2 recipients
+    # an hour later: nothing new; the nightly delivery records it as sent and does not resend it
+    alerts.hourly_check((end + timedelta(hours=1)).isoformat(), "hourly-test", import_dir=str(corpus_import),
+                        lake_dir=str(run.lake), backoff=0.01)
+    alerts.deliver_day(run, backoff=0.01)
+    red = [m for _, m in inbox.messages if m["Subject"].startswith("[Vigie RED]")]
+    assert len(red) == 2
+    table = {a["alert_id"]: a for a in lake.read_partition(run.lake, ALERTS, dt=CAMPAIGN_DAY).to_pylist()}
+    assert table[out["sent"][0]]["status"] == "sent"
+
+
+def _ts_hour(s):
+    t = datetime.fromisoformat(s.replace("Z", "+00:00"))
+    return t.replace(minute=0, second=0, microsecond=0) + timedelta(hours=1)
+
+
+def test_hourly_dag_is_thin():
+    import subprocess
+    import sys
+
+    dag = Path(__file__).resolve().parents[1] / "dags" / "listening_hourly.py"
+    code = ("import sys, runpy; g = runpy.run_path(sys.argv[1]); "
+            "heavy = [m for m in ('pandas', 'matplotlib', 'great_expectations', 'listening.alerts') if m in sys.modules]; "
+            "print(','.join(heavy))")
+    out = subprocess.run([sys.executable, "-c", code, str(dag)], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == ""
+    from airflow.dag_processing.dagbag import DagBag
+
+    bag = DagBag(dag_folder=str(dag))
+    assert bag.import_errors == {}
+    d = bag.dags["listening_hourly"]
+    assert [t.task_id for t in d.tasks] == ["red_alerts"] and d.catchup is False

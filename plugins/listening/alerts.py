@@ -553,6 +553,95 @@ def outbox_dir(run) -> Path:
     return (p if p.is_absolute() else run.lake / p) / f"dt={run.day.isoformat()}"
 
 
+def _cooling(root: Path, a: dict) -> datetime | None:
+    """End of the window of a red alert on the same topic, detector and subject sent less than
+    RED_COOLDOWN before this one starts (a second red e-mail about the same thing would be noise)."""
+    key = [a["topic"], a["detector"], a["subject"] or ""]
+    ends = [datetime.fromisoformat(r["window_end"]) for r in ledger(root)
+            if r.get("topic_key") == key and r.get("alert_id") != a["alert_id"]]
+    ends = [e for e in ends if a["window_start"] - RED_COOLDOWN < e < a["window_end"] + RED_COOLDOWN]
+    return max(ends) if ends else None
+
+
+def send_red(run, a: dict, posts: dict, hourly: list[dict], smtp: Smtp | None, sender_: str, outbox: Path,
+             attempts: int = ATTEMPTS, backoff: float = BACKOFF_SECONDS) -> dict:
+    """The immediate e-mail of a red alert (cool-down applied); updates `a`'s delivery columns."""
+    prev = _cooling(run.lake, a)
+    if prev is not None:
+        a["status"], a["status_reason"] = "suppressed", (
+            f"cool-down: a red alert on the same topic and detector was sent for a window ending "
+            f"{prev.isoformat()}; listed in the digest")
+        a["_cooldown"] = True
+        return {"sent": [], "skipped": [], "failed": {}, "attempts": 0}
+    msg = red_message(run, a, posts, hourly, sender_)
+    out = deliver_message(run.lake, f"alert-{a['alert_id']}", msg, a["recipients"], [a["alert_id"]], smtp,
+                          outbox, attempts, backoff, filename=f"alert-{a['alert_id']}.eml")
+    if out["sent"]:  # remembered for the cool-down of later red alerts
+        record_delivery(run.lake, {"key": f"cooldown-{a['alert_id']}", "recipient": "", "alert_ids": [],
+                                   "alert_id": a["alert_id"], "topic_key": [a["topic"], a["detector"], a["subject"] or ""],
+                                   "window_end": a["window_end"].isoformat()})
+    a["attempts"] = int(a["attempts"] or 0) + out["attempts"]
+    a["message_id"] = msg["Message-ID"]
+    if out["failed"]:
+        a["status"], a["status_reason"] = "failed", "; ".join(f"{r}: {e}" for r, e in out["failed"].items())
+    return out
+
+
+HOURLY_DETECTORS = ("volume_spike", "coordinated_copies", "crisis_words")
+
+
+def hourly_check(until: str | datetime, run_id: str = "hourly", config_dir: str | None = None,
+                 import_dir: str | None = None, lake_dir: str | None = None, smtp: Smtp | None | str = "auto",
+                 attempts: int = ATTEMPTS, backoff: float = BACKOFF_SECONDS) -> dict:
+    """The hourly path: red alerts of the day so far, e-mailed at once.
+
+    Reads the import files of the UTC day up to `until` (the end of the hour just finished),
+    enriches them in memory (nothing is written to the datasets: the nightly run does that),
+    runs the hourly detectors against the lake's 28 days, and sends each red alert whose
+    window reaches the last two hours. The ledger keys are the nightly run's: the nightly
+    delivery records these alerts as sent and does not send them again.
+    """
+    from listening import detect, metrics, pipeline, privacy
+    from listening.schema import RAW
+    from listening.sources import files
+
+    until = datetime.fromisoformat(until) if isinstance(until, str) else until
+    until = until.astimezone(timezone.utc).replace(minute=0, second=0, microsecond=0)
+    day = (until - timedelta(microseconds=1)).date()
+    run = pipeline.make_run(day, run_id, config_dir=config_dir, import_dir=import_dir, lake_dir=lake_dir)
+    rows, _ = files.read_day(run.import_dir, day)
+    rows = [r for r in rows if r["created_at"] < until]
+    raw = pa.Table.from_pylist(rows, schema=RAW.schema)
+    mentions = pipeline.enrich(raw, run.config, privacy.load_key(run.lake))
+    topics = [t.name for t in run.config.watchlists.topics]
+    hourly_t, daily_t = metrics.hourly(mentions), metrics.daily(mentions, day, topics)
+    found = detect.detect(**detect.inputs_from_lake(run.lake, day, mentions, hourly_t, daily_t),
+                          detectors=HOURLY_DETECTORS)
+    red = [a for a in found if a["severity"] == "red" and a["window_end"] >= until - timedelta(hours=2)]
+    red = initial_status(run, red)
+    smtp = smtp_settings() if smtp == "auto" else smtp
+    s = smtp.sender if smtp else os.environ.get("VIGIE_MAIL_FROM", "vigie@localhost")
+    need = {p for a in red for p in a["evidence_post_ids"]}
+    posts = {r["post_id"]: r for r in mentions.select(["post_id", "platform", "url", "created_at", "text"]).to_pylist()
+             if r["post_id"] in need}
+    hourly = []
+    for k in (2, 1):
+        h = lake.read_partition(run.lake, METRICS_HOURLY, dt=day - timedelta(days=k))
+        if h is not None:
+            hourly += h.select(["topic", "hour", "posts"]).to_pylist()
+    hourly += hourly_t.select(["topic", "hour", "posts"]).to_pylist()
+    sent = []
+    for a in red:
+        if a["status_reason"].startswith("topic muted"):
+            continue
+        out = send_red(run, a, posts, hourly, smtp, s, outbox_dir(run), attempts, backoff)
+        if out["sent"]:
+            sent.append(a["alert_id"])
+    log.info("hourly %s: %d posts, %d red alerts, sent %s", until.isoformat(), len(rows), len(red), sent)
+    return {"until": until.isoformat(), "posts": len(rows), "mentions": mentions.num_rows,
+            "red": [a["alert_id"] for a in red], "sent": sent}
+
+
 def deliver_day(run, smtp: Smtp | None | str = "auto", attempts: int = ATTEMPTS,
                 backoff: float = BACKOFF_SECONDS) -> dict:
     """Send the day's red alerts one by one and each team's digest; record every status.
@@ -580,41 +669,13 @@ def deliver_day(run, smtp: Smtp | None | str = "auto", attempts: int = ATTEMPTS,
         return set(recipients) <= got
 
     # Red alerts: one message each, unless muted, already sent, or cooling down.
-    last_red: dict[tuple, datetime] = {}
-    for rec in book:
-        if rec.get("topic_key") and rec.get("window_end"):
-            k = tuple(rec["topic_key"])
-            last_red[k] = max(last_red.get(k, datetime.min.replace(tzinfo=timezone.utc)),
-                              datetime.fromisoformat(rec["window_end"]))
     for a in sorted(alerts, key=lambda a: (a["window_start"], a["alert_id"])):
-        if a["severity"] != "red":
-            continue
-        if a["status_reason"].startswith("topic muted"):
+        if a["severity"] != "red" or a["status_reason"].startswith("topic muted"):
             continue
         if carried(a["alert_id"], a["recipients"]):
             continue
-        tkey = (a["topic"], a["detector"], a["subject"] or "")
-        prev = last_red.get(tkey)
-        if prev is not None and a["window_start"] - prev < RED_COOLDOWN and not any(
-                a["alert_id"] in r.get("alert_ids", []) for r in book):
-            a["status"], a["status_reason"] = "suppressed", (
-                f"cool-down: a red alert on the same topic and detector was sent for a window ending "
-                f"{prev.isoformat()}; listed in the digest")
-            a["_cooldown"] = True
-            continue
-        msg = red_message(run, a, posts, hourly, s)
-        out = deliver_message(run.lake, f"alert-{a['alert_id']}", msg, a["recipients"], [a["alert_id"]], smtp,
-                              outbox, attempts, backoff)
-        # remember the topic key for the cool-down of later red alerts
-        if out["sent"]:
-            record_delivery(run.lake, {"key": f"cooldown-{a['alert_id']}", "recipient": "", "alert_ids": [],
-                                       "topic_key": list(tkey), "window_end": a["window_end"].isoformat()})
-            last_red[tkey] = a["window_end"]
+        out = send_red(run, a, posts, hourly, smtp, s, outbox, attempts, backoff)
         result["messages"] += bool(out["sent"])
-        a["attempts"] = int(a["attempts"] or 0) + out["attempts"]
-        a["message_id"] = msg["Message-ID"]
-        if out["failed"]:
-            a["status"], a["status_reason"] = "failed", "; ".join(f"{r}: {e}" for r, e in out["failed"].items())
     # Digests: every team owning a topic, every day (a quiet day is news too).
     book = ledger(run.lake)
     wl = run.config.watchlists

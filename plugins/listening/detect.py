@@ -16,7 +16,7 @@ Detectors and what they test (docs/detection.md has the figures):
   the baseline explains (binomial noise of today's scored posts plus the day-to-day spread).
 * emerging_hashtag: a hashtag never seen in the topic in 28 days, used by several authors, or
   one growing far faster than its 28-day rate; evidence is its first posts of the day.
-* coordinated_copies: near-identical texts (Jaccard >= 0.5 on character 5-gram shingles of the
+* coordinated_copies (subject: a hash of the normalised text, no post text is kept): near-identical texts (Jaccard >= 0.5 on character 5-gram shingles of the
   normalised text, single-link groups) from many distinct accounts within a few hours. Exact
   pairwise similarity on sparse matrices, in time-ordered blocks of 3,000 posts.
 * crisis_words: posts holding a word of the language's list (include/alerting/crisis_words.yml),
@@ -252,8 +252,8 @@ def detect_volume(hourly_today: pd.DataFrame, baseline: dict[str, np.ndarray], m
             alerts.append(_row(
                 topic, "volume_spike", sev, top, ws, we,
                 f"Volume spike: {int(obs)} posts in {len(grp)} h ({obs / exp:.1f}x usual)",
-                f"{int(obs)} posts between {_hour_label(ws)} and {_hour_label(we)} where about {exp:.0f} "
-                f"are usual for these hours and this weekday.",
+                f"{int(obs)} posts in {len(grp)} hour{'s' if len(grp) > 1 else ''} where about {exp:.0f} "
+                f"are usual for these hours of the day and this day of the week.",
                 _top_posts(win), observed=obs, expected=exp))
     return alerts
 
@@ -438,8 +438,8 @@ def detect_copies(mentions: pd.DataFrame, day: date, th: Thresholds = DEFAULT) -
         for ts in dense["topics"]:
             for tp in ts:
                 counts[tp] += 1
-        sample = dense["text"].iloc[0]
-        subject = normalise_copy_text(sample)[:80]
+        # The subject names the text by a hash: alerts keep no post text (erasure removes evidence ids only).
+        subject = "copies:" + hashlib.sha256(normalise_copy_text(dense["text"].iloc[0]).encode()).hexdigest()[:12]
         minutes = max(1, round((dense["created_at"].iloc[-1] - dense["created_at"].iloc[0]).total_seconds() / 60))
         for topic in topics:
             if counts[topic] < th.copies_min_posts:
@@ -447,8 +447,8 @@ def detect_copies(mentions: pd.DataFrame, day: date, th: Thresholds = DEFAULT) -
             alerts.append(_row(
                 topic, "coordinated_copies", sev, float(authors), ws, we,
                 f"Coordinated copies: {best} near-identical posts from {authors} accounts",
-                f"{authors} accounts posted {best} near-identical texts within {minutes} minutes, "
-                f"e.g. \u201c{sample[:140]}\u201d.",
+                f"{authors} accounts posted {best} near-identical texts within {minutes} minutes "
+                f"(the posts below show the text).",
                 dense["post_id"].head(5).tolist(), subject=subject, observed=best, expected=None))
     return alerts
 
@@ -531,7 +531,7 @@ def detect_crisis(mentions: pd.DataFrame, history: pd.DataFrame, history_days: i
             posts = pd.concat([f[4] for f in rn])
             alerts.append(_row(
                 topic, "crisis_words", sev, score, ws, we,
-                f"Crisis words: {n} posts between {_hour_label(ws)} and {_hour_label(we)}",
+                f"Crisis words: {n} posts in {len(rn)} h",
                 f"{n} posts by {posts['author_key'].nunique()} accounts use crisis words (accident, evacuation, "
                 f"threat…) where {mu * len(rn):.1f} would be usual for the topic.",
                 _top_posts(posts), observed=n, expected=mu * len(rn)))
