@@ -221,3 +221,17 @@ def pd_isna(v) -> bool:
     import pandas as pd
 
     return bool(pd.isna(v))
+
+
+def test_validation_report_page(tmp_path):
+    lake_root = tmp_path / "lake"
+    run = pipeline.make_run(DAY, "run-9", lake_dir=str(lake_root), import_dir=str(tmp_path))
+    rows = [mention(1), mention(2, sentiment_score=-3.0, text="<script>alert(1)</script>")]
+    lake.write_file(lake.stage_path(lake_root, DAY, MENTIONS, dt=DAY), MENTIONS,
+                    pa.Table.from_pylist(rows, schema=MENTIONS.schema))
+    summary = pipeline.validate(run)
+    page = Path(summary["report"]).read_text()
+    assert "Validation of 2026-11-02" in page and "Published, 1 rows quarantined" in page
+    assert "sentiment_score_range" in page and "FAILED" in page
+    assert "<script>" not in page
+    assert "data_docs/local_site/index.html" in page

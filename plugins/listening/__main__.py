@@ -126,7 +126,8 @@ def cmd_nightly(args) -> int:
     print()
     _summaries(days)
     print(f"\nDatasets:          {run.lake}")
-    print(f"Validation report: {run.lake / 'quality' / 'gx' / 'gx' / 'uncommitted' / 'data_docs' / 'local_site' / 'index.html'}")
+    print(f"Validation report: {run.lake / 'quality' / 'report' / f'dt={days[-1].isoformat()}' / 'index.html'} (one per day)")
+    print(f"GX Data Docs:      {run.lake / 'quality' / 'gx' / 'gx' / 'uncommitted' / 'data_docs' / 'local_site' / 'index.html'}")
     print(f"Quarantine:        {run.lake / 'quarantine'}")
     print(f"Alert outbox:      {outbox_dir(run)}")
     if failed:

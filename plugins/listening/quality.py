@@ -373,13 +373,14 @@ def validate_staged(run) -> dict:
     validator.build_docs(run.run_id)
     results_table = pa.Table.from_pylist(rows_out, schema=QUALITY.schema)
     lake.write_partition(run.lake, QUALITY, results_table, dt=run.day)
+    report = write_report(run.lake, run.day, run.run_id, rows_out, quarantined_by_layer, validator.docs_index)
     warnings = [f"{r['layer']}: {r['rule']} {r['details']}" for r in rows_out
                 if r["level"] == "warning" and not r["success"]]
     for w in warnings:
         log.warning("%s: %s", run.day, w)
     summary = {"rules": len(rows_out), "failed": sum(not r["success"] for r in rows_out), "warnings": warnings,
                "quarantined": {k: len(v) for k, v in quarantined_by_layer.items()},
-               "data_docs": str(validator.docs_index)}
+               "data_docs": str(validator.docs_index), "report": str(report)}
     if failures:
         raise QualityError(f"{run.day}: not published, critical rules failed:\n" + "\n".join(failures))
     log.info("%s: %d rules checked, %d failed, quarantined %s", run.day, summary["rules"],
@@ -412,3 +413,55 @@ def check_published(lake_root: Path, dataset: str, day, topics: list[str], langu
                                  f"check-raw-{day.isoformat()}")
     validator.build_docs(f"check-{dataset}-{day.isoformat()}")
     return results
+
+
+def report_path(lake_root: Path, day) -> Path:
+    return Path(lake_root) / "quality" / "report" / f"dt={day.isoformat()}" / "index.html"
+
+
+def write_report(lake_root: Path, day, run_id: str, results: list[dict], quarantined: dict[str, list[dict]],
+                 docs_index: Path) -> Path:
+    """The day's validation on one self-contained page (GX's Data Docs index needs a network)."""
+    import html
+    import os
+    from collections import Counter
+
+    e = html.escape
+    failed = [r for r in results if not r["success"]]
+    verdict = ("Not published: a critical rule failed" if any(r["level"] == "critical" for r in failed)
+               else "Published" + (f", {sum(len(v) for v in quarantined.values())} rows quarantined" if quarantined else ""))
+    rows = []
+    for r in sorted(results, key=lambda r: (r["success"], r["layer"], r["level"] != "critical", r["rule"])):
+        cls = "ok" if r["success"] else ("crit" if r["level"] == "critical" else "warn")
+        rows.append(f"<tr class='{cls}'><td>{e(r['layer'])}</td><td>{e(r['rule'])}</td><td>{e(r['level'])}</td>"
+                    f"<td>{'ok' if r['success'] else 'FAILED'}</td><td class='n'>{r['failed_rows']:,}</td>"
+                    f"<td class='n'>{r['rows']:,}</td><td><code>{e(r['details'][:300])}</code></td></tr>")
+    qrows = []
+    for layer, bad in sorted(quarantined.items()):
+        for rule, n in Counter(b["rule"] for b in bad).most_common():
+            qrows.append(f"<tr><td>{e(layer)}</td><td>{e(rule)}</td><td class='n'>{n:,}</td></tr>")
+    docs = os.path.relpath(docs_index, report_path(lake_root, day).parent)
+    page = f"""<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
+<title>Validation {e(day.isoformat())}</title>
+<style>body{{font-family:system-ui,sans-serif;margin:1rem;color:#222}}table{{border-collapse:collapse;width:100%}}
+td,th{{border-bottom:1px solid #ddd;padding:.3rem .5rem;text-align:left;font-size:.9rem;vertical-align:top}}
+td.n{{text-align:right}}tr.crit{{background:#fdd}}tr.warn{{background:#ffefc2}}code{{font-size:.8rem;word-break:break-all}}
+.v{{font-size:1.2rem;font-weight:600}}</style></head><body>
+<h1>Validation of {e(day.isoformat())}</h1>
+<p class="v">{e(verdict)}</p>
+<p>{len(results)} rules checked, {len(failed)} failed. Run <code>{e(run_id)}</code>.
+Great Expectations Data Docs: <a href="{e(docs)}">{e(docs)}</a>.</p>
+<h2>Quarantined rows</h2>
+{"<table><tr><th>dataset</th><th>rule</th><th>rows</th></tr>" + "".join(qrows) + "</table>" if qrows else "<p>None.</p>"}
+<h2>Rules</h2>
+<table><tr><th>dataset</th><th>rule</th><th>level</th><th>result</th><th>failed rows</th><th>rows</th><th>details</th></tr>
+{"".join(rows)}</table>
+</body></html>
+"""
+    path = report_path(lake_root, day)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(".index.html.tmp")
+    tmp.write_text(page, encoding="utf-8")
+    os.replace(tmp, path)
+    return path
