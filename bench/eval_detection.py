@@ -44,6 +44,8 @@ START = date(2026, 11, 2)
 
 def build_lake(work: Path, seed: int, days: int, posts: int, events: bool) -> tuple[Path, dict]:
     name = f"{'ev' if events else 'quiet'}-s{seed}-d{days}-p{posts}"
+    if events and simulate.BURST_FACTOR != 6.0:
+        name += f"-burst{simulate.BURST_FACTOR:g}"
     corpus, root = work / name / "corpus", work / name / "lake"
     done = work / name / "done"
     if not done.exists():
@@ -96,7 +98,11 @@ def main(argv=None) -> None:
     ap.add_argument("--quiet-days", type=int, default=28)
     ap.add_argument("--work", default=None)
     ap.add_argument("--json", default=None, help="also write the figures as JSON here")
+    ap.add_argument("--burst-factor", type=float, default=None,
+                    help="sensitivity: plant the volume burst at this multiple of the usual volume (default 6)")
     a = ap.parse_args(argv)
+    if a.burst_factor:
+        simulate.BURST_FACTOR = a.burst_factor  # the simulator reads its module constant when planning
     work = Path(a.work or tempfile.mkdtemp(prefix="vigie-eval-"))
     work.mkdir(parents=True, exist_ok=True)
 

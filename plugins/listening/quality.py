@@ -452,7 +452,7 @@ td.n{{text-align:right}}tr.crit{{background:#fdd}}tr.warn{{background:#ffefc2}}c
 <p class="v">{e(verdict)}</p>
 <p>{len(results)} rules checked, {len(failed)} failed. Run <code>{e(run_id)}</code>.
 Great Expectations Data Docs: <a href="{e(docs)}">{e(docs)}</a>.</p>
-<h2>Quarantined rows</h2>
+<h2>Rows these rules quarantined</h2><p>(Lines the importer refused are in <code>quarantine/layer=raw/</code> with their reasons.)</p>
 {"<table><tr><th>dataset</th><th>rule</th><th>rows</th></tr>" + "".join(qrows) + "</table>" if qrows else "<p>None.</p>"}
 <h2>Rules</h2>
 <table><tr><th>dataset</th><th>rule</th><th>level</th><th>result</th><th>failed rows</th><th>rows</th><th>details</th></tr>

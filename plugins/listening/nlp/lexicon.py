@@ -7,6 +7,9 @@ multilingual counterpart, written to be simple, explicit and data-driven:
   (VADER scale, -4..4). A token with spaces is a multi-word idiom
   (« pas terrible », « nicht schlecht »), matched before single words.
 * ``include/lexicons/sentiment/emoji.tsv`` -- emoji and emoticons, shared.
+* ``base_lexicons`` in rules.yml -- generated word lists loaded before ``<lang>.tsv``,
+  which overrides them (Dutch: ``nl-pattern.tsv``, built by bench/build_nl_lexicon.py
+  from Pattern's PDDL lexicon).
 * ``include/lexicons/sentiment/rules.yml`` -- per language: negators,
   boosters/dampeners with their increments, contrast words, neutral band,
   and the character transliterations applied before lookup.
@@ -129,7 +132,18 @@ class LexiconSentiment:
 
         self.words: dict[str, float] = {}
         self.idioms: dict[tuple[str, ...], float] = {}
-        for key, val in self._read_tsv(lex_path):
+        base_paths = []
+        for name in rules.get("base_lexicons") or []:
+            bp = self.lexicon_dir / str(name)
+            if not bp.is_file():
+                raise LexiconError(f"{rules_path}: {lang}.base_lexicons: no file {bp}")
+            base_paths.append(bp)
+        # a generated list knows nothing of the rules: its entries for words the rules use as
+        # negators, boosters, dampeners or contrast ('echt', 'heel') are dropped
+        ruled = self.negators | self.contrast | set(self.modifiers)
+        entries = [(k, v) for bp in base_paths for k, v in self._read_tsv(bp) if self._norm(k) not in ruled]
+        entries += list(self._read_tsv(lex_path))  # the language's own file wins
+        for key, val in entries:
             parts = tuple(self._norm(p) for p in key.split())
             if len(parts) == 1:
                 self.words[parts[0]] = val
@@ -154,7 +168,7 @@ class LexiconSentiment:
         self._emoji_chars = frozenset(e[0] for e in self.emoji)
 
         h = hashlib.sha256()
-        for p in (lex_path, emoji_path, rules_path):
+        for p in (*base_paths, lex_path, emoji_path, rules_path):
             if p.is_file():
                 h.update(p.name.encode() + b"\0" + p.read_bytes() + b"\0")
         self.version = f"{ENGINE_VERSION}+{h.hexdigest()[:12]}"
