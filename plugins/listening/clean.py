@@ -31,10 +31,10 @@ def clean_text(text: str) -> str:
         return ""
     t = BREAK_RE.sub(" ", text) if "<" in text else text
     t = TAG_RE.sub("", t) if "<" in t else t
-    t = html.unescape(t)
+    t = html.unescape(t) if "&" in t else t
     t = unicodedata.normalize("NFC", t)
     t = CONTROL_RE.sub("", t)
-    return SPACE_RE.sub(" ", t).strip()
+    return " ".join(t.split())
 
 
 @lru_cache(maxsize=1)
@@ -64,14 +64,22 @@ def canonical_link(url: str) -> str:
     return urlunsplit((parts.scheme.lower(), parts.netloc.lower(), parts.path, urlencode(query), ""))
 
 
+def _without_links(text: str) -> str:
+    return LINK_RE.sub(" ", text) if "://" in text else text
+
+
 def hashtags(text: str) -> list[str]:
     """Hashtags in order of appearance, lowercase, without '#', each once."""
-    return list(dict.fromkeys(h.casefold() for h in HASHTAG_RE.findall(LINK_RE.sub(" ", text))))
+    if "#" not in text:
+        return []
+    return list(dict.fromkeys(h.casefold() for h in HASHTAG_RE.findall(_without_links(text))))
 
 
 def mentions(text: str) -> list[str]:
     """Accounts mentioned, lowercase, with '@', each once."""
-    found = (m.rstrip(".-").casefold() for m in MENTION_RE.findall(LINK_RE.sub(" ", text)))
+    if "@" not in text:
+        return []
+    found = (m.rstrip(".-").casefold() for m in MENTION_RE.findall(_without_links(text)))
     return list(dict.fromkeys("@" + m for m in found))
 
 
