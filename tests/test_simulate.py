@@ -410,3 +410,20 @@ def test_bundled_sample_is_what_the_simulator_makes(tmp_path):
     assert shipped == sorted(str(p.relative_to(tmp_path)) for p in tmp_path.rglob("*") if p.is_file())
     for name in shipped:
         assert (SAMPLE / name).read_bytes() == (tmp_path / name).read_bytes(), f"{name} differs: run `make sample`"
+
+
+def test_quiet_corpus_has_no_planted_event(tmp_path):
+    """events=False: the same kind of traffic, without burst, hashtag, entry, drop or campaign."""
+    m = sim.simulate(tmp_path, start=START, days=14, posts=1500, seed=SEED, events=False)
+    assert {e["type"] for e in m["events"]} == {"questions", "insults", "spam"}
+    assert m["posts"] == 1500
+    texts = []
+    for path in sorted((tmp_path / "import").glob("posts-*.jsonl.gz")):
+        for line in _read_lines(path):
+            try:
+                texts.append(json.loads(line)["text"])
+            except (json.JSONDecodeError, KeyError, TypeError):
+                continue
+    assert texts and not any("#budgetgate" in t.lower() for t in texts)
+    truth = [json.loads(x) for x in _read_lines(tmp_path / "truth.jsonl.gz")]
+    assert not any(t.get("event") not in (None, "questions", "insults", "spam") for t in truth)
