@@ -235,3 +235,16 @@ def test_validation_report_page(tmp_path):
     assert "sentiment_score_range" in page and "FAILED" in page
     assert "<script>" not in page
     assert "data_docs/local_site/index.html" in page
+
+
+def test_hourly_metrics_duplicates_are_caught(validator):
+    from listening.schema import METRICS_HOURLY
+
+    row = {"hour": datetime(2026, 11, 2, 10, tzinfo=timezone.utc), "topic": "agora", "posts": 1, "unique_authors": 1,
+           "positive": 1, "neutral": 0, "negative": 0, "unscored": 0, "net_sentiment": 1.0, "mean_sentiment": 0.5,
+           "reach": 1, "engagement": 0, "replies": 0, "reposts": 0, "lang_fr": 1, "lang_nl": 0, "lang_en": 0,
+           "lang_de": 0, "lang_other": 0, "top_hashtags": []}
+    table = pa.Table.from_pylist([row, {**row, "topic": "parlement"}, row], schema=METRICS_HOURLY.schema)
+    _, _, results = quality.validate_table(validator, METRICS_HOURLY, table, DAY, TOPICS, LANGS, "r", "metrics_hourly")
+    r = next(r for r in results if r["rule"] == "topic_hour_unique")
+    assert not r["success"] and r["level"] == "critical"

@@ -157,10 +157,13 @@ def _arrow_backed(t: pa.DataType):
     return None
 
 
-def frame(ds: Dataset, table: pa.Table, topics: list[str], mention_ids=None) -> pd.DataFrame:
+def frame(ds: Dataset, table: pa.Table, topics: list[str], mention_ids=None,
+          presence_only: set[str] = frozenset()) -> pd.DataFrame:
     """The table as GX reads it, with a row number and the derived columns of its suite.
 
     `mention_ids` is called for alerts only: the post ids their evidence may point to.
+    Columns in `presence_only` are only checked for nulls: they reach GX as a null/True mask,
+    since GX hashes the whole frame and long texts would cost more than every rule together.
     """
     df = table.to_pandas(types_mapper=_arrow_backed)
     for f in ds.schema:
@@ -174,6 +177,11 @@ def frame(ds: Dataset, table: pa.Table, topics: list[str], mention_ids=None) -> 
         known = set(topics)
         df["_unknown_topics"] = [sum(t not in known for t in ts) for ts in df["topics"]]
         df["_topic_count"] = [len(ts) for ts in df["topics"]]
+    import pyarrow.compute as pc
+
+    for c in presence_only:
+        mask = pc.if_else(pc.is_valid(table[c]), pa.scalar(True), pa.scalar(None, pa.bool_()))
+        df[c] = pd.Series(mask.to_pandas(types_mapper=pd.ArrowDtype), index=df.index)
     df[ROW] = range(len(df))
     return df
 
@@ -252,7 +260,15 @@ def validate_table(validator: Validator, ds: Dataset, table: pa.Table, day, topi
                    run_id: str, name: str, mention_ids=None) -> tuple[pa.Table, list[dict], list[dict]]:
     """(rows that pass, quarantined rows, results) for one staged partition."""
     rules, _ = suite(ds, day, topics, languages)
-    df = frame(ds, table, topics, mention_ids)
+    checked = set()
+    for r in rules:
+        if not r.name.endswith("_not_null"):
+            checked.add(getattr(r.expectation, "column", None))
+            checked.update(getattr(r.expectation, "column_list", None) or [])
+    heavy = {f.name for f in ds.schema
+             if (pa.types.is_string(f.type) or pa.types.is_list(f.type)) and f.name not in checked
+             and f.name not in ("topics", "evidence_post_ids")}
+    df = frame(ds, table, topics, mention_ids, presence_only=heavy)
     results = validator.run(name, rules, df, run_id)
     bad_rows: dict[int, list[str]] = {}
     for r in results:
