@@ -3,6 +3,7 @@ simulated corpus run through the pipeline (the planted events are found on their
 from __future__ import annotations
 
 from datetime import date, datetime, timedelta, timezone
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -207,3 +208,12 @@ def test_detect_day_is_idempotent(event_lake, tmp_path):
     detect.detect_day(run)
     again = lake.read_file(lake.stage_path(copy, day, ALERTS, dt=day), ALERTS)
     assert again.drop(["run_id"]).equals(before.drop(["run_id"]))
+
+
+def test_empty_day_and_no_history_raise_nothing():
+    from listening.schema import MENTIONS, METRICS_DAILY, METRICS_HOURLY
+
+    m = MENTIONS.schema.empty_table()
+    out = detect.detect(**{**detect.inputs_from_lake(Path("/nonexistent"), DAY, m, METRICS_HOURLY.schema.empty_table(),
+                                                     METRICS_DAILY.schema.empty_table())})
+    assert out == []
