@@ -20,19 +20,27 @@ def test_sentiment_reads_lines_and_writes_json_lines(tmp_path):
     assert res.returncode == 0, res.stderr
     rows = [json.loads(line) for line in res.stdout.splitlines()]
     assert [r["label"] for r in rows] == ["positive", "negative"]
-    assert all(-1 <= r["score"] <= 1 and r["engine"].startswith("vigie-lexicon-fr") for r in rows)
+    assert all(-1 <= r["score"] <= 1 and 0 <= r["confidence"] <= 1 and r["engine"].startswith("vigie-blend-fr")
+               for r in rows)
 
 
 def test_sentiment_english_is_vader(tmp_path):
     res = _cli("sentiment", "--lang", "en", stdin="What a great session\n", tmp_path=tmp_path)
     row = json.loads(res.stdout)
-    assert row["label"] == "positive" and row["engine"].startswith("vader-")
+    assert row["label"] == "positive" and row["engine"].startswith("vader-") and row["confidence"] > 0.5
+
+
+def test_sentiment_dutch_is_the_lexicon(tmp_path):
+    res = _cli("sentiment", "--lang", "nl", stdin="Wat een schande\n", tmp_path=tmp_path)
+    row = json.loads(res.stdout)
+    assert row["label"] == "negative" and row["engine"].startswith("vigie-lexicon-nl") and "confidence" in row
 
 
 def test_sentiment_unknown_language_says_so(tmp_path):
     res = _cli("sentiment", "--lang", "it", stdin="Che bello\n", tmp_path=tmp_path)
     assert res.returncode == 2
-    assert json.loads(res.stdout)["score"] is None
+    row = json.loads(res.stdout)
+    assert row["score"] is None and row["confidence"] is None
     assert "no sentiment engine reads 'it'" in res.stderr
 
 

@@ -55,9 +55,9 @@ def cmd_sentiment(args) -> int:
 
     lines = [line.rstrip("\n") for line in sys.stdin]
     for text, s in zip(lines, sentiment.score(lines, [args.lang] * len(lines))):
-        out = {"text": text, "score": None, "label": None, "engine": None}
+        out = {"text": text, "score": None, "label": None, "confidence": None, "engine": None}
         if s:
-            out.update(score=round(s.score, 4), label=s.label, engine=s.engine)
+            out.update(score=round(s.score, 4), label=s.label, confidence=round(s.confidence, 4), engine=s.engine)
         print(json.dumps(out, ensure_ascii=False))
     if sentiment.engine(args.lang) is None:
         print(f"no sentiment engine reads {args.lang!r} (supported: {sorted(sentiment.SUPPORTED)})", file=sys.stderr)

@@ -183,6 +183,9 @@ class Settings(_Strict):
     raw_retention_days: int = Field(default=90, ge=1)
     outbox: str = "outbox"
     digest_language: str = "fr"
+    # a local transformer sentiment model (Hugging Face format); used when torch and
+    # transformers are installed, never downloaded (listening.nlp.sentiment)
+    sentiment_model_dir: str | None = None
 
     @field_validator("timezone")
     @classmethod

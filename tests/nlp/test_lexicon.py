@@ -222,3 +222,49 @@ def test_val_macro_f1_floor(lang, floor):
     eng = LexiconSentiment(lang)
     pred = [eng.label(s) for s in eng.polarity_many(texts)]
     assert bench.macro_f1(gold, pred) >= floor
+
+
+def test_base_lexicon_is_loaded_first_and_overridden(tmp_path):
+    for p in LEXICON_DIR.iterdir():
+        (tmp_path / p.name).write_bytes(p.read_bytes())
+    (tmp_path / "nl-pattern.tsv").write_text("mooi\t1\nrampzalig\t-3\nheel\t2\n", encoding="utf-8")
+    (tmp_path / "nl.tsv").write_text("mooi\t2.5\n", encoding="utf-8")
+    eng = LexiconSentiment("nl", tmp_path)
+    assert eng.words["mooi"] == 2.5          # the hand-written file wins
+    assert eng.words["rampzalig"] == -3      # the base list fills in
+    assert "heel" not in eng.words           # a booster in rules.yml is not a sentiment word
+    assert eng.label(eng.polarity("Een rampzalig plan")) == "negative"
+
+
+def test_missing_base_lexicon_is_named(tmp_path):
+    for p in LEXICON_DIR.iterdir():
+        (tmp_path / p.name).write_bytes(p.read_bytes())
+    (tmp_path / "nl-pattern.tsv").unlink()
+    with pytest.raises(LexiconError, match="nl-pattern.tsv"):
+        LexiconSentiment("nl", tmp_path)
+
+
+def test_dutch_has_pattern_adjectives(nl):
+    # from Pattern's Dutch lexicon (bench/build_nl_lexicon.py), with the -e forms
+    for w in ("belabberd", "voortreffelijk", "waardeloos", "waardeloze"):
+        assert w in nl.words, w
+
+
+def _nl_set():
+    bench = _bench()
+    return bench, bench.load_nl()
+
+
+def test_dutch_set_is_big_varied_and_well_formed():
+    _, (texts, gold) = _nl_set()
+    assert len(texts) >= 300
+    assert len(set(texts)) == len(texts)
+    for label in ("negative", "neutral", "positive"):
+        assert gold.count(label) >= 90
+
+
+def test_dutch_macro_f1_floor(nl):
+    # measured 77.1 (docs/sentiment.md); the target is 60
+    bench, (texts, gold) = _nl_set()
+    pred = [nl.label(s) for s in nl.polarity_many(texts)]
+    assert bench.macro_f1(gold, pred) >= 0.70
