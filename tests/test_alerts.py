@@ -293,3 +293,18 @@ def test_hourly_dag_is_thin():
     assert bag.import_errors == {}
     d = bag.dags["listening_hourly"]
     assert [t.task_id for t in d.tasks] == ["red_alerts"] and d.catchup is False
+
+
+def test_airflow_smtp_connection_is_read(monkeypatch):
+    """Under Airflow the smtp_default connection is used, with the SMTP provider's meaning of its extras."""
+    import json as _json
+
+    for var in ("VIGIE_SMTP_HOST", "VIGIE_SMTP_PORT"):
+        monkeypatch.delenv(var, raising=False)
+    assert alerts.smtp_settings() is None  # nothing configured: the outbox
+    conn = {"conn_type": "smtp", "host": "mail.example", "port": 587, "login": "vigie", "password": "s3cret",
+            "extra": {"disable_ssl": True, "from_email": "vigie@parlement.example"}}
+    monkeypatch.setenv("AIRFLOW_CONN_SMTP_DEFAULT", _json.dumps(conn))
+    s = alerts.smtp_settings()
+    assert s is not None and (s.host, s.port, s.user, s.ssl, s.starttls) == ("mail.example", 587, "vigie", False, True)
+    assert s.sender == "vigie@parlement.example"

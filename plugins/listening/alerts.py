@@ -177,8 +177,11 @@ def smtp_settings() -> Smtp | None:
         log.info("no smtp_default connection (%s): messages go to the outbox", type(e).__name__)
         return None
     extra = c.extra_dejson or {}
-    return Smtp(host=c.host, port=int(c.port or 25), user=c.login or None, password=c.password or None,
-                starttls=not extra.get("disable_tls", True), ssl=bool(extra.get("disable_ssl") is False),
+    # The SMTP provider's meaning of the extras: SSL and STARTTLS are on unless disabled.
+    use_ssl = not bool(extra.get("disable_ssl", False))
+    return Smtp(host=c.host, port=int(c.port or (465 if use_ssl else 25)), user=c.login or None,
+                password=c.password or None, ssl=use_ssl,
+                starttls=not use_ssl and not bool(extra.get("disable_tls", False)),
                 sender=extra.get("from_email") or sender, timeout=float(extra.get("timeout", 30)))
 
 
