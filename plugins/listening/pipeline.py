@@ -236,10 +236,13 @@ def publish(run: Run) -> dict:
 
 
 def summarise(run: Run) -> dict:
-    """The day in one screen: posts, mentions per topic, sentiment mix; written beside the report."""
-    from listening import report
+    """The day in one screen (printed by the demo), and the HTML report per topic group."""
+    from listening import report, report_html
 
-    return report.daily_summary(run)
+    pages = report_html.write_reports(run)
+    out = report.daily_summary(run)
+    out["reports"] = [str(p) for p in pages]
+    return out
 
 
 def run_day(day: str | date, **kw) -> dict:

@@ -1,0 +1,221 @@
+"""The daily HTML report, one page per topic group, for people who never open a notebook.
+
+`<lake>/reports/dt=<day>/<group>.html`: self-contained (inline CSS and SVG charts, no script, no
+network), readable on a phone, in the configured language (French or English). It shows the
+group's volume and tone over the last two weeks, the day hour by hour, the share of voice,
+top hashtags and links, the alerts of the day and example posts. Sections whose data is not
+produced yet (influencers, triage) say so instead of showing nothing.
+"""
+from __future__ import annotations
+
+import html
+import os
+from collections import Counter
+from datetime import date, datetime, timedelta, timezone
+from pathlib import Path
+
+from listening import lake
+from listening.schema import ALERTS, AUTHORS, MENTIONS, METRICS_DAILY, METRICS_HOURLY
+
+E = html.escape
+COLOURS = ["#1f5fa8", "#d9822b", "#2e8b57", "#b03a5b", "#6a4fb3", "#3a8fa6"]
+HISTORY_DAYS = 14
+
+TEXT = {
+    "fr": {"title": "Veille du {day}", "group": "Groupe", "volume": "Volume par jour (14 jours)",
+           "tone": "Ton net par jour (positif − négatif, sur les messages notés)", "hours": "Le {day} heure par heure ({tz})",
+           "share": "Part de voix du jour", "hashtags": "Hashtags les plus utilisés", "links": "Liens les plus partagés",
+           "alerts": "Alertes du jour", "no_alerts": "Aucune alerte aujourd'hui.", "examples": "Messages les plus repris",
+           "influencers": "Voix influentes", "triage": "À traiter",
+           "not_yet": "Pas encore calculé : cette partie arrive avec l'étape correspondante du pipeline.",
+           "topic": "Sujet", "posts": "Messages", "authors": "Auteurs", "pos": "positif", "neu": "neutre",
+           "neg": "négatif", "net": "ton net", "engagement": "réactions", "none": "Rien ce jour-là.",
+           "generated": "Produit par Vigie à partir des jeux de données de {lake}."},
+    "en": {"title": "Listening for {day}", "group": "Group", "volume": "Posts per day (14 days)",
+           "tone": "Net tone per day (positive − negative, over scored posts)", "hours": "{day} hour by hour ({tz})",
+           "share": "Share of voice today", "hashtags": "Top hashtags", "links": "Most shared links",
+           "alerts": "Alerts of the day", "no_alerts": "No alert today.", "examples": "Most engaging posts",
+           "influencers": "Influential voices", "triage": "To handle",
+           "not_yet": "Not computed yet: this part comes with its pipeline stage.",
+           "topic": "Topic", "posts": "Posts", "authors": "Authors", "pos": "positive", "neu": "neutral",
+           "neg": "negative", "net": "net tone", "engagement": "engagement", "none": "Nothing that day.",
+           "generated": "Made by Vigie from the datasets in {lake}."},
+}
+
+CSS = """
+body{font-family:system-ui,-apple-system,Segoe UI,Roboto,sans-serif;margin:0;color:#1d1d1f;background:#f6f7f9}
+main{max-width:860px;margin:0 auto;padding:12px}
+h1{font-size:1.4rem;margin:.4rem 0}h2{font-size:1.05rem;margin:1.2rem 0 .4rem}
+section{background:#fff;border-radius:8px;padding:10px 12px;margin:10px 0;box-shadow:0 1px 2px #0001}
+table{border-collapse:collapse;width:100%}td,th{padding:4px 6px;border-bottom:1px solid #eee;text-align:left;font-size:.9rem}
+td.n,th.n{text-align:right}.muted{color:#666;font-size:.85rem}svg{width:100%;height:auto}
+.legend span{display:inline-block;margin-right:12px;font-size:.85rem}.sw{display:inline-block;width:10px;height:10px;margin-right:4px}
+.post{border-left:3px solid #ccc;padding:4px 8px;margin:6px 0;font-size:.9rem;overflow-wrap:anywhere}
+.sev-red{color:#b00020;font-weight:600}.sev-amber{color:#b36b00;font-weight:600}.sev-green{color:#2e7d32}
+"""
+
+
+def _read_days(root: Path, ds, days: list[date]):
+    import pyarrow as pa
+
+    tables = [t for d in days if (t := lake.read_partition(root, ds, dt=d)) is not None]
+    return pa.concat_tables(tables).to_pylist() if tables else []
+
+
+def _line_chart(series: dict[str, list[float | None]], labels: list[str], colours: dict[str, str],
+                ymin: float | None = None, ymax: float | None = None, title: str = "") -> str:
+    w, h, pad_l, pad_b, pad_t = 640, 220, 44, 28, 10
+    values = [v for s in series.values() for v in s if v is not None]
+    lo = ymin if ymin is not None else min(values + [0])
+    hi = ymax if ymax is not None else max(values + [1])
+    if hi == lo:
+        hi = lo + 1
+    n = max(len(labels), 2)
+
+    def x(i):
+        return pad_l + i * (w - pad_l - 10) / (n - 1)
+
+    def y(v):
+        return pad_t + (hi - v) * (h - pad_t - pad_b) / (hi - lo)
+
+    out = [f'<svg viewBox="0 0 {w} {h}" role="img" aria-label="{E(title)}">']
+    for k in range(5):
+        v = lo + (hi - lo) * k / 4
+        out.append(f'<line x1="{pad_l}" x2="{w - 10}" y1="{y(v):.1f}" y2="{y(v):.1f}" stroke="#eee"/>'
+                   f'<text x="{pad_l - 4}" y="{y(v) + 4:.1f}" font-size="11" text-anchor="end" fill="#666">'
+                   f'{(f"{v:,.0f}" if hi - lo > 10 else f"{v:.1f}")}</text>')
+    step = max(1, len(labels) // 7)
+    for i, lab in enumerate(labels):
+        if i % step == 0 or i == len(labels) - 1:
+            out.append(f'<text x="{x(i):.1f}" y="{h - 8}" font-size="11" text-anchor="middle" fill="#666">{E(lab)}</text>')
+    for name, vals in series.items():
+        pts = [f"{x(i):.1f},{y(v):.1f}" for i, v in enumerate(vals) if v is not None]
+        if pts:
+            out.append(f'<polyline class="series" data-series="{E(name)}" fill="none" stroke="{colours[name]}" '
+                       f'stroke-width="2" points="{" ".join(pts)}"/>')
+    out.append("</svg>")
+    return "".join(out)
+
+
+def _bar_chart(values: list[float], labels: list[str], colour: str, title: str) -> str:
+    w, h, pad_l, pad_b = 640, 160, 36, 22
+    hi = max(values + [1])
+    bw = (w - pad_l - 10) / max(len(values), 1)
+    out = [f'<svg viewBox="0 0 {w} {h}" role="img" aria-label="{E(title)}">']
+    for i, (v, lab) in enumerate(zip(values, labels)):
+        bh = (h - pad_b - 8) * v / hi
+        out.append(f'<rect class="bar" data-value="{v:g}" x="{pad_l + i * bw + 1:.1f}" y="{h - pad_b - bh:.1f}" '
+                   f'width="{bw - 2:.1f}" height="{bh:.1f}" fill="{colour}"/>')
+        if i % 3 == 0:
+            out.append(f'<text x="{pad_l + (i + .5) * bw:.1f}" y="{h - 6}" font-size="11" text-anchor="middle" '
+                       f'fill="#666">{E(lab)}</text>')
+    out.append(f'<text x="{pad_l - 4}" y="14" font-size="11" text-anchor="end" fill="#666">{hi:g}</text></svg>')
+    return "".join(out)
+
+
+def _pct(n: int, total: int) -> str:
+    return f"{round(100 * n / total)}%" if total else "–"
+
+
+def group_page(run, group: str) -> str:
+    wl, settings = run.config.watchlists, run.config.settings
+    t = TEXT[settings.digest_language if settings.digest_language in TEXT else "en"]
+    zone = run.config.zone
+    topics = [tp for tp in wl.topics if tp.group == group]
+    names = [tp.name for tp in topics]
+    labels = {tp.name: tp.label for tp in topics}
+    colours = {n: COLOURS[i % len(COLOURS)] for i, n in enumerate(names)}
+    day = run.day
+    days = [day - timedelta(days=k) for k in range(HISTORY_DAYS - 1, -1, -1)]
+    daily = [r for r in _read_days(run.lake, METRICS_DAILY, days) if r["topic"] in names]
+    by = {(r["topic"], r["day"]): r for r in daily}
+    volume = {n: [float(by[(n, d)]["posts"]) if (n, d) in by else None for d in days] for n in names}
+    tone = {n: [by[(n, d)]["net_sentiment"] if (n, d) in by else None for d in days] for n in names}
+    today = {n: by.get((n, day)) for n in names}
+    hourly = [r for r in _read_days(run.lake, METRICS_HOURLY, [day]) if r["topic"] in names]
+    # Hours in the local zone: a team reads "14h", not "13h UTC".
+    local_hours = [(datetime.combine(day, datetime.min.time(), tzinfo=timezone.utc) + timedelta(hours=h))
+                   .astimezone(zone) for h in range(24)]
+    per_hour = Counter()
+    for r in hourly:
+        per_hour[r["hour"].astimezone(timezone.utc).hour] += r["posts"]
+    mentions = [m for m in (lake.read_partition(run.lake, MENTIONS, dt=day) or MENTIONS.schema.empty_table()).to_pylist()
+                if set(m["topics"]) & set(names)]
+    tags = Counter(h for m in mentions for h in m["hashtags"])
+    links = Counter(u for m in mentions for u in m["links"])
+    alerts = [a for a in (lake.read_partition(run.lake, ALERTS, dt=day) or ALERTS.schema.empty_table()).to_pylist()
+              if a["topic"] in names]
+    authors = lake.read_partition(run.lake, AUTHORS, dt=day)
+    legend = "".join(f'<span><i class="sw" style="background:{colours[n]}"></i>{E(labels[n])}</span>' for n in names)
+    total_today = sum((today[n] or {}).get("posts", 0) for n in names)
+
+    rows = []
+    for n in names:
+        m = today[n] or {}
+        scored = m.get("positive", 0) + m.get("neutral", 0) + m.get("negative", 0)
+        net = m.get("net_sentiment")
+        rows.append(f'<tr data-topic="{E(n)}"><td>{E(labels[n])}</td><td class="n posts">{m.get("posts", 0):,}</td>'
+                    f'<td class="n">{m.get("unique_authors", 0):,}</td>'
+                    f'<td class="n">{_pct(m.get("positive", 0), scored)} / {_pct(m.get("neutral", 0), scored)} / '
+                    f'{_pct(m.get("negative", 0), scored)}</td>'
+                    f'<td class="n">{"–" if net is None else f"{net:+.2f}"}</td>'
+                    f'<td class="n share">{_pct(m.get("posts", 0), total_today)}</td></tr>')
+    alert_items = "".join(
+        f'<li><span class="sev-{E(a["severity"])}">{E(a["severity"].upper())}</span> {E(labels.get(a["topic"], a["topic"]))}: '
+        f'{E(a["title"])} <span class="muted">({a["window_start"].astimezone(zone):%H:%M}–'
+        f'{a["window_end"].astimezone(zone):%H:%M})</span></li>' for a in alerts) or f'<p>{E(t["no_alerts"])}</p>'
+    examples = sorted(mentions, key=lambda m: (-m["engagement"], m["post_id"]))[:5]
+    example_html = "".join(
+        f'<div class="post"><div>{E(m["text"][:400])}</div><div class="muted">{E(", ".join(labels.get(x, x) for x in m["topics"] if x in labels))}'
+        f' · {m["created_at"].astimezone(zone):%H:%M} · {m["engagement"]:,} {E(t["engagement"])}'
+        + (f' · <a href="{E(m["url"])}">{E(m["platform"])}</a>' if m["url"] else f' · {E(m["platform"])}')
+        + "</div></div>" for m in examples) or f'<p>{E(t["none"])}</p>'
+    influencers = f'<p class="muted">{E(t["not_yet"])}</p>'
+    if authors is not None and authors.num_rows:
+        top = sorted((a for a in authors.to_pylist() if a["topic"] in names and a["window_days"] == 7),
+                     key=lambda a: a["rank"])[:10]
+        influencers = "<ol>" + "".join(f'<li>{E(a["platform"])} {E(a["author_key"][:8])}… — {E(a["explanation"])}</li>'
+                                       for a in top) + "</ol>"
+    tag_rows = "".join(f'<tr><td>#{E(h)}</td><td class="n">{c:,}</td></tr>' for h, c in tags.most_common(10))
+    link_rows = "".join(f'<tr><td><a href="{E(u)}">{E(u[:80])}</a></td><td class="n">{c:,}</td></tr>'
+                        for u, c in links.most_common(5))
+    group_label = {"institution": wl.institution.name}.get(group, group)
+    return f"""<!doctype html>
+<html lang="{'fr' if t is TEXT['fr'] else 'en'}"><head><meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<title>{E(t['title'].format(day=day.isoformat()))} — {E(group_label)}</title><style>{CSS}</style></head>
+<body><main>
+<h1>{E(t['title'].format(day=day.isoformat()))}</h1>
+<p class="muted">{E(t['group'])} : <strong>{E(group_label)}</strong></p>
+<section style="overflow-x:auto"><table id="topics"><tr><th>{E(t['topic'])}</th><th class="n">{E(t['posts'])}</th><th class="n">{E(t['authors'])}</th>
+<th class="n">{E(t['pos'])} / {E(t['neu'])} / {E(t['neg'])}</th><th class="n">{E(t['net'])}</th><th class="n">{E(t['share'])}</th></tr>
+{''.join(rows)}</table></section>
+<section id="volume"><h2>{E(t['volume'])}</h2><div class="legend">{legend}</div>
+{_line_chart(volume, [d.strftime('%d/%m') for d in days], colours, ymin=0, title=t['volume'])}</section>
+<section id="tone"><h2>{E(t['tone'])}</h2>
+{_line_chart(tone, [d.strftime('%d/%m') for d in days], colours, ymin=-1, ymax=1, title=t['tone'])}</section>
+<section id="hours"><h2>{E(t['hours'].format(day=day.isoformat(), tz=settings.timezone))}</h2>
+{_bar_chart([float(per_hour.get(h, 0)) for h in range(24)], [f"{lh:%Hh}" for lh in local_hours], COLOURS[0], t['hours'])}</section>
+<section id="alerts"><h2>{E(t['alerts'])}</h2><ul>{alert_items}</ul></section>
+<section id="hashtags"><h2>{E(t['hashtags'])}</h2><table>{tag_rows or '<tr><td>–</td></tr>'}</table>
+<h2>{E(t['links'])}</h2><table>{link_rows or '<tr><td>–</td></tr>'}</table></section>
+<section id="influencers"><h2>{E(t['influencers'])}</h2>{influencers}</section>
+<section id="triage"><h2>{E(t['triage'])}</h2><p class="muted">{E(t['not_yet'])}</p></section>
+<section id="examples"><h2>{E(t['examples'])}</h2>{example_html}</section>
+<p class="muted">{E(t['generated'].format(lake=run.lake))}</p>
+</main></body></html>
+"""
+
+
+def write_reports(run) -> list[Path]:
+    """One page per topic group, written atomically next to the day's data."""
+    out = run.lake / "reports" / f"dt={run.day.isoformat()}"
+    out.mkdir(parents=True, exist_ok=True)
+    paths = []
+    for group in sorted({tp.group for tp in run.config.watchlists.topics}):
+        path = out / f"{group}.html"
+        tmp = out / f".{group}.html.tmp"
+        tmp.write_text(group_page(run, group), encoding="utf-8")
+        os.replace(tmp, path)
+        paths.append(path)
+    return paths
