@@ -61,6 +61,10 @@ BIDI = {c: f"[U+{c:04X}]" for c in (0x200E, 0x200F, 0x202A, 0x202B, 0x202C, 0x20
 
 # ---- state: mutes and the delivery ledger -----------------------------------------------------
 
+class DeliveryError(RuntimeError):
+    """Some messages could not be delivered; statuses are recorded and a retry sends only what is missing."""
+
+
 def state_dir(root: Path) -> Path:
     d = Path(root) / STATE
     d.mkdir(parents=True, exist_ok=True)
@@ -646,10 +650,13 @@ def hourly_check(until: str | datetime, run_id: str = "hourly", config_dir: str 
 
 
 def deliver_day(run, smtp: Smtp | None | str = "auto", attempts: int = ATTEMPTS,
-                backoff: float = BACKOFF_SECONDS) -> dict:
+                backoff: float = BACKOFF_SECONDS, raise_on_failure: bool = True) -> dict:
     """Send the day's red alerts one by one and each team's digest; record every status.
 
-    Runs after publish. Safe to re-run: what the ledger says was sent is not sent again.
+    Runs after publish. Safe to re-run: what the ledger says was sent is not sent again. When a
+    message could not be delivered after its attempts, the statuses are written and then
+    DeliveryError is raised, so the scheduler retries the task later (unless raise_on_failure
+    is False).
     """
     smtp = smtp_settings() if smtp == "auto" else smtp
     alerts, posts, hourly, metrics = _day_inputs(run)
@@ -683,6 +690,7 @@ def deliver_day(run, smtp: Smtp | None | str = "auto", attempts: int = ATTEMPTS,
     book = ledger(run.lake)
     wl = run.config.watchlists
     visible = [a for a in alerts if not a["status_reason"].startswith("topic muted")]
+    digest_failed = 0
     for name in sorted(wl.teams):
         if not any(tp.team == name for tp in wl.topics):
             continue
@@ -691,6 +699,7 @@ def deliver_day(run, smtp: Smtp | None | str = "auto", attempts: int = ATTEMPTS,
         out = deliver_message(run.lake, f"digest-{name}-{run.day.isoformat()}", msg, list(wl.teams[name].recipients),
                               ids, smtp, outbox, attempts, backoff, filename=f"digest-{name}.eml")
         result["messages"] += bool(out["sent"])
+        digest_failed += bool(out["failed"])
         for a in visible:
             if a["team"] == name and a["severity"] != "red":
                 a["attempts"] = int(a["attempts"] or 0) + out["attempts"]
@@ -719,6 +728,9 @@ def deliver_day(run, smtp: Smtp | None | str = "auto", attempts: int = ATTEMPTS,
     lake.write_partition(run.lake, ALERTS, pa.Table.from_pylist(alerts, schema=ALERTS.schema), dt=run.day)
     result["sent"] = sum(a["status"] == "sent" for a in alerts)
     log.info("%s: alerts delivered %s", run.day, result)
+    if raise_on_failure and (result["failed"] or digest_failed):
+        raise DeliveryError(f"{run.day}: {result['failed']} alert(s) and {digest_failed} digest(s) not delivered "
+                            f"(statuses recorded in the alerts dataset); a retry sends only what is missing")
     return result
 
 
