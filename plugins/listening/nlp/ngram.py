@@ -22,6 +22,7 @@ import json
 import math
 import re
 import unicodedata
+from collections import Counter
 from pathlib import Path
 
 __all__ = ["featurize", "NgramModel", "MODEL_DIR", "CLASSES"]
@@ -41,6 +42,8 @@ _NO_CHARS = frozenset({"user", "http"})
 
 
 def _fold(s: str) -> str:
+    if s.isascii():
+        return s
     return "".join(c for c in unicodedata.normalize("NFD", s) if not unicodedata.combining(c))
 
 
@@ -113,12 +116,16 @@ class NgramModel:
         self.version = f"{data.get('version', '1')}+{hashlib.sha256(raw).hexdigest()[:12]}"
 
     def _token_feats(self, tok: str) -> tuple:
-        """The entries of a token's word and character features that the model knows (cached:
-        words repeat across posts, so most posts cost a few dictionary look-ups per word)."""
+        """A token's word and character features that the model knows, with their summed
+        weights and squared idf as if each occurred once (cached: words repeat across posts,
+        so most posts cost one look-up per word; repeats are corrected in ``proba``)."""
         got = self._tok_cache.get(tok)
         if got is None:
             feats = self.features
-            got = tuple(f for f in ["w:" + tok, *char_grams(tok)] if f in feats)
+            keys = tuple(f for f in ["w:" + tok, *char_grams(tok)] if f in feats)
+            es = [feats[f] for f in keys]
+            got = (keys, sum(e[1] for e in es), sum(e[2] for e in es), sum(e[3] for e in es),
+                   sum(e[0] * e[0] for e in es))
             if len(self._tok_cache) > 300_000:
                 self._tok_cache.clear()
             self._tok_cache[tok] = got
@@ -127,31 +134,37 @@ class NgramModel:
     def proba(self, text: str, lex: float) -> tuple[float, float, float]:
         toks = tokens(text)
         feats = self.features
-        counts: dict[str, int] = {}
         tf = self._token_feats
+        s0 = s1 = s2 = nrm = 0.0
+        keys: list[str] = []
         for t in toks:
-            for f in tf(t):
-                counts[f] = counts.get(f, 0) + 1
+            k, a0, a1, a2, n2 = tf(t)
+            keys.extend(k)
+            s0 += a0
+            s1 += a1
+            s2 += a2
+            nrm += n2
         for a, b in zip(toks, toks[1:]):
             f = "b:" + a + " " + b
-            if f in feats:
-                counts[f] = counts.get(f, 0) + 1
-        s0 = s1 = s2 = nrm = 0.0
-        log = math.log
-        for f, c in counts.items():
-            e = feats[f]
-            if c > 1:
-                w = 1.0 + log(c)
-                v = e[0] * w
-                s0 += w * e[1]
-                s1 += w * e[2]
-                s2 += w * e[3]
-            else:
-                v = e[0]
+            e = feats.get(f)
+            if e is not None:
+                keys.append(f)
                 s0 += e[1]
                 s1 += e[2]
                 s2 += e[3]
-            nrm += v * v
+                nrm += e[0] * e[0]
+        if len(set(keys)) != len(keys):
+            # sublinear tf: a feature seen c times weighs 1 + ln c, not c
+            log = math.log
+            for f, c in Counter(keys).items():
+                if c > 1:
+                    e = feats[f]
+                    w = 1.0 + log(c)
+                    d = w - c
+                    s0 += d * e[1]
+                    s1 += d * e[2]
+                    s2 += d * e[3]
+                    nrm += e[0] * e[0] * (w * w - c)
         if nrm > 0:
             inv = 1.0 / math.sqrt(nrm)
             s0 *= inv
