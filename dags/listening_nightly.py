@@ -12,7 +12,7 @@ import pendulum
 from airflow.sdk import dag, task
 from airflow.timetables.interval import CronDataIntervalTimetable
 
-STEPS = ("ingest", "build_mentions", "compute_metrics", "validate", "publish", "summarise")
+STEPS = ("ingest", "build_mentions", "compute_metrics", "detect", "validate", "publish", "deliver", "summarise")
 
 
 def step(name: str):

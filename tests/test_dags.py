@@ -11,7 +11,7 @@ from conftest import REPO, SAMPLE_IMPORT, env_for, read_truth
 from listening import lake
 from listening.schema import MENTIONS, METRICS_DAILY
 
-STEPS = ["ingest", "build_mentions", "compute_metrics", "validate", "publish", "summarise"]
+STEPS = ["ingest", "build_mentions", "compute_metrics", "detect", "validate", "publish", "deliver", "summarise"]
 
 
 @pytest.fixture(scope="module")

@@ -75,6 +75,7 @@ def test_language_and_sentiment_agree_with_the_truth(day_run):
     agree = sum(m["sentiment_label"] == truth[m["post_id"]]["sentiment"] for m in scored) / len(scored)
     assert agree >= 0.6, agree
     assert {m["sentiment_engine"].split("-")[0] for m in scored} <= {"vader", "vigie"}
+    assert all(0 <= m["sentiment_confidence"] <= 1 for m in scored)
 
 
 def test_daily_metrics_count_the_mentions(day_run):

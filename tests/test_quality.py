@@ -22,7 +22,8 @@ def mention(i: int, **kw) -> dict:
         "author_key": f"a{i}", "author_followers": 10, "text": "Le budget régional", "hashtags": [],
         "mentions": [], "links": [], "lang": "fr", "lang_source": "platform", "lang_confidence": 1.0,
         "topics": ["budget-2027"], "matches": [{"topic": "budget-2027", "kind": "keyword", "term": "budget régional"}],
-        "sentiment_score": 0.2, "sentiment_label": "positive", "sentiment_engine": "x", "is_reply": False,
+        "sentiment_score": 0.2, "sentiment_label": "positive", "sentiment_confidence": 0.8,
+        "sentiment_engine": "x", "is_reply": False,
         "is_repost": False, "reply_to": None, "repost_of": None, "quote_of": None, "like_count": 0,
         "repost_count": 0, "reply_count": 0, "quote_count": 0, "engagement": 0,
     }
@@ -35,6 +36,7 @@ BROKEN = {
     "platform_name": {"platform": "Mastodon!"},
     "sentiment_score_range": {"sentiment_score": 1.5},
     "sentiment_label_set": {"sentiment_label": "happy"},
+    "sentiment_confidence_range": {"sentiment_confidence": 1.5},
     "lang_set": {"lang": "xx"},
     "lang_confidence_range": {"lang_confidence": 2.0},
     "topics_in_watchlist": {"topics": ["budget-2027", "not-a-topic"]},

@@ -147,11 +147,12 @@ def identify_language(rows: list[dict], languages: list[str]) -> list[dict]:
     return rows
 
 
-def score_sentiment(rows: list[dict]) -> list[dict]:
-    scores = sentiment.score([r["text"] for r in rows], [r["lang"] for r in rows])
+def score_sentiment(rows: list[dict], model_dir: str | None = None) -> list[dict]:
+    scores = sentiment.score([r["text"] for r in rows], [r["lang"] for r in rows], model_dir=model_dir)
     for r, s in zip(rows, scores):
         r["sentiment_score"] = s.score if s else None
         r["sentiment_label"] = s.label if s else None
+        r["sentiment_confidence"] = s.confidence if s else None
         r["sentiment_engine"] = s.engine if s else None
     return rows
 
@@ -185,7 +186,7 @@ def enrich(raw: pa.Table, config: Config, key: bytes) -> pa.Table:
             rows = match(identify_language(rows, languages), matcher)
         else:  # otherwise identify only the posts that matched: most of the cost is lingua
             rows = identify_language(match(rows, matcher), languages)
-        tables.append(to_mentions(score_sentiment(rows), key))
+        tables.append(to_mentions(score_sentiment(rows, config.settings.sentiment_model_dir), key))
     return pa.concat_tables(tables) if tables else MENTIONS.schema.empty_table()
 
 
@@ -220,6 +221,20 @@ def compute_metrics(run: Run) -> dict:
     return {"topics": day_table.num_rows, "hours": hour_table.num_rows}
 
 
+def detect(run: Run) -> dict:
+    """Emerging issues of the day, staged as the alerts partition so validation checks them."""
+    from listening import detect as detectors
+
+    return detectors.detect_day(run)
+
+
+def deliver(run: Run) -> dict:
+    """Red alerts at once, the rest in the digest; may raise alerts.DeliveryError (retriable)."""
+    from listening import alerts
+
+    return alerts.deliver_day(run)
+
+
 def validate(run: Run) -> dict:
     from listening import quality
 
@@ -249,7 +264,7 @@ def run_day(day: str | date, **kw) -> dict:
     """The whole nightly run of one day, without a scheduler (CLI and tests)."""
     run = make_run(day, **kw)
     out = {"ingest": ingest(run), "mentions": build_mentions(run), "metrics": compute_metrics(run),
-           "validate": validate(run), "publish": publish(run)}
+           "detect": detect(run), "validate": validate(run), "publish": publish(run), "deliver": deliver(run)}
     out["summary"] = summarise(run)
     return out
 
@@ -268,7 +283,8 @@ def _not_retriable() -> tuple[type[Exception], ...]:
 NOT_RETRIABLE = _not_retriable()
 
 STEP_FUNCTIONS = {"ingest": ingest, "build_mentions": build_mentions, "compute_metrics": compute_metrics,
-                  "validate": validate, "publish": publish, "summarise": summarise}
+                  "detect": detect, "validate": validate, "publish": publish, "deliver": deliver,
+                  "summarise": summarise}
 
 
 def run_step(name: str, day: str, run_id: str | None = None) -> dict:

@@ -28,7 +28,7 @@ log = logging.getLogger(__name__)
 ROW = "_row"
 LABELS = ["negative", "neutral", "positive"]
 SEVERITIES = ["green", "amber", "red"]
-STATUSES = ["sent", "suppressed", "failed"]
+STATUSES = ["pending", "sent", "suppressed", "failed"]
 UNIT_COLUMNS = ["reach", "engagement", "centrality", "relevance", "authenticity", "influence"]
 VOLUME_DROP = 0.1        # a source with fewer than 10% of its usual posts is flagged
 VOLUME_MIN_BASELINE = 20  # below this median a day's count is too sparse to judge
@@ -97,6 +97,8 @@ def suite(ds: Dataset, day, topics: list[str], languages: list[str]) -> tuple[li
         rules += [
             Rule("sentiment_score_range", "row",
                  E.ExpectColumnValuesToBeBetween(column="sentiment_score", min_value=-1, max_value=1)),
+            Rule("sentiment_confidence_range", "row",
+                 E.ExpectColumnValuesToBeBetween(column="sentiment_confidence", min_value=0, max_value=1)),
             Rule("sentiment_label_set", "row",
                  E.ExpectColumnValuesToBeInSet(column="sentiment_label", value_set=LABELS)),
             Rule("lang_set", "row", E.ExpectColumnValuesToBeInSet(column="lang", value_set=languages + ["und"])),

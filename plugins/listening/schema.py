@@ -97,6 +97,8 @@ MENTIONS = Dataset(
         _f("matches", pa.list_(MATCH), "why: each topic with the kind of rule (keyword, hashtag, account, author, query), the term that matched and, for a query, the query", False),
         _f("sentiment_score", pa.float32(), "sentiment in [-1, 1]; null when no engine reads the language"),
         _f("sentiment_label", STR, "negative, neutral or positive; null when not scored"),
+        _f("sentiment_confidence", pa.float32(), "how sure the engine is of the label, in [0, 1] (a probability for "
+                                                 "the trained blends); null when not scored"),
         _f("sentiment_engine", STR, "engine and version that produced the score"),
         _f("is_reply", pa.bool_(), "the post answers another post", False),
         _f("is_repost", pa.bool_(), "the post reposts another post", False),
@@ -177,7 +179,7 @@ ALERTS = Dataset(
         _f("evidence", STR, "what the detector saw, in plain words", False),
         _f("evidence_post_ids", STRS, "example posts", False),
         _f("team", STR, "team the alert is routed to", False),
-        _f("status", STR, "sent, suppressed or failed", False),
+        _f("status", STR, "pending, sent, suppressed or failed", False),
         _f("score", pa.float64(), "strength of the signal: -log10 of its tail probability under the baseline "
                                   "(volume, crisis words), a z-score (sentiment), or the size of what was seen", False),
         _f("subject", STR, "what the alert is about within the topic: the hashtag, or the copied text; "
