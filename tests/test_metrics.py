@@ -148,3 +148,37 @@ def test_reach_uses_the_known_follower_count_of_an_author():
                row("m:3", ["budget"], "bob", 20, minute=3)])
     assert by_topic(metrics.daily(t, DAY, ["budget"]))["budget"]["reach"] == 320
     assert metrics.hourly(t).column("reach").to_pylist() == [320]
+
+
+def _with_text(r: dict, text: str, links=()) -> dict:
+    return {**r, "text": text, "links": list(links)}
+
+
+def test_share_of_voice_within_each_group():
+    t = table([row("m:1", ["budget"]), row("m:2", ["budget"]), row("m:3", ["climat"]), row("m:4", ["quiet"])])
+    got = {r["topic"]: r["share_of_voice"] for r in metrics.daily(
+        t, DAY, TOPICS, groups={"budget": "debates", "climat": "debates", "quiet": "other"}).to_pylist()}
+    assert got == {"budget": pytest.approx(2 / 3), "climat": pytest.approx(1 / 3), "quiet": 1.0}
+    hours = metrics.hourly(t, groups={"budget": "debates", "climat": "debates", "quiet": "other"}).to_pylist()
+    assert sum(r["share_of_voice"] for r in hours if r["topic"] in ("budget", "climat")) == pytest.approx(1.0)
+
+
+def test_top_terms_leave_out_stop_words_tags_mentions_and_links():
+    t = table([
+        _with_text(row("m:1", ["budget"]), "Le budget régional est voté : c'est une honte #BudgetBXL @parlbxl https://x.be/a",
+                   ["https://x.be/a"]),
+        _with_text(row("m:2", ["budget"]), "De begroting is een honte voor de stad", ["https://x.be/a"]),
+    ])
+    r = next(r for r in metrics.daily(t, DAY, TOPICS).to_pylist() if r["topic"] == "budget")
+    assert r["top_terms"][0] == "honte"
+    assert {"budget", "régional", "voté", "begroting", "stad"} <= set(r["top_terms"])
+    assert not {"le", "est", "c'est", "une", "de", "een", "is", "voor", "budgetbxl", "parlbxl", "https"} & set(r["top_terms"])
+    assert r["top_links"] == ["https://x.be/a"]
+
+
+def test_new_hashtags_and_terms_against_the_previous_weeks(mentions):
+    got = {r["topic"]: r for r in metrics.daily(
+        mentions, DAY, TOPICS, seen_hashtags={"budget": {"budgetbxl", "aaa"}}, seen_terms={"budget": set()}).to_pylist()}
+    assert got["budget"]["new_hashtags"] == ["zzz", "parlbxl"]   # most used first, known ones left out
+    assert got["climat"]["new_hashtags"] == ["budgetbxl", "parlbxl"]  # nothing seen for that topic before
+    assert metrics.daily(mentions, DAY, TOPICS).to_pylist()[0]["new_hashtags"] is None  # not computed

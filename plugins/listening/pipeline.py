@@ -211,12 +211,40 @@ def staged(run: Run, ds) -> pa.Table:
     return lake.read_file(p, ds)
 
 
+HISTORY_DAYS = 28
+
+
+def _history(run: Run) -> tuple[dict[str, set[str]], dict[str, set[str]]]:
+    """Hashtags and top terms of each topic over the 28 published days before this one."""
+    from datetime import timedelta
+
+    import pyarrow.parquet as pq
+
+    tags: dict[str, set[str]] = {}
+    words: dict[str, set[str]] = {}
+    for k in range(1, HISTORY_DAYS + 1):
+        d = run.day - timedelta(days=k)
+        p = lake.partition_dir(run.lake, MENTIONS, dt=d) / lake.PART
+        if p.exists():
+            t = pq.read_table(p, columns=["topics", "hashtags"])
+            for topics, hashtags in zip(t["topics"].to_pylist(), t["hashtags"].to_pylist()):
+                for topic in topics:
+                    tags.setdefault(topic, set()).update(hashtags)
+        m = lake.read_partition(run.lake, METRICS_DAILY, dt=d)
+        if m is not None:
+            for topic, top in zip(m["topic"].to_pylist(), m["top_terms"].to_pylist()):
+                words.setdefault(topic, set()).update(top or [])
+    return tags, words
+
+
 def compute_metrics(run: Run) -> dict:
     mentions = staged(run, MENTIONS)
     topics = [t.name for t in run.config.watchlists.topics]
-    day_table = metrics.daily(mentions, run.day, topics)
+    groups = {t.name: t.group for t in run.config.watchlists.topics}
+    seen_tags, seen_terms = _history(run)
+    day_table = metrics.daily(mentions, run.day, topics, groups, seen_tags, seen_terms)
     lake.write_file(lake.stage_path(run.lake, run.day, METRICS_DAILY, dt=run.day), METRICS_DAILY, day_table)
-    hour_table = metrics.hourly(mentions)
+    hour_table = metrics.hourly(mentions, groups)
     lake.write_file(lake.stage_path(run.lake, run.day, METRICS_HOURLY, dt=run.day), METRICS_HOURLY, hour_table)
     return {"topics": day_table.num_rows, "hours": hour_table.num_rows}
 

@@ -116,6 +116,8 @@ def suite(ds: Dataset, day, topics: list[str], languages: list[str]) -> tuple[li
             Rule("topic_in_watchlist", "row", E.ExpectColumnValuesToBeInSet(column="topic", value_set=topics)),
             Rule("net_sentiment_range", "row",
                  E.ExpectColumnValuesToBeBetween(column="net_sentiment", min_value=-1, max_value=1)),
+            Rule("share_of_voice_range", "row",
+                 E.ExpectColumnValuesToBeBetween(column="share_of_voice", min_value=0, max_value=1)),
             Rule("mean_sentiment_range", "row",
                  E.ExpectColumnValuesToBeBetween(column="mean_sentiment", min_value=-1, max_value=1)),
         ]

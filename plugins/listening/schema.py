@@ -148,13 +148,21 @@ _METRIC_FIELDS = [
     _f("lang_de", pa.int64(), "posts in German", False),
     _f("lang_other", pa.int64(), "posts in another or undetermined language", False),
     _f("top_hashtags", STRS, "the ten most used hashtags, most used first", False),
+    _f("share_of_voice", pa.float32(), "share of the posts of the topic's group (watchlist `group`) in the "
+                                       "same period that belong to this topic, in [0, 1]"),
+    _f("top_terms", STRS, "the twenty most used words, stop words, hashtags, mentions and links aside"),
+    _f("top_links", STRS, "the five most shared links (canonical, tracking parameters dropped)"),
 ]
 
 METRICS_DAILY = Dataset(
     name="metrics_daily", path="metrics_daily", partitioning=("dt",),
     doc="Per topic and UTC day: volume, authors, sentiment mix, reach, engagement, languages.",
     unique=("topic",), sort=("topic",),
-    schema=pa.schema([_f("day", pa.date32(), "the UTC day", False)] + _METRIC_FIELDS),
+    schema=pa.schema([_f("day", pa.date32(), "the UTC day", False)] + _METRIC_FIELDS + [
+        _f("new_hashtags", STRS, "hashtags of the day never seen in the topic in the previous 28 days "
+                                 "(most used first)"),
+        _f("new_terms", STRS, "top terms of the day absent from the topic's top terms of the previous 28 days"),
+    ]),
 )
 
 METRICS_HOURLY = Dataset(
