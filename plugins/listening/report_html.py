@@ -25,6 +25,7 @@ TEXT = {
     "fr": {"title": "Veille du {day}", "group": "Groupe", "volume": "Volume par jour (14 jours)",
            "tone": "Ton net par jour (positif − négatif, sur les messages notés)", "hours": "Le {day} heure par heure ({tz})",
            "share": "Part de voix du jour", "hashtags": "Hashtags les plus utilisés", "links": "Liens les plus partagés",
+           "new": "Nouveau par rapport aux quatre semaines précédentes", "terms": "Mots les plus utilisés",
            "alerts": "Alertes du jour", "no_alerts": "Aucune alerte aujourd'hui.", "examples": "Messages les plus repris",
            "influencers": "Voix influentes", "triage": "À traiter",
            "not_yet": "Pas encore calculé : cette partie arrive avec l'étape correspondante du pipeline.",
@@ -34,6 +35,7 @@ TEXT = {
     "en": {"title": "Listening for {day}", "group": "Group", "volume": "Posts per day (14 days)",
            "tone": "Net tone per day (positive − negative, over scored posts)", "hours": "{day} hour by hour ({tz})",
            "share": "Share of voice today", "hashtags": "Top hashtags", "links": "Most shared links",
+           "new": "New compared with the previous four weeks", "terms": "Top words",
            "alerts": "Alerts of the day", "no_alerts": "No alert today.", "examples": "Most engaging posts",
            "influencers": "Influential voices", "triage": "To handle",
            "not_yet": "Not computed yet: this part comes with its pipeline stage.",
@@ -176,6 +178,13 @@ def group_page(run, group: str) -> str:
                      key=lambda a: a["rank"])[:10]
         influencers = "<ol>" + "".join(f'<li>{E(a["platform"])} {E(a["author_key"][:8])}… — {E(a["explanation"])}</li>'
                                        for a in top) + "</ol>"
+    new_items = []
+    for n in names:
+        m = today[n] or {}
+        fresh = [f"#{h}" for h in (m.get("new_hashtags") or [])] + list(m.get("new_terms") or [])
+        if fresh:
+            new_items.append(f'<li>{E(labels[n])}: {E(", ".join(fresh))}</li>')
+    term_line = ", ".join(sorted({w for n in names for w in ((today[n] or {}).get("top_terms") or [])[:8]}))
     tag_rows = "".join(f'<tr><td>#{E(h)}</td><td class="n">{c:,}</td></tr>' for h, c in tags.most_common(10))
     link_rows = "".join(f'<tr><td><a href="{E(u)}">{E(u[:80])}</a></td><td class="n">{c:,}</td></tr>'
                         for u, c in links.most_common(5))
@@ -199,6 +208,8 @@ def group_page(run, group: str) -> str:
 <section id="alerts"><h2>{E(t['alerts'])}</h2><ul>{alert_items}</ul></section>
 <section id="hashtags"><h2>{E(t['hashtags'])}</h2><table>{tag_rows or '<tr><td>–</td></tr>'}</table>
 <h2>{E(t['links'])}</h2><table>{link_rows or '<tr><td>–</td></tr>'}</table></section>
+<section id="new"><h2>{E(t['new'])}</h2>{'<ul>' + ''.join(new_items) + '</ul>' if new_items else '<p>–</p>'}
+<h2>{E(t['terms'])}</h2><p>{E(term_line) or '–'}</p></section>
 <section id="influencers"><h2>{E(t['influencers'])}</h2>{influencers}</section>
 <section id="triage"><h2>{E(t['triage'])}</h2><p class="muted">{E(t['not_yet'])}</p></section>
 <section id="examples"><h2>{E(t['examples'])}</h2>{example_html}</section>
