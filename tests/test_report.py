@@ -53,3 +53,16 @@ def test_summary_text_fits_a_screen(tmp_path):
     lines = text.splitlines()
     assert len(lines) == 5 and all(len(line) <= 120 for line in lines)
     assert "budget-2027" in text and "70% neg" in text
+
+
+def test_digest_links_the_daily_report(tmp_path, monkeypatch):
+    from listening import alerts
+
+    run = pipeline.make_run(DAY, "r", lake_dir=str(tmp_path / "lake"), import_dir=str(tmp_path))
+    lake.write_partition(run.lake, METRICS_DAILY, _metrics(**{"budget-2027": (1, 2, 7)}), dt=DAY)
+    msgs = alerts.digests(run)
+    greffe = msgs["greffe"]
+    text = greffe.get_body(preferencelist=("plain",)).get_content()
+    html_part = greffe.get_body(preferencelist=("html",)).get_content()
+    expected = (run.lake / "reports" / "dt=2026-11-02" / "debates.html").resolve().as_uri()
+    assert expected in text and f'href="{expected}"' in html_part

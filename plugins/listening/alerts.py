@@ -508,10 +508,13 @@ def digest_message(run, team_name: str, alerts: list[dict], posts: dict[str, dic
             f'<div style="font-family:Arial,Helvetica,sans-serif;font-size:15px;font-weight:bold;color:#222;'
             f'padding:14px 0 8px 0;">{esc(head)}</div>' + "".join(blocks))
     topics = sorted({a["topic"] for a in mine})
-    footer = esc(t["more"].format(lake=run.lake)) + ("<br>" + esc(_mute_hint(topics)) if topics else "")
+    links = report.report_links(run, owned)
+    footer = (" · ".join(f'<a href="{esc(u)}">{esc(t["report"])} ({esc(u.rsplit("/", 1)[-1][:-5])})</a>' for u in links)
+              + "<br>" + esc(t["more"].format(lake=run.lake)) + ("<br>" + esc(_mute_hint(topics)) if topics else ""))
     page = _page(f"Vigie {day}: {team.label}", body, footer)
     text = "\n".join([t["hello"], "", intro, "", *lines, "", head, ""] + [b + "\n" for b in text_blocks]
-                     + ([t["none"]] if not total else []) + ["", t["more"].format(lake=run.lake)]
+                     + ([t["none"]] if not total else []) + [""] + [f'{t["report"]}: {u}' for u in links]
+                     + [t["more"].format(lake=run.lake)]
                      + ([_mute_hint(topics)] if topics else [])) + "\n"
     subject = t["subject"].format(day=day, posts=total)
     if mine:

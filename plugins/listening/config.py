@@ -186,6 +186,7 @@ class Settings(_Strict):
     # a local transformer sentiment model (Hugging Face format); used when torch and
     # transformers are installed, never downloaded (listening.nlp.sentiment)
     sentiment_model_dir: str | None = None
+    report_url: str | None = None  # where <lake>/reports is served (intranet); digests link to it
 
     @field_validator("timezone")
     @classmethod

@@ -19,11 +19,13 @@ TEXT = {
     "fr": {"subject": "Veille du {day} : {posts} mentions", "hello": "Bonjour,",
            "intro": "Voici la veille du {day} pour vos sujets.",
            "line": "- {label} : {posts} mentions, {authors} auteurs, ton {pos} positif / {neu} neutre / {neg} négatif",
-           "none": "Aucune mention aujourd'hui.", "more": "Les données et le rapport de validation sont dans {lake}."},
+           "none": "Aucune mention aujourd'hui.", "more": "Les données et le rapport de validation sont dans {lake}.",
+           "report": "Le rapport du jour"},
     "en": {"subject": "Listening for {day}: {posts} mentions", "hello": "Hello,",
            "intro": "Here is the listening for {day} on your topics.",
            "line": "- {label}: {posts} mentions, {authors} authors, tone {pos} positive / {neu} neutral / {neg} negative",
-           "none": "No mention today.", "more": "The datasets and the validation report are in {lake}."},
+           "none": "No mention today.", "more": "The datasets and the validation report are in {lake}.",
+           "report": "The day's report"},
 }
 
 
@@ -104,3 +106,13 @@ def format_summary(summary: dict) -> str:
                      f"{_pct(t['positive'], scored):>4} pos {_pct(t['neutral'], scored):>4} neu "
                      f"{_pct(t['negative'], scored):>4} neg  {net}  {' '.join('#' + h for h in t['top_hashtags'][:3])}")
     return "\n".join(lines)
+
+
+def report_links(run, topics) -> list[str]:
+    """Where the daily HTML report of each group of these topics is (report_url, else the file)."""
+    groups = sorted({tp.group for tp in topics})
+    base = run.config.settings.report_url
+    day = f"dt={run.day.isoformat()}"
+    if base:
+        return [f"{base.rstrip('/')}/{day}/{g}.html" for g in groups]
+    return [(run.lake / "reports" / day / f"{g}.html").resolve().as_uri() for g in groups]
