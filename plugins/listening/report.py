@@ -62,6 +62,7 @@ def daily_summary(run) -> dict:
         "topics": topics,
         "quarantined": quarantined,
         "rules_failed": sum(1 for s in quality["success"].to_pylist() if not s) if quality is not None else 0,
+        "alerts": _alerts_of(run),
     }
     out = run.lake / "reports" / f"dt={day.isoformat()}"
     out.mkdir(parents=True, exist_ok=True)
@@ -94,6 +95,16 @@ def write_digests(run, summary: dict) -> list[Path]:
     return paths
 
 
+def _alerts_of(run) -> list[dict]:
+    from listening.schema import ALERTS
+
+    t = lake.read_partition(run.lake, ALERTS, dt=run.day)
+    order = {"red": 0, "amber": 1, "green": 2}
+    rows = [{k: a[k] for k in ("severity", "topic", "detector", "title", "status")}
+            for a in (t.to_pylist() if t is not None else [])]
+    return sorted(rows, key=lambda a: (order.get(a["severity"], 3), a["topic"], a["detector"]))
+
+
 def format_summary(summary: dict) -> str:
     """The one-screen text the demo prints per day."""
     lines = [f"{summary['day']}  {summary.get('posts', 0)} posts, {summary['mentions']} mentions  "
@@ -105,6 +116,12 @@ def format_summary(summary: dict) -> str:
         lines.append(f"  {t['topic']:<14} {t['posts']:>5} posts {t['unique_authors']:>5} authors  "
                      f"{_pct(t['positive'], scored):>4} pos {_pct(t['neutral'], scored):>4} neu "
                      f"{_pct(t['negative'], scored):>4} neg  {net}  {' '.join('#' + h for h in t['top_hashtags'][:3])}")
+    for a in summary.get("alerts", []):
+        if a["severity"] != "green":
+            lines.append(f"  ! {a['severity'].upper():<5} {a['topic']:<14} {a['title'][:80]} ({a['status']})")
+    greens = sum(1 for a in summary.get("alerts", []) if a["severity"] == "green")
+    if greens:
+        lines.append(f"  + {greens} green alert(s) in the digest")
     return "\n".join(lines)
 
 
