@@ -9,8 +9,9 @@ build_mentions, compute_metrics, publish; validation is skipped here, it does no
 data) and the detectors run on every day that has at least MIN_HISTORY_DAYS of history.
 
 Matching: an alert is a true positive when it overlaps in time a planted event of its topic
-(for emerging_hashtag, only the event's hashtag counts, on any topic its posts belong to); any
-other alert is false. Alerts raised by another event of the same topic count as true (a volume
+(for emerging_hashtag, only the event's hashtag counts, on any topic its posts belong to; an
+emerging_term alert counts when it overlaps any planted event of its topic); any other alert is
+false. Alerts raised by another event of the same topic count as true (a volume
 spike caused by the coordinated campaign is a real spike). Recall
 counts a planted event found by the detector meant for it. Lead time is the hours from the
 event's start to the start of the first matching alert's window. Quiet corpora (no planted
@@ -38,7 +39,7 @@ from listening.schema import MENTIONS, METRICS_DAILY, METRICS_HOURLY  # noqa: E4
 
 DETECTOR_OF = {"volume_burst": "volume_spike", "sentiment_drop": "sentiment_drop",
                "new_hashtag": "emerging_hashtag", "coordinated_campaign": "coordinated_copies"}
-DETECTORS = ["volume_spike", "sentiment_drop", "emerging_hashtag", "coordinated_copies", "crisis_words"]
+DETECTORS = list(detect.DETECTORS)
 START = date(2026, 11, 2)
 
 

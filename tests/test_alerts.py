@@ -3,6 +3,7 @@ re-runs and retries send nothing twice, mutes suppress, hostile text stays text,
 rendered by headless Chromium to see its layout."""
 from __future__ import annotations
 
+import dataclasses
 import email
 import email.policy
 import shutil
@@ -94,9 +95,9 @@ def test_red_alert_and_digests_reach_the_team(day_run, smtp_server):
     assert out["failed"] == 0
     by_subject: dict[str, list] = {}
     for rcpts, msg in inbox.messages:
-        by_subject.setdefault(msg["Subject"], []).append((rcpts, msg))
-    red = [s for s in by_subject if s.startswith("[Vigie RED]")]
-    assert len(red) == 1 and "Ordonnance climat" in red[0] and "Coordinated copies" in red[0]
+        by_subject.setdefault(" ".join(msg["Subject"].split()), []).append((rcpts, msg))
+    red = [s for s in by_subject if s.startswith("[Vigie ROUGE]")]  # settings.yml: digest_language fr
+    assert len(red) == 1 and "Ordonnance climat" in red[0] and "Copies coordonnées" in red[0]
     # one SMTP transaction per recipient, every recipient of the topic's team (greffe)
     rcpts = sorted(r for rs, _ in by_subject[red[0]] for r in rs)
     assert rcpts == ["commissions@parlement.example", "greffe@parlement.example"]
@@ -107,12 +108,12 @@ def test_red_alert_and_digests_reach_the_team(day_run, smtp_server):
     copies = [a for a in table if a["detector"] == "coordinated_copies"][0]
     assert msg["Message-ID"] == f"<{copies['alert_id']}@vigie>"
     plain, html, images = _parts(msg)
-    assert "Why: 40 accounts posted 40 near-identical texts" in plain
-    assert "(Europe/Brussels)" in plain and "Fri 13 Nov 2026, 19:00 to 21:00" in plain  # 18-20 UTC in Brussels
+    assert "Pourquoi : 40 comptes ont publié 40 textes quasi identiques" in plain
+    assert "(Europe/Brussels)" in plain and "ven. 13 nov. 2026, 19:00 à 21:00" in plain  # 18-20 UTC in Brussels
     assert "python -m listening.alerts mute climate-bill" in plain
     campaign = next(e for e in truth["events"] if e["type"] == "coordinated_campaign")
     first = copies["evidence_post_ids"][0]
-    assert first in campaign["post_ids"] and "open the post" in html
+    assert first in campaign["post_ids"] and "voir le message" in html
     assert len(images) == 1 and images[0].get_content().startswith(b"\x89PNG")
     cid = images[0]["Content-ID"].strip("<>")
     assert f'src="cid:{cid}"' in html
@@ -121,7 +122,7 @@ def test_red_alert_and_digests_reach_the_team(day_run, smtp_server):
     assert len(digests) == 3
     greffe = [m for s, ms in digests.items() for rs, m in ms if "greffe@parlement.example" in rs][0]
     gplain, ghtml, gimages = _parts(greffe)
-    assert "Coordinated copies" in gplain and gimages
+    assert "Copies coordonnées" in gplain and gimages
     assert greffe["Message-ID"] == "<digest-greffe-2026-11-13@vigie>"
     # every alert of the day recorded as sent, with the message that carried it
     assert all(a["status"] == "sent" and a["sent_at"] is not None and a["attempts"] >= 1 for a in table)
@@ -169,7 +170,7 @@ def test_server_down_marks_failed_then_recovers(day_run, monkeypatch, smtp_serve
     inbox = smtp_server()
     alerts.deliver_day(run, backoff=0.01)
     assert {a["status"] for a in lake.read_partition(run.lake, ALERTS, dt=CAMPAIGN_DAY).to_pylist()} == {"sent"}
-    assert any(s["Subject"].startswith("[Vigie RED]") for _, s in inbox.messages)
+    assert any(s["Subject"].startswith("[Vigie ROUGE]") for _, s in inbox.messages)
 
 
 def test_muted_topic_is_recorded_suppressed(day_run, smtp_server):
@@ -179,7 +180,7 @@ def test_muted_topic_is_recorded_suppressed(day_run, smtp_server):
     detect.detect_day(run)
     lake.publish(run.lake, run.day)
     alerts.deliver_day(run, backoff=0.01)
-    assert not any(m["Subject"].startswith("[Vigie RED]") for _, m in inbox.messages)
+    assert not any(m["Subject"].startswith("[Vigie ROUGE]") for _, m in inbox.messages)
     table = lake.read_partition(run.lake, ALERTS, dt=CAMPAIGN_DAY).to_pylist()
     muted = [a for a in table if a["topic"] == "climate-bill"]
     assert muted and all(a["status"] == "suppressed" and a["status_reason"].startswith("topic muted until 2026-11-14T08:00")
@@ -261,13 +262,13 @@ def test_hourly_path_sends_red_at_once_and_nightly_not_again(day_run, smtp_serve
     out = alerts.hourly_check(end.isoformat(), "hourly-test", import_dir=str(corpus_import),
                               lake_dir=str(run.lake), backoff=0.01)
     assert len(out["sent"]) == 1
-    red = [m for _, m in inbox.messages if m["Subject"].startswith("[Vigie RED]")]
+    red = [m for _, m in inbox.messages if m["Subject"].startswith("[Vigie ROUGE]")]
     assert len(red) == 2 and {m["Message-ID"] for m in red} == {f"<{out['sent'][0]}@vigie>"}  # 2 recipients
     # an hour later: nothing new; the nightly delivery records it as sent and does not resend it
     alerts.hourly_check((end + timedelta(hours=1)).isoformat(), "hourly-test", import_dir=str(corpus_import),
                         lake_dir=str(run.lake), backoff=0.01)
     alerts.deliver_day(run, backoff=0.01)
-    red = [m for _, m in inbox.messages if m["Subject"].startswith("[Vigie RED]")]
+    red = [m for _, m in inbox.messages if m["Subject"].startswith("[Vigie ROUGE]")]
     assert len(red) == 2
     table = {a["alert_id"]: a for a in lake.read_partition(run.lake, ALERTS, dt=CAMPAIGN_DAY).to_pylist()}
     assert table[out["sent"][0]]["status"] == "sent"
@@ -309,3 +310,70 @@ def test_airflow_smtp_connection_is_read(monkeypatch):
     s = alerts.smtp_settings()
     assert s is not None and (s.host, s.port, s.user, s.ssl, s.starttls) == ("mail.example", 587, "vigie", False, True)
     assert s.sender == "vigie@parlement.example"
+
+
+def _in_language(run, lang):
+    settings = run.config.settings.model_copy(update={"digest_language": lang})
+    return dataclasses.replace(run, config=run.config.model_copy(update={"settings": settings}))
+
+
+def _visible(html: str) -> str:
+    """What a reader sees of the HTML part: the text between tags (and the image's alt text)."""
+    import re
+
+    alts = " ".join(re.findall(r'alt="([^"]*)"', html))
+    return re.sub(r"\s+", " ", re.sub(r"<[^>]+>", " ", html)) + " " + alts
+
+
+ENGLISH = ["alert(s) today", "Why", "When", "Evidence", "Posts that show it", "open the post", "no link",
+           "To mute", "detector", "posts", "accounts", "near-identical", "RED", "Alert:", "worst", "Fri ", " Nov "]
+
+
+def _copies_alert(lang):
+    """The same coordinated-copies alert, detected with titles in `lang`."""
+    import pandas as pd
+
+    ws = datetime(2026, 11, 13, 18, tzinfo=timezone.utc)
+    rows = [{"post_id": f"x:{i}", "url": f"https://x.example/{i}", "created_at": ws + timedelta(minutes=i),
+             "author_key": f"a{i}", "author_followers": 10, "text": f"Retirez l'ordonnance climat maintenant {i}",
+             "hashtags": [], "lang": "fr", "topics": ["climate-bill"], "sentiment_score": 0.0,
+             "sentiment_label": "neutral", "is_repost": False, "engagement": i} for i in range(40)]
+    [a] = detect.detect_copies(pd.DataFrame(rows), CAMPAIGN_DAY, lang=lang)
+    posts = {r["post_id"]: {**r, "platform": "x"} for r in rows}
+    return {**a, "recipients": ["greffe@parlement.example"], "team": "greffe"}, posts
+
+
+@pytest.mark.parametrize("lang", ["fr", "en"])
+def test_alert_mails_in_the_configured_language(tmp_path, lang):
+    run = _in_language(pipeline.make_run(CAMPAIGN_DAY, "r", lake_dir=str(tmp_path / "lake"),
+                                         import_dir=str(tmp_path)), lang)
+    a, posts = _copies_alert(lang)
+    hourly = [{"topic": "climate-bill", "hour": a["window_start"] - timedelta(hours=h), "posts": 10} for h in range(48)]
+    red = email.message_from_bytes(bytes(alerts.red_message(run, a, posts, hourly, "v@x")), policy=email.policy.default)
+    metrics = [{"topic": "climate-bill", "posts": 120, "unique_authors": 80, "positive": 10, "neutral": 60,
+                "negative": 50}]
+    amber = {**a, "alert_id": "al-amber", "severity": "amber"}
+    digest = email.message_from_bytes(bytes(alerts.digest_message(run, "greffe", [a, amber], posts, hourly, metrics,
+                                                                  "v@x")), policy=email.policy.default)
+    rplain, rhtml, rimages = _parts(red)
+    rsubject, dsubject = " ".join(red["Subject"].split()), " ".join(digest["Subject"].split())
+    dplain, dhtml, _ = _parts(digest)
+    assert rimages
+    if lang == "en":
+        assert rsubject.startswith("[Vigie RED] Ordonnance climat / Klimaatordonnantie: Coordinated copies: 40 near-identical posts")
+        assert "Why: 40 accounts posted 40 near-identical texts within 39 minutes" in rplain
+        assert "Fri 13 Nov 2026, 19:00 to 20:00 (Europe/Brussels)" in rplain
+        assert "To mute a topic for 24 h" in rplain and "open the post" in rhtml
+        assert "2 alert(s) today, most severe first" in dplain and "[AMBER]" in dplain
+        assert dsubject.endswith("2 alert(s), worst red")
+        return
+    assert rsubject.startswith("[Vigie ROUGE] Ordonnance climat / Klimaatordonnantie : Copies coordonnées : 40 messages quasi identiques")
+    assert "Pourquoi : 40 comptes ont publié 40 textes quasi identiques en 39 minutes" in rplain
+    assert "ven. 13 nov. 2026, 19:00 à 20:00 (Europe/Brussels)" in rplain
+    assert "Pour suspendre les alertes d'un sujet pendant 24 h" in rplain and "voir le message" in rhtml
+    assert "2 alerte(s) aujourd'hui, les plus graves d'abord" in dplain and "[ORANGE]" in dplain
+    assert dsubject.endswith("2 alerte(s), niveau le plus élevé : rouge")
+    # nothing English in what the French reader sees (subjects, both parts of both messages)
+    for text in (rsubject, dsubject, rplain, dplain, _visible(rhtml), _visible(dhtml)):
+        for word in ENGLISH:
+            assert word not in text, (word, text[:200])

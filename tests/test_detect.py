@@ -217,3 +217,36 @@ def test_empty_day_and_no_history_raise_nothing():
     out = detect.detect(**{**detect.inputs_from_lake(Path("/nonexistent"), DAY, m, METRICS_HOURLY.schema.empty_table(),
                                                      METRICS_DAILY.schema.empty_table())})
     assert out == []
+
+
+def test_emerging_words_grouped_with_first_posts_and_ordinary_words_quiet():
+    words = "le parlement vote demain sur la réforme du budget et des transports publics à bruxelles".split()
+    rng = np.random.default_rng(3)
+    hist = pd.DataFrame([_mention(1000 + i, " ".join(rng.choice(words, size=10))) for i in range(28 * 60)])
+    ordinary = [_mention(2000 + i, " ".join(rng.choice(words, size=10)), minute=i) for i in range(60)]
+    event = [_mention(i, f"Fuite de documents confidentiels au parlement, budget {i}", minute=30 + i) for i in range(12)]
+    one_voice = [_mention(100 + i, "Boycott boycott boycott", author="same", minute=i) for i in range(12)]
+    few = [_mention(200 + i, "inondation au sous-sol", minute=i) for i in range(4)]   # under the floor
+    today = pd.DataFrame(ordinary + event + one_voice + few)
+    alerts = detect.detect_terms(today, hist, 28, DAY)
+    assert len(alerts) == 1   # fuite, documents, confidentiels: one alert; budget, parlement: not new
+    a = alerts[0]
+    assert a["detector"] == "emerging_term" and a["subject"] in {"fuite", "documents", "confidentiels"}
+    assert a["evidence_post_ids"] == ["x:0", "x:1", "x:2", "x:3", "x:4"] and a["observed"] == 12
+    assert "Seen in the same posts" in a["evidence"]
+    fr = detect.detect_terms(today, hist, 28, DAY, lang="fr")[0]
+    assert fr["title"].startswith("Nouveau mot « ") and "12 messages de 12 comptes" in fr["title"]
+    assert "Vus dans les mêmes messages" in fr["evidence"] and fr["alert_id"] == a["alert_id"]
+    assert detect.detect_terms(today, hist, 3, DAY) == []
+
+
+def test_titles_follow_the_digest_language():
+    hist = pd.DataFrame([_mention(1000 + i, "budget", ["budgetbxl"]) for i in range(50)])
+    today = pd.DataFrame([_mention(i, "scandale #BudgetGate", ["budgetgate"], minute=i) for i in range(4)])
+    en = detect.detect_hashtags(today, hist, 28, DAY)[0]
+    fr = detect.detect_hashtags(today, hist, 28, DAY, lang="fr")[0]
+    assert en["title"] == "New hashtag #budgetgate: 4 posts by 4 accounts"
+    assert fr["title"] == "Nouveau hashtag #budgetgate : 4 messages de 4 comptes"
+    assert "aucun message du sujet des 28 jours précédents" in fr["evidence"]
+    assert en["alert_id"] == fr["alert_id"]  # the language does not change what the alert is
+    assert detect.num(0.77, ".0%", "fr") == "77\u00a0%" and detect.num(-0.25, "+.2f", "fr") == "-0,25"

@@ -260,6 +260,72 @@ def deliver_message(root: Path, key: str, msg: EmailMessage, recipients: list[st
 
 # ---- content -----------------------------------------------------------------------------------
 
+# What the e-mails say around the alerts, per digest language (titles and reasons come with the
+# alert, written by the detector in the same language).
+TEXT = {
+    "en": {"sev": {"red": "RED", "amber": "AMBER", "green": "GREEN"},
+           "sev_lower": {"red": "red", "amber": "amber", "green": "green"},
+           "why": "Why", "when": "When", "posts": "Posts that show it", "open": "open the post",
+           "no_link": "no link", "missing": "(post not found in the lake)",
+           "meta": "detector {det} \u00b7 score {score} \u00b7 id {id}",
+           "meta_text": "Detector {det}, score {score}, id {id}",
+           "alt": "Hourly posts of {topic} with the alert window shaded",
+           "ylabel": "posts / hour", "chart_title": "{topic}: posts per hour ({zone})",
+           "window": "{start} to {end} ({zone})",
+           "head": "{n} alert(s) today, most severe first (red ones were also sent as they fired):",
+           "no_alert": "No alert today.", "subject_alerts": " \u00b7 {n} alert(s), worst {worst}",
+           "red_subject": "[Vigie RED] {label}: {title}", "red_title": "Alert: {label}",
+           "red_footer": "Vigie \u00b7 alert {id}", "zero": "- {label}: 0",
+           "mute": "To mute a topic for 24 h: {cmds} (run where Vigie runs).",
+           "detectors": {"volume_spike": "volume spike", "sentiment_drop": "sentiment drop",
+                         "emerging_hashtag": "emerging hashtag", "emerging_term": "emerging word",
+                         "coordinated_copies": "coordinated copies", "crisis_words": "crisis words"}},
+    "fr": {"sev": {"red": "ROUGE", "amber": "ORANGE", "green": "VERT"},
+           "sev_lower": {"red": "rouge", "amber": "orange", "green": "vert"},
+           "why": "Pourquoi", "when": "Quand", "posts": "Les messages qui le montrent", "open": "voir le message",
+           "no_link": "pas de lien", "missing": "(message introuvable dans les donn\u00e9es)",
+           "meta": "d\u00e9tecteur\u00a0: {det} \u00b7 score {score} \u00b7 r\u00e9f. {id}",
+           "meta_text": "D\u00e9tecteur\u00a0: {det}, score {score}, r\u00e9f. {id}",
+           "alt": "Messages par heure sur {topic}, la p\u00e9riode de l'alerte en couleur",
+           "ylabel": "messages / heure", "chart_title": "{topic} : messages par heure ({zone})",
+           "window": "{start} \u00e0 {end} ({zone})",
+           "head": "{n} alerte(s) aujourd'hui, les plus graves d'abord (les rouges ont aussi \u00e9t\u00e9 "
+                   "envoy\u00e9es d\u00e8s leur d\u00e9tection)\u00a0:",
+           "no_alert": "Aucune alerte aujourd'hui.",
+           "subject_alerts": " \u00b7 {n} alerte(s), niveau le plus \u00e9lev\u00e9\u00a0: {worst}",
+           "red_subject": "[Vigie ROUGE] {label} : {title}", "red_title": "Alerte : {label}",
+           "red_footer": "Vigie \u00b7 alerte {id}", "zero": "- {label} : 0",
+           "mute": "Pour suspendre les alertes d'un sujet pendant 24 h : {cmds} (\u00e0 lancer l\u00e0 o\u00f9 "
+                   "Vigie tourne).",
+           "detectors": {"volume_spike": "pic de volume", "sentiment_drop": "ton en baisse",
+                         "emerging_hashtag": "hashtag \u00e9mergent", "emerging_term": "mot \u00e9mergent",
+                         "coordinated_copies": "copies coordonn\u00e9es", "crisis_words": "mots de crise"}},
+}
+FR_DAYS = ["lun.", "mar.", "mer.", "jeu.", "ven.", "sam.", "dim."]
+FR_MONTHS = ["janv.", "f\u00e9vr.", "mars", "avr.", "mai", "juin", "juil.", "ao\u00fbt", "sept.", "oct.", "nov.",
+             "d\u00e9c."]
+
+
+def _lang(run) -> str:
+    """The language of a run's e-mails: settings.digest_language (fr or en; anything else: en)."""
+    return "fr" if run.config.settings.digest_language == "fr" else "en"
+
+
+def strftime(ts: datetime, fmt: str, lang: str = "en") -> str:
+    """strftime with French day and month names when lang is fr (no dependency on the locale)."""
+    if lang == "fr":
+        fmt = fmt.replace("%a", FR_DAYS[ts.weekday()]).replace("%b", FR_MONTHS[ts.month - 1])
+    return ts.strftime(fmt)
+
+
+def _det(name: str, lang: str) -> str:
+    return TEXT[lang]["detectors"].get(name, name)
+
+
+def _score(x: float, lang: str) -> str:
+    s = f"{x:.1f}"
+    return s.replace(".", ",") if lang == "fr" else s
+
 def safe_text(text: str | None) -> str:
     """Post text as plain text: bidirectional controls and invisible marks made visible."""
     return (text or "").translate(BIDI)
@@ -275,29 +341,30 @@ def safe_url(url: str | None) -> str | None:
     return None
 
 
-def local(ts: datetime, zone) -> str:
-    return ts.astimezone(zone).strftime("%a %d %b %Y %H:%M")
+def local(ts: datetime, zone, lang: str = "en") -> str:
+    return strftime(ts.astimezone(zone), "%a %d %b %Y %H:%M", lang)
 
 
-def window_text(a: dict, zone) -> str:
+def window_text(a: dict, zone, lang: str = "en") -> str:
     ws, we = a["window_start"].astimezone(zone), a["window_end"].astimezone(zone)
     if we.date() == ws.date():
         end = we.strftime("%H:%M")
     elif we.date() == ws.date() + timedelta(days=1) and (we.hour, we.minute) == (0, 0):
         end = "24:00"
     else:
-        end = we.strftime("%a %d %b %H:%M")
-    return f"{ws.strftime('%a %d %b %Y, %H:%M')} to {end} ({zone.key})"
+        end = strftime(we, "%a %d %b %H:%M", lang)
+    return TEXT[lang]["window"].format(start=strftime(ws, "%a %d %b %Y, %H:%M", lang), end=end, zone=zone.key)
 
 
 def chart_png(hourly: list[dict], topic: str, windows: list[tuple[datetime, datetime, str]], zone,
-              start: datetime, end: datetime) -> bytes:
+              start: datetime, end: datetime, lang: str = "en") -> bytes:
     """Hourly posts of the topic from `start` to `end`, alert windows shaded; PNG bytes, same bytes on re-run."""
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.dates as mdates
     import matplotlib.pyplot as plt
+    from matplotlib.ticker import FuncFormatter
 
     hours, counts = [], []
     by_hour = {r["hour"]: r["posts"] for r in hourly if r["topic"] == topic}
@@ -312,11 +379,12 @@ def chart_png(hourly: list[dict], topic: str, windows: list[tuple[datetime, date
         for ws, we, sev in windows:
             ax.axvspan(ws.astimezone(zone).replace(tzinfo=None), we.astimezone(zone).replace(tzinfo=None),
                        color=COLOURS.get(sev, "#888"), alpha=0.25, linewidth=0)
-        ax.set_ylabel("posts / hour", fontsize=8)
+        ax.set_ylabel(TEXT[lang]["ylabel"], fontsize=8)
         ax.tick_params(labelsize=7)
-        ax.xaxis.set_major_formatter(mdates.DateFormatter("%a %d\n%H:%M", tz=None))
+        ax.xaxis.set_major_formatter(FuncFormatter(
+            lambda x, _pos: strftime(mdates.num2date(x).replace(tzinfo=None), "%a %d\n%H:%M", lang)))
         ax.spines[["top", "right"]].set_visible(False)
-        ax.set_title(f"{topic}: posts per hour ({zone.key})", fontsize=8, loc="left")
+        ax.set_title(TEXT[lang]["chart_title"].format(topic=topic, zone=zone.key), fontsize=8, loc="left")
         fig.tight_layout()
         buf = io.BytesIO()
         fig.savefig(buf, format="png", metadata={"Software": None})
@@ -325,61 +393,66 @@ def chart_png(hourly: list[dict], topic: str, windows: list[tuple[datetime, date
         plt.close(fig)
 
 
-def _post_rows(alert: dict, posts: dict[str, dict], zone, n: int = 5) -> list[dict]:
+def _post_rows(alert: dict, posts: dict[str, dict], zone, n: int = 5, lang: str = "en") -> list[dict]:
     out = []
     for pid in alert["evidence_post_ids"][:n]:
         p = posts.get(pid)
         if p:
-            out.append({"id": pid, "text": p["text"], "url": p.get("url"), "when": local(p["created_at"], zone),
+            out.append({"id": pid, "text": p["text"], "url": p.get("url"), "when": local(p["created_at"], zone, lang),
                         "platform": p.get("platform", pid.split(":")[0])})
         else:
-            out.append({"id": pid, "text": "(post not found in the lake)", "url": None, "when": "", "platform": ""})
+            out.append({"id": pid, "text": TEXT[lang]["missing"], "url": None, "when": "", "platform": ""})
     return out
 
 
-def _alert_html(a: dict, label: str, posts: dict[str, dict], zone, cid: str | None) -> str:
+def _alert_html(a: dict, label: str, posts: dict[str, dict], zone, cid: str | None, lang: str = "en") -> str:
+    t = TEXT[lang]
     col = COLOURS.get(a["severity"], "#555")
     rows = []
-    for p in _post_rows(a, posts, zone):
+    for p in _post_rows(a, posts, zone, lang=lang):
         url = safe_url(p["url"])
-        link = (f'<a href="{esc(url)}" style="color:#1565c0;font-size:12px;">open the post</a>' if url
-                else '<span style="color:#777;font-size:12px;">no link</span>')
+        link = (f'<a href="{esc(url)}" style="color:#1565c0;font-size:12px;">{esc(t["open"])}</a>' if url
+                else f'<span style="color:#777;font-size:12px;">{esc(t["no_link"])}</span>')
         rows.append(
             '<tr><td style="padding:8px 10px;border-top:1px solid #e0e0e0;font-family:Arial,Helvetica,sans-serif;'
             'font-size:13px;color:#222;line-height:1.4;">'
             f'<div style="color:#777;font-size:11px;">{esc(p["when"])} &middot; {esc(p["platform"])}</div>'
             f'<div dir="ltr" style="unicode-bidi:embed;white-space:pre-wrap;word-break:break-word;">{esc(p["text"])}</div>'
             f'<div>{link}</div></td></tr>')
-    chart = (f'<tr><td style="padding:6px 10px;"><img src="cid:{cid}" width="560" alt="Hourly posts of {esc(a["topic"])}'
-             f' with the alert window shaded" style="display:block;width:100%;max-width:560px;height:auto;border:0;"></td></tr>'
+    chart = (f'<tr><td style="padding:6px 10px;"><img src="cid:{cid}" width="560" '
+             f'alt="{esc(t["alt"].format(topic=a["topic"]))}" style="display:block;width:100%;max-width:560px;height:auto;border:0;"></td></tr>'
              if cid else "")
     return (
         '<table role="presentation" width="100%" cellpadding="0" cellspacing="0" border="0" '
         'style="border-collapse:collapse;margin:0 0 18px 0;border:1px solid #ddd;">'
         f'<tr><td style="background:{col};color:#fff;padding:8px 10px;font-family:Arial,Helvetica,sans-serif;'
-        f'font-size:15px;font-weight:bold;">{esc(a["severity"].upper())} &middot; {esc(label)}</td></tr>'
+        f'font-size:15px;font-weight:bold;">{esc(t["sev"].get(a["severity"], a["severity"].upper()))} &middot; '
+        f'{esc(label)}</td></tr>'
         f'<tr><td style="padding:10px 10px 4px 10px;font-family:Arial,Helvetica,sans-serif;font-size:16px;'
         f'font-weight:bold;color:#222;">{esc(a["title"])}</td></tr>'
         f'<tr><td style="padding:2px 10px;font-family:Arial,Helvetica,sans-serif;font-size:13px;color:#333;">'
-        f'<b>Why:</b> {esc(a["evidence"])}</td></tr>'
+        f'<b>{esc(t["why"])}{" " if lang == "fr" else ""}:</b> {esc(a["evidence"])}</td></tr>'
         f'<tr><td style="padding:2px 10px 8px 10px;font-family:Arial,Helvetica,sans-serif;font-size:12px;color:#555;">'
-        f'When: {esc(window_text(a, zone))} &middot; detector {esc(a["detector"])} &middot; score {a["score"]:.1f}'
-        f' &middot; id {esc(a["alert_id"])}</td></tr>'
+        f'{esc(t["when"])}{" " if lang == "fr" else ""}: {esc(window_text(a, zone, lang))} &middot; '
+        f'{esc(t["meta"].format(det=_det(a["detector"], lang), score=_score(a["score"], lang), id=a["alert_id"]))}'
+        '</td></tr>'
         f'{chart}'
         '<tr><td style="padding:4px 10px;font-family:Arial,Helvetica,sans-serif;font-size:13px;font-weight:bold;'
-        'color:#222;">Posts that show it</td></tr>'
+        f'color:#222;">{esc(t["posts"])}</td></tr>'
         f'<tr><td><table role="presentation" width="100%" cellpadding="0" cellspacing="0" border="0" '
         f'style="border-collapse:collapse;">{"".join(rows)}</table></td></tr>'
         '</table>')
 
 
-def _alert_text(a: dict, label: str, posts: dict[str, dict], zone) -> str:
-    lines = [f"[{a['severity'].upper()}] {label}: {safe_text(a['title'])}",
-             f"Why: {safe_text(a['evidence'])}",
-             f"When: {window_text(a, zone)}",
-             f"Detector {a['detector']}, score {a['score']:.1f}, id {a['alert_id']}",
-             "Posts that show it:"]
-    for p in _post_rows(a, posts, zone):
+def _alert_text(a: dict, label: str, posts: dict[str, dict], zone, lang: str = "en") -> str:
+    t = TEXT[lang]
+    colon = " :" if lang == "fr" else ":"
+    lines = [f"[{t['sev'].get(a['severity'], a['severity'].upper())}] {label}{colon} {safe_text(a['title'])}",
+             f"{t['why']}{colon} {safe_text(a['evidence'])}",
+             f"{t['when']}{colon} {window_text(a, zone, lang)}",
+             t["meta_text"].format(det=_det(a["detector"], lang), score=_score(a["score"], lang), id=a["alert_id"]),
+             f"{t['posts']}{colon}"]
+    for p in _post_rows(a, posts, zone, lang=lang):
         lines.append(f"  - {p['when']} {p['platform']}: {safe_text(p['text'])}")
         if safe_url(p["url"]):
             lines.append(f"    {p['url']}")
@@ -404,9 +477,8 @@ def _page(title: str, body: str, footer: str) -> str:
         '</table></td></tr></table></body></html>')
 
 
-def _mute_hint(topics: list[str]) -> str:
-    return "To mute a topic for 24 h: " + "; ".join(
-        f"python -m listening.alerts mute {t}" for t in topics) + " (run where Vigie runs)."
+def _mute_hint(topics: list[str], lang: str = "en") -> str:
+    return TEXT[lang]["mute"].format(cmds="; ".join(f"python -m listening.alerts mute {t}" for t in topics))
 
 
 def _envelope(msg: EmailMessage, sender: str, recipients: list[str], subject: str, msg_id: str, date_: datetime):
@@ -442,17 +514,19 @@ def sender() -> str:
 def red_message(run, a: dict, posts: dict[str, dict], hourly: list[dict], sender_: str) -> EmailMessage:
     """The immediate e-mail of one red alert."""
     zone = run.config.zone
+    lang = _lang(run)
+    t = TEXT[lang]
     label = run.config.watchlists.topic(a["topic"]).label
     cid = f"chart-{a['alert_id']}@vigie"
     end = max(a["window_end"], datetime.combine(run.day + timedelta(days=1), time(0), tzinfo=timezone.utc))
     png = chart_png(hourly, a["topic"], [(a["window_start"], a["window_end"], a["severity"])], zone,
-                    end - timedelta(days=3), end)
-    footer = esc(_mute_hint([a["topic"]])) + f"<br>Vigie &middot; alert {esc(a['alert_id'])}"
-    page = _page(f"Alert: {label}", _alert_html(a, label, posts, zone, cid), footer)
-    text = _alert_text(a, label, posts, zone) + "\n\n" + _mute_hint([a["topic"]]) + "\n"
+                    end - timedelta(days=3), end, lang)
+    footer = esc(_mute_hint([a["topic"]], lang)) + "<br>" + esc(t["red_footer"].format(id=a["alert_id"]))
+    page = _page(t["red_title"].format(label=label), _alert_html(a, label, posts, zone, cid, lang), footer)
+    text = _alert_text(a, label, posts, zone, lang) + "\n\n" + _mute_hint([a["topic"]], lang) + "\n"
     msg = EmailMessage()
-    _envelope(msg, sender_, a["recipients"], f"[Vigie RED] {label}: {a['title']}", f"<{a['alert_id']}@vigie>",
-              a["window_end"])
+    _envelope(msg, sender_, a["recipients"], t["red_subject"].format(label=label, title=a["title"]),
+              f"<{a['alert_id']}@vigie>", a["window_end"])
     return _attach(msg, text, page, {cid: png})
 
 
@@ -463,8 +537,9 @@ def digest_message(run, team_name: str, alerts: list[dict], posts: dict[str, dic
 
     wl = run.config.watchlists
     zone = run.config.zone
-    lang = run.config.settings.digest_language if run.config.settings.digest_language in report.TEXT else "en"
+    lang = _lang(run)
     t = report.TEXT[lang]
+    at = TEXT[lang]
     team = wl.teams[team_name]
     owned = [tp for tp in wl.topics if tp.team == team_name]
     by_topic = {m["topic"]: m for m in metrics}
@@ -474,7 +549,7 @@ def digest_message(run, team_name: str, alerts: list[dict], posts: dict[str, dic
     for tp in owned:
         m = by_topic.get(tp.name)
         if not m or not m["posts"]:
-            lines.append(f"- {tp.label}: 0")
+            lines.append(at["zero"].format(label=tp.label))
             continue
         scored = m["positive"] + m["neutral"] + m["negative"]
         lines.append(t["line"].format(label=tp.label, posts=m["posts"], authors=m["unique_authors"],
@@ -493,16 +568,16 @@ def digest_message(run, team_name: str, alerts: list[dict], posts: dict[str, dic
             charted.add(a["topic"])
             cid = f"chart-{team_name}-{a['topic']}-{day}@vigie"
             wins = [(x["window_start"], x["window_end"], x["severity"]) for x in mine if x["topic"] == a["topic"]]
-            images[cid] = chart_png(hourly, a["topic"], wins, zone, start, end)
-        blocks.append(_alert_html(a, label, posts, zone, cid))
-        text_blocks.append(_alert_text(a, label, posts, zone))
+            images[cid] = chart_png(hourly, a["topic"], wins, zone, start, end, lang)
+        blocks.append(_alert_html(a, label, posts, zone, cid, lang))
+        text_blocks.append(_alert_text(a, label, posts, zone, lang))
     intro = t["intro"].format(day=day)
     summary_html = "".join(f'<div style="font-family:Arial,Helvetica,sans-serif;font-size:13px;color:#333;'
                            f'padding:2px 0;">{esc(line)}</div>' for line in lines)
     if mine:
-        head = f"{len(mine)} alert(s) today, most severe first (red ones were also sent as they fired):"
+        head = at["head"].format(n=len(mine))
     else:
-        head = "No alert today."
+        head = at["no_alert"]
     body = (f'<div style="font-family:Arial,Helvetica,sans-serif;font-size:14px;color:#222;padding:0 0 8px 0;">'
             f'{esc(t["hello"])} {esc(intro)}</div>{summary_html}'
             f'<div style="font-family:Arial,Helvetica,sans-serif;font-size:15px;font-weight:bold;color:#222;'
@@ -510,16 +585,16 @@ def digest_message(run, team_name: str, alerts: list[dict], posts: dict[str, dic
     topics = sorted({a["topic"] for a in mine})
     links = report.report_links(run, owned)
     footer = (" · ".join(f'<a href="{esc(u)}">{esc(t["report"])} ({esc(u.rsplit("/", 1)[-1][:-5])})</a>' for u in links)
-              + "<br>" + esc(t["more"].format(lake=run.lake)) + ("<br>" + esc(_mute_hint(topics)) if topics else ""))
+              + "<br>" + esc(t["more"].format(lake=run.lake)) + ("<br>" + esc(_mute_hint(topics, lang)) if topics else ""))
     page = _page(f"Vigie {day}: {team.label}", body, footer)
     text = "\n".join([t["hello"], "", intro, "", *lines, "", head, ""] + [b + "\n" for b in text_blocks]
-                     + ([t["none"]] if not total else []) + [""] + [f'{t["report"]}: {u}' for u in links]
+                     + ([t["none"]] if not total else []) + [""] + [f'{t["report"]}{" :" if lang == "fr" else ":"} {u}' for u in links]
                      + [t["more"].format(lake=run.lake)]
-                     + ([_mute_hint(topics)] if topics else [])) + "\n"
+                     + ([_mute_hint(topics, lang)] if topics else [])) + "\n"
     subject = t["subject"].format(day=day, posts=total)
     if mine:
         worst = mine[0]["severity"]
-        subject += f" · {len(mine)} alert(s), worst {worst}"
+        subject += at["subject_alerts"].format(n=len(mine), worst=at["sev_lower"][worst])
     msg = EmailMessage()
     sent_at = datetime.combine(run.day + timedelta(days=1), time(6, 0), tzinfo=timezone.utc).astimezone(zone)
     _envelope(msg, sender_, list(team.recipients), subject, f"<digest-{team_name}-{day}@vigie>", sent_at)
@@ -626,7 +701,7 @@ def hourly_check(until: str | datetime, run_id: str = "hourly", config_dir: str 
     topics = [t.name for t in run.config.watchlists.topics]
     hourly_t, daily_t = metrics.hourly(mentions), metrics.daily(mentions, day, topics)
     found = detect.detect(**detect.inputs_from_lake(run.lake, day, mentions, hourly_t, daily_t),
-                          detectors=HOURLY_DETECTORS)
+                          detectors=HOURLY_DETECTORS, lang=_lang(run))
     red = [a for a in found if a["severity"] == "red" and a["window_end"] >= until - timedelta(hours=2)]
     red = initial_status(run, red)
     smtp = smtp_settings() if smtp == "auto" else smtp

@@ -2,7 +2,8 @@
 
 Each detector is a plain function over tables (the day's mentions, hourly and daily metrics,
 and the history read from the lake) that returns alert rows (dicts with the ALERTS columns
-that detection knows; delivery fills the rest). `detect_day(run)` runs them all for one UTC
+that detection knows; delivery fills the rest). Titles and reasons are written in the digest
+language (settings.digest_language: fr or en). `detect_day(run)` runs them all for one UTC
 day and stages the `alerts` partition, so validation checks it before it is published.
 
 Detectors and what they test (docs/detection.md has the figures):
@@ -16,6 +17,8 @@ Detectors and what they test (docs/detection.md has the figures):
   the baseline explains (binomial noise of today's scored posts plus the day-to-day spread).
 * emerging_hashtag: a hashtag never seen in the topic in 28 days, used by several authors, or
   one growing far faster than its 28-day rate; evidence is its first posts of the day.
+* emerging_term: the same for words (listening.metrics.terms of the posts' text, stop words
+  aside), with higher floors on posts and accounts so that ordinary words do not fire.
 * coordinated_copies (subject: a hash of the normalised text, no post text is kept): near-identical texts (Jaccard >= 0.5 on character 5-gram shingles of the
   normalised text, single-link groups) from many distinct accounts within a few hours. Exact
   pairwise similarity on sparse matrices, in time-ordered blocks of 3,000 posts.
@@ -52,6 +55,8 @@ MIN_HISTORY_DAYS = 7   # detectors stay silent until a topic has this many days 
 REPO = Path(__file__).resolve().parents[2]
 CRISIS_WORDS = REPO / "include" / "alerting" / "crisis_words.yml"
 SEVERITY_RANK = {"green": 0, "amber": 1, "red": 2}
+DETECTORS = ("volume_spike", "sentiment_drop", "emerging_hashtag", "emerging_term", "coordinated_copies",
+             "crisis_words")
 MENTION_COLUMNS = ["post_id", "url", "created_at", "author_key", "author_followers", "text", "hashtags",
                    "lang", "topics", "sentiment_score", "sentiment_label", "is_repost", "engagement"]
 
@@ -76,6 +81,11 @@ class Thresholds:
     hashtag_min_authors: int = 3
     hashtag_growth: float = 5.0        # today vs (mean daily use over 28 days + 1)
     hashtag_growth_min_posts: int = 10
+    # emerging term (per day): words are far more common than hashtags, hence higher floors
+    term_min_posts: int = 8
+    term_min_authors: int = 6
+    term_growth: float = 5.0
+    term_growth_min_posts: int = 20
     # coordinated copies
     copies_jaccard: float = 0.5
     copies_min_posts: int = 10
@@ -132,6 +142,89 @@ def _top_posts(df: pd.DataFrame, n: int = 5, by: str = "engagement") -> list[str
 
 def _hour_label(ts: datetime) -> str:
     return ts.strftime("%H:%M UTC")
+
+
+# ---- words shown to people (titles and one-sentence reasons), per digest language ----------------
+
+LANGUAGES = ("fr", "en")
+MESSAGES = {
+    "en": {
+        "volume_title": "Volume spike: {obs} posts in {hours} h ({ratio}x usual)",
+        "volume_why": "{obs} posts in {hours} hour{s} where about {exp} are usual for these hours of the day "
+                      "and this day of the week.",
+        "sentiment_title": "Sentiment drop: net {net} against {base} usually",
+        "sentiment_why": "{neg} of the {scored} scored posts are negative where {base_neg} is usual; net sentiment "
+                         "{net} is {z} standard deviations below its 28-day level.",
+        "hashtag_new_title": "New hashtag #{tag}: {n} posts by {authors} accounts",
+        "hashtag_new_why": "#{tag} appears in {n} posts by {authors} accounts today and in none of the topic's "
+                           "posts of the previous {days} days; its first posts are below.",
+        "hashtag_grow_title": "Hashtag #{tag} growing: {n} posts today, {rate} a day before",
+        "hashtag_grow_why": "#{tag} is in {n} posts today against {rate} a day over the previous {days} days "
+                            "({ratio}x).",
+        "term_new_title": "New word \u201c{tag}\u201d: {n} posts by {authors} accounts",
+        "term_new_why": "The word \u201c{tag}\u201d appears in {n} posts by {authors} accounts today and in none "
+                        "of the topic's posts of the previous {days} days; its first posts are below.",
+        "term_grow_title": "Word \u201c{tag}\u201d growing: {n} posts today, {rate} a day before",
+        "term_grow_why": "The word \u201c{tag}\u201d is in {n} posts today against {rate} a day over the previous "
+                         "{days} days ({ratio}x); its first posts are below.",
+        "with_words": "Seen in the same posts: {words}.",
+        "copies_title": "Coordinated copies: {n} near-identical posts from {authors} accounts",
+        "copies_why": "{authors} accounts posted {n} near-identical texts within {minutes} minutes "
+                      "(the posts below show the text).",
+        "crisis_title": "Crisis words: {n} posts in {hours} h",
+        "crisis_why": "{n} posts by {authors} accounts use crisis words (accident, evacuation, threat\u2026) where "
+                      "{exp} would be usual for the topic.",
+    },
+    "fr": {
+        "volume_title": "Pic de volume : {obs} messages en {hours} h ({ratio} fois la normale)",
+        "volume_why": "{obs} messages en {hours} heure{s}, alors qu'environ {exp} sont habituels \u00e0 ces heures "
+                      "et ce jour de la semaine.",
+        "sentiment_title": "Le ton se d\u00e9grade : solde {net} contre {base} d'habitude",
+        "sentiment_why": "{neg} des {scored} messages \u00e9valu\u00e9s sont n\u00e9gatifs, contre {base_neg} "
+                         "d'habitude ; le solde du ton ({net}) est {z} \u00e9carts-types sous son niveau des "
+                         "28 derniers jours.",
+        "hashtag_new_title": "Nouveau hashtag #{tag} : {n} messages de {authors} comptes",
+        "hashtag_new_why": "#{tag} appara\u00eet aujourd'hui dans {n} messages de {authors} comptes, et dans aucun "
+                           "message du sujet des {days} jours pr\u00e9c\u00e9dents ; ses premiers messages sont "
+                           "ci-dessous.",
+        "hashtag_grow_title": "Hashtag #{tag} en forte hausse : {n} messages aujourd'hui, {rate} par jour avant",
+        "hashtag_grow_why": "#{tag} figure dans {n} messages aujourd'hui, contre {rate} par jour sur les {days} "
+                            "jours pr\u00e9c\u00e9dents ({ratio} fois plus).",
+        "term_new_title": "Nouveau mot \u00ab {tag} \u00bb : {n} messages de {authors} comptes",
+        "term_new_why": "Le mot \u00ab {tag} \u00bb appara\u00eet aujourd'hui dans {n} messages de {authors} "
+                        "comptes, et dans aucun message du sujet des {days} jours pr\u00e9c\u00e9dents ; ses "
+                        "premiers messages sont ci-dessous.",
+        "term_grow_title": "Mot \u00ab {tag} \u00bb en forte hausse : {n} messages aujourd'hui, {rate} par jour "
+                           "avant",
+        "term_grow_why": "Le mot \u00ab {tag} \u00bb figure dans {n} messages aujourd'hui, contre {rate} par jour "
+                         "sur les {days} jours pr\u00e9c\u00e9dents ({ratio} fois plus) ; ses premiers messages "
+                         "sont ci-dessous.",
+        "with_words": "Vus dans les m\u00eames messages : {words}.",
+        "copies_title": "Copies coordonn\u00e9es : {n} messages quasi identiques de {authors} comptes",
+        "copies_why": "{authors} comptes ont publi\u00e9 {n} textes quasi identiques en {minutes} minutes "
+                      "(les messages ci-dessous montrent le texte).",
+        "crisis_title": "Mots de crise : {n} messages en {hours} h",
+        "crisis_why": "{n} messages de {authors} comptes emploient des mots de crise (accident, \u00e9vacuation, "
+                      "menace\u2026), alors que {exp} seraient habituels pour ce sujet.",
+    },
+}
+
+
+def language(lang: str | None) -> str:
+    """The language alerts are written in: fr or en (anything else falls back to English)."""
+    return lang if lang in LANGUAGES else "en"
+
+
+def num(x: float, fmt: str, lang: str = "en") -> str:
+    """A number as the language writes it: 1.5 / 1,5; 77% / 77 %; +0.12 / +0,12."""
+    s = format(x, fmt)
+    if language(lang) == "fr":
+        s = s.replace(".", ",").replace("%", "\u00a0%")
+    return s
+
+
+def msg(lang: str, key: str, **kw) -> str:
+    return MESSAGES[language(lang)][key].format(**kw)
 
 
 # ---- history ---------------------------------------------------------------------------------
@@ -203,7 +296,7 @@ def hourly_baseline(history: pd.DataFrame, present: list[date], day: date) -> di
 
 
 def detect_volume(hourly_today: pd.DataFrame, baseline: dict[str, np.ndarray], mentions: pd.DataFrame,
-                  day: date, th: Thresholds = DEFAULT) -> list[dict]:
+                  day: date, th: Thresholds = DEFAULT, lang: str = "en") -> list[dict]:
     """Hours whose posts the baseline cannot explain; neighbouring flagged hours make one alert."""
     alerts = []
     if hourly_today.empty:
@@ -251,9 +344,9 @@ def detect_volume(hourly_today: pd.DataFrame, baseline: dict[str, np.ndarray], m
             win = posts[(posts["created_at"] >= ws) & (posts["created_at"] < we)] if not posts.empty else posts
             alerts.append(_row(
                 topic, "volume_spike", sev, top, ws, we,
-                f"Volume spike: {int(obs)} posts in {len(grp)} h ({obs / exp:.1f}x usual)",
-                f"{int(obs)} posts in {len(grp)} hour{'s' if len(grp) > 1 else ''} where about {exp:.0f} "
-                f"are usual for these hours of the day and this day of the week.",
+                msg(lang, "volume_title", obs=int(obs), hours=len(grp), ratio=num(obs / exp, ".1f", lang)),
+                msg(lang, "volume_why", obs=int(obs), hours=len(grp), s="s" if len(grp) > 1 else "",
+                    exp=num(exp, ".0f", lang)),
                 _top_posts(win), observed=obs, expected=exp))
     return alerts
 
@@ -261,7 +354,7 @@ def detect_volume(hourly_today: pd.DataFrame, baseline: dict[str, np.ndarray], m
 # ---- sentiment drop --------------------------------------------------------------------------
 
 def detect_sentiment(daily_today: pd.DataFrame, daily_history: pd.DataFrame, mentions: pd.DataFrame,
-                     day: date, th: Thresholds = DEFAULT) -> list[dict]:
+                     day: date, th: Thresholds = DEFAULT, lang: str = "en") -> list[dict]:
     """Net sentiment of the day below what the baseline's noise explains."""
     alerts = []
     by_topic = explode_topics(mentions)
@@ -297,30 +390,48 @@ def detect_sentiment(daily_today: pd.DataFrame, daily_history: pd.DataFrame, men
         base_neg = p_neg
         alerts.append(_row(
             topic, "sentiment_drop", sev, z, ws, ws + timedelta(days=1),
-            f"Sentiment drop: net {net:+.2f} against {base:+.2f} usually",
-            f"{neg_share:.0%} of the {scored} scored posts are negative where {base_neg:.0%} is usual; "
-            f"net sentiment {net:+.2f} is {z:.1f} standard deviations below its 28-day level.",
+            msg(lang, "sentiment_title", net=num(net, "+.2f", lang), base=num(base, "+.2f", lang)),
+            msg(lang, "sentiment_why", neg=num(neg_share, ".0%", lang), scored=scored,
+                base_neg=num(base_neg, ".0%", lang), net=num(net, "+.2f", lang), z=num(z, ".1f", lang)),
             _top_posts(posts), observed=net, expected=base))
     return alerts
 
 
 # ---- emerging hashtag ------------------------------------------------------------------------
 
-def detect_hashtags(mentions: pd.DataFrame, history: pd.DataFrame, history_days: int, day: date,
-                    th: Thresholds = DEFAULT) -> list[dict]:
-    """Hashtags new to a topic (none in 28 days) or growing far faster than their 28-day rate."""
-    alerts = []
-    today = explode_topics(mentions)
-    if today.empty or history_days < MIN_HISTORY_DAYS:
+def _emerging(today: pd.DataFrame, past: pd.DataFrame | None, col: str, detector: str, history_days: int,
+              day: date, min_posts: int, min_authors: int, growth: float, growth_min_posts: int,
+              lang: str, group: bool = False) -> list[dict]:
+    """Tokens (hashtags or words, one column of lists) new to a topic or growing far faster than before.
+
+    `today` and `past` have one row per post and topic; `col` holds each post's tokens (each
+    token counted once per post). New: in >= min_posts posts by >= min_authors accounts and in
+    none of the topic's posts of the history. Growing: >= growth_min_posts posts (and
+    min_authors accounts) at >= growth x (28-day daily rate + 1). Evidence: the first posts.
+
+    With `group`, tokens of a topic that mostly come in the same posts (half the posts of the
+    smaller one are in the other's) make one alert, named after the most used one, the others
+    listed in its reason: an event's new words arrive together and are one thing to read.
+    """
+    found = []
+    today = today.assign(**{col: [sorted(set(v)) if v is not None else [] for v in today[col]]})
+    today = today.explode(col).dropna(subset=[col])
+    if today.empty:
         return alerts
-    today = today.explode("hashtags").dropna(subset=["hashtags"])
-    past = explode_topics(history).explode("hashtags").dropna(subset=["hashtags"]) if not history.empty else None
-    past_counts = past.groupby(["topic", "hashtags"]).size().to_dict() if past is not None and not past.empty else {}
-    for (topic, tag), g in today.groupby(["topic", "hashtags"]):
+    past_counts = {}
+    if past is not None and not past.empty:
+        past = past.assign(**{col: [sorted(set(v)) if v is not None else [] for v in past[col]]})
+        past = past.explode(col).dropna(subset=[col])
+        past_counts = past.groupby(["topic", col]).size().to_dict()
+    # Only tokens with enough posts today are worth a look (words: most of them are not).
+    sizes = today.groupby(["topic", col])["post_id"].transform("size")
+    today = today[sizes >= min_posts]
+    kind = "hashtag" if detector == "emerging_hashtag" else "term"
+    for (topic, tok), g in today.groupby(["topic", col]):
         n, authors = len(g), g["author_key"].nunique()
-        if n < th.hashtag_min_posts or authors < th.hashtag_min_authors:
+        if n < min_posts or authors < min_authors:
             continue
-        before = past_counts.get((topic, tag), 0)
+        before = past_counts.get((topic, tok), 0)
         rate = before / max(1, history_days)
         first = g.sort_values(["created_at", "post_id"])
         ws = first["created_at"].iloc[0].to_pydatetime().replace(minute=0, second=0, microsecond=0)
@@ -328,20 +439,72 @@ def detect_hashtags(mentions: pd.DataFrame, history: pd.DataFrame, history_days:
         if before == 0:
             sev = "amber" if authors >= 10 else "green"
             score = float(authors)
-            title = f"New hashtag #{tag}: {n} posts by {authors} accounts"
-            why = (f"#{tag} appears in {n} posts by {authors} accounts today and in none of the topic's posts "
-                   f"of the previous {history_days} days; its first posts are below.")
-        elif n >= th.hashtag_growth_min_posts and n >= th.hashtag_growth * (rate + 1):
-            sev = "amber" if n >= 2 * th.hashtag_growth * (rate + 1) and authors >= 10 else "green"
+            title = msg(lang, f"{kind}_new_title", tag=tok, n=n, authors=authors)
+            why = msg(lang, f"{kind}_new_why", tag=tok, n=n, authors=authors, days=history_days)
+        elif n >= growth_min_posts and n >= growth * (rate + 1):
+            sev = "amber" if n >= 2 * growth * (rate + 1) and authors >= 10 else "green"
             score = n / (rate + 1)
-            title = f"Hashtag #{tag} growing: {n} posts today, {rate:.1f} a day before"
-            why = (f"#{tag} is in {n} posts today against {rate:.1f} a day over the previous "
-                   f"{history_days} days ({score:.0f}x).")
+            title = msg(lang, f"{kind}_grow_title", tag=tok, n=n, rate=num(rate, ".1f", lang))
+            why = msg(lang, f"{kind}_grow_why", tag=tok, n=n, rate=num(rate, ".1f", lang), days=history_days,
+                      ratio=num(score, ".0f", lang))
         else:
             continue
-        alerts.append(_row(topic, "emerging_hashtag", sev, score, ws, we, title, why,
-                           first["post_id"].head(5).tolist(), subject="#" + tag, observed=n, expected=rate))
+        found.append((topic, tok, n, set(g["post_id"]), _row(
+            topic, detector, sev, score, ws, we, title, why, first["post_id"].head(5).tolist(),
+            subject=("#" + tok) if kind == "hashtag" else tok, observed=n, expected=rate)))
+    if not group:
+        return [f[4] for f in found]
+    alerts = []
+    found.sort(key=lambda f: (f[0], -f[2], f[1]))
+    groups: list[list] = []
+    for f in found:
+        for grp in groups:
+            lead = grp[0]
+            if lead[0] == f[0] and len(lead[3] & f[3]) >= 0.5 * min(len(lead[3]), len(f[3])):
+                grp.append(f)
+                break
+        else:
+            groups.append([f])
+    for grp in groups:
+        row = dict(grp[0][4])
+        if len(grp) > 1:
+            others = [f[1] for f in grp[1:]]
+            shown = ", ".join(f"\u00ab {w} \u00bb" if language(lang) == "fr" else f"\u201c{w}\u201d" for w in others[:8])
+            row["evidence"] += " " + msg(lang, "with_words", words=shown + ("\u2026" if len(others) > 8 else ""))
+            worst = max(grp, key=lambda f: SEVERITY_RANK[f[4]["severity"]])[4]["severity"]
+            row["severity"] = worst
+        alerts.append(row)
     return alerts
+
+
+def detect_hashtags(mentions: pd.DataFrame, history: pd.DataFrame, history_days: int, day: date,
+                    th: Thresholds = DEFAULT, lang: str = "en") -> list[dict]:
+    """Hashtags new to a topic (none in 28 days) or growing far faster than their 28-day rate."""
+    today = explode_topics(mentions)
+    if today.empty or history_days < MIN_HISTORY_DAYS:
+        return []
+    past = explode_topics(history) if not history.empty else None
+    return _emerging(today, past, "hashtags", "emerging_hashtag", history_days, day, th.hashtag_min_posts,
+                     th.hashtag_min_authors, th.hashtag_growth, th.hashtag_growth_min_posts, lang)
+
+
+def _with_terms(posts: pd.DataFrame) -> pd.DataFrame:
+    from listening.metrics import terms
+
+    return posts.assign(terms=[terms(t or "") for t in posts["text"]])
+
+
+def detect_terms(mentions: pd.DataFrame, history: pd.DataFrame, history_days: int, day: date,
+                 th: Thresholds = DEFAULT, lang: str = "en") -> list[dict]:
+    """Words (listening.metrics.terms: stop words of FR/NL/EN/DE, hashtags, handles and links
+    aside) new to a topic or growing far faster than their 28-day rate; same logic as hashtags
+    with higher floors, so that ordinary words do not fire. Evidence: the word's first posts."""
+    if mentions.empty or history_days < MIN_HISTORY_DAYS:
+        return []
+    today = explode_topics(_with_terms(mentions))
+    past = explode_topics(_with_terms(history)) if not history.empty else None
+    return _emerging(today, past, "terms", "emerging_term", history_days, day, th.term_min_posts,
+                     th.term_min_authors, th.term_growth, th.term_growth_min_posts, lang, group=True)
 
 
 # ---- coordinated copies ----------------------------------------------------------------------
@@ -405,7 +568,7 @@ def copy_groups(texts: list[str], threshold: float = 0.5, block: int = 3000) -> 
     return [g for g in groups.values() if len(g) > 1]
 
 
-def detect_copies(mentions: pd.DataFrame, day: date, th: Thresholds = DEFAULT) -> list[dict]:
+def detect_copies(mentions: pd.DataFrame, day: date, th: Thresholds = DEFAULT, lang: str = "en") -> list[dict]:
     """Many accounts posting near-identical texts within a few hours (reposts are not copies)."""
     alerts = []
     if mentions.empty:
@@ -446,9 +609,8 @@ def detect_copies(mentions: pd.DataFrame, day: date, th: Thresholds = DEFAULT) -
                 continue
             alerts.append(_row(
                 topic, "coordinated_copies", sev, float(authors), ws, we,
-                f"Coordinated copies: {best} near-identical posts from {authors} accounts",
-                f"{authors} accounts posted {best} near-identical texts within {minutes} minutes "
-                f"(the posts below show the text).",
+                msg(lang, "copies_title", n=best, authors=authors),
+                msg(lang, "copies_why", n=best, authors=authors, minutes=minutes),
                 dense["post_id"].head(5).tolist(), subject=subject, observed=best, expected=None))
     return alerts
 
@@ -485,7 +647,7 @@ def crisis_flags(mentions: pd.DataFrame, path: str = str(CRISIS_WORDS)) -> np.nd
 
 
 def detect_crisis(mentions: pd.DataFrame, history: pd.DataFrame, history_days: int, day: date,
-                  th: Thresholds = DEFAULT, path: str = str(CRISIS_WORDS)) -> list[dict]:
+                  th: Thresholds = DEFAULT, path: str = str(CRISIS_WORDS), lang: str = "en") -> list[dict]:
     """Hours where posts with crisis words outnumber what the topic's own 28 days explain."""
     alerts = []
     today = explode_topics(mentions)
@@ -531,9 +693,8 @@ def detect_crisis(mentions: pd.DataFrame, history: pd.DataFrame, history_days: i
             posts = pd.concat([f[4] for f in rn])
             alerts.append(_row(
                 topic, "crisis_words", sev, score, ws, we,
-                f"Crisis words: {n} posts in {len(rn)} h",
-                f"{n} posts by {posts['author_key'].nunique()} accounts use crisis words (accident, evacuation, "
-                f"threat…) where {mu * len(rn):.1f} would be usual for the topic.",
+                msg(lang, "crisis_title", n=n, hours=len(rn)),
+                msg(lang, "crisis_why", n=n, authors=posts["author_key"].nunique(), exp=num(mu * len(rn), ".1f", lang)),
                 _top_posts(posts), observed=n, expected=mu * len(rn)))
     return alerts
 
@@ -543,21 +704,25 @@ def detect_crisis(mentions: pd.DataFrame, history: pd.DataFrame, history_days: i
 def detect(day: date, mentions: pd.DataFrame, hourly_today: pd.DataFrame, daily_today: pd.DataFrame,
            hourly_history: pd.DataFrame, hourly_days: list[date], daily_history: pd.DataFrame,
            mentions_history: pd.DataFrame, mention_days: int, th: Thresholds = DEFAULT,
-           detectors: tuple[str, ...] | None = None) -> list[dict]:
-    """Every detector over one day; alert rows sorted by window and id, one per alert id."""
-    want = set(detectors or ("volume_spike", "sentiment_drop", "emerging_hashtag", "coordinated_copies",
-                             "crisis_words"))
+           detectors: tuple[str, ...] | None = None, lang: str = "en") -> list[dict]:
+    """Every detector over one day; alert rows sorted by window and id, one per alert id.
+
+    Titles and reasons are written in `lang` (fr or en: the digest language)."""
+    want = set(detectors or DETECTORS)
     out: list[dict] = []
     if "volume_spike" in want:
-        out += detect_volume(hourly_today, hourly_baseline(hourly_history, hourly_days, day), mentions, day, th)
+        out += detect_volume(hourly_today, hourly_baseline(hourly_history, hourly_days, day), mentions, day, th,
+                             lang=lang)
     if "sentiment_drop" in want:
-        out += detect_sentiment(daily_today, daily_history, mentions, day, th)
+        out += detect_sentiment(daily_today, daily_history, mentions, day, th, lang=lang)
     if "emerging_hashtag" in want:
-        out += detect_hashtags(mentions, mentions_history, mention_days, day, th)
+        out += detect_hashtags(mentions, mentions_history, mention_days, day, th, lang=lang)
+    if "emerging_term" in want:
+        out += detect_terms(mentions, mentions_history, mention_days, day, th, lang=lang)
     if "coordinated_copies" in want:
-        out += detect_copies(mentions, day, th)
+        out += detect_copies(mentions, day, th, lang=lang)
     if "crisis_words" in want:
-        out += detect_crisis(mentions, mentions_history, mention_days, day, th)
+        out += detect_crisis(mentions, mentions_history, mention_days, day, th, lang=lang)
     unique = {}
     for a in out:
         if a["alert_id"] not in unique or a["score"] > unique[a["alert_id"]]["score"]:
@@ -604,7 +769,8 @@ def detect_day(run) -> dict:
     mentions = _staged_or_published(run, MENTIONS)
     hourly = _staged_or_published(run, METRICS_HOURLY)
     daily = _staged_or_published(run, METRICS_DAILY)
-    rows = detect(**inputs_from_lake(run.lake, run.day, mentions, hourly, daily))
+    rows = detect(**inputs_from_lake(run.lake, run.day, mentions, hourly, daily),
+                  lang=language(run.config.settings.digest_language))
     rows = delivery.initial_status(run, rows)
     table = pa.Table.from_pylist(rows, schema=ALERTS.schema)
     lake.write_file(lake.stage_path(run.lake, run.day, ALERTS, dt=run.day), ALERTS, table)
