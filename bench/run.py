@@ -239,7 +239,7 @@ def markdown(results: list[dict], machine: str) -> str:
         lines += ["## Cost growth", "",
                   f"From {a['size']:,} to {b['size']:,} posts ({b['size'] / a['size']:,.0f}x): time per post "
                   f"x{growth_t:.2f}, peak memory x{growth_m:.1f}.", ""]
-    lines += ["Stages not built yet (they come with their issues): " + ", ".join(NOT_BUILT) + ".", ""]
+    lines += ["Not measured here yet: " + ", ".join(NOT_BUILT) + " (entities, triage, dedupe and influence are not built; detection is, but is not in the harness yet).", ""]
     return "\n".join(lines)
 
 
