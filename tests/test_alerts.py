@@ -135,8 +135,12 @@ def test_rerun_sends_nothing_twice(day_run, smtp_server):
     alerts.deliver_day(run, backoff=0.01)
     n = len(inbox.messages)
     assert n >= 5
-    again = alerts.deliver_day(run, backoff=0.01)
+    first = lake.read_partition(run.lake, ALERTS, dt=CAMPAIGN_DAY)
+    import dataclasses
+
+    again = alerts.deliver_day(dataclasses.replace(run, run_id="a-later-run"), backoff=0.01)
     assert len(inbox.messages) == n and again["messages"] == 0
+    assert lake.read_partition(run.lake, ALERTS, dt=CAMPAIGN_DAY).equals(first), "a re-run changed the alerts"
     statuses = {a["status"] for a in lake.read_partition(run.lake, ALERTS, dt=CAMPAIGN_DAY).to_pylist()}
     assert statuses == {"sent"}
     # a re-run of detection keeps the delivery status of the alerts already sent

@@ -133,7 +133,7 @@ def initial_status(run, rows: list[dict]) -> list[dict]:
     wl = run.config.watchlists
     before = lake.read_partition(run.lake, ALERTS, dt=run.day)
     known = {r["alert_id"]: r for r in before.to_pylist()} if before is not None else {}
-    keep = ("status", "status_reason", "attempts", "sent_at", "message_id")
+    keep = ("status", "status_reason", "attempts", "sent_at", "message_id", "run_id")
     out = []
     for r in rows:
         topic = wl.topic(r["topic"])
@@ -788,6 +788,7 @@ def deliver_day(run, smtp: Smtp | None | str = "auto", attempts: int = ATTEMPTS,
     # Statuses from the ledger: sent when every recipient has a message carrying the alert.
     book = ledger(run.lake)
     for a in alerts:
+        before_status = (a["status"], a["status_reason"])
         recs = [r for r in book if a["alert_id"] in r.get("alert_ids", [])]
         got = {r["recipient"] for r in recs}
         if a["status_reason"].startswith("topic muted") or a.pop("_cooldown", False):
@@ -800,7 +801,8 @@ def deliver_day(run, smtp: Smtp | None | str = "auto", attempts: int = ATTEMPTS,
             a["status_reason"] = f"sent via {first['via']} to {len(got)} recipient(s)"
         elif a["status"] != "failed" and a["status_reason"] == AWAITING:
             a["status_reason"] = "not delivered: the day's digest had already gone out without it"
-        a["run_id"] = run.run_id
+        if (a["status"], a["status_reason"]) != before_status or before_status[1] == AWAITING:
+            a["run_id"] = run.run_id  # the run that changed its fate; a re-run that changes nothing keeps it
         result["failed"] += a["status"] == "failed"
         result["suppressed"] += a["status"] == "suppressed"
     lake.write_partition(run.lake, ALERTS, pa.Table.from_pylist(alerts, schema=ALERTS.schema), dt=run.day)
