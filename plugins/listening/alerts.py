@@ -35,7 +35,7 @@ import smtplib
 import sys
 import time as _time
 from dataclasses import dataclass
-from datetime import date, datetime, time, timedelta, timezone
+from datetime import datetime, time, timedelta, timezone
 from email.message import EmailMessage
 from email.utils import format_datetime, make_msgid  # noqa: F401 - make_msgid kept for callers
 from pathlib import Path
@@ -71,12 +71,6 @@ def state_dir(root: Path) -> Path:
     return d
 
 
-def _write_json_atomic(path: Path, obj) -> None:
-    tmp = path.with_name(f".{path.name}.tmp")
-    tmp.write_text(json.dumps(obj, indent=1, sort_keys=True, default=str))
-    os.replace(tmp, path)
-
-
 def mutes(root: Path) -> dict[str, dict]:
     p = Path(root) / STATE / "mutes.json"
     return json.loads(p.read_text()) if p.exists() else {}
@@ -88,7 +82,7 @@ def mute_topic(root: Path, topic: str, hours: float = 24, now: datetime | None =
     until = now + timedelta(hours=hours)
     m = mutes(root)
     m[topic] = {"until": until.isoformat(), "at": now.isoformat(), "by": by}
-    _write_json_atomic(state_dir(root) / "mutes.json", m)
+    lake.write_atomic(state_dir(root) / "mutes.json", json.dumps(m, indent=1, sort_keys=True, default=str))
     return until
 
 
@@ -219,12 +213,7 @@ def deliver_message(root: Path, key: str, msg: EmailMessage, recipients: list[st
     wire = msg.as_bytes(policy=msg.policy.clone(linesep="\r\n"))  # smtplib sends bytes unchanged
     out = {"sent": [], "skipped": [], "failed": {}, "attempts": 0}
     if smtp is None:
-        outbox.mkdir(parents=True, exist_ok=True)
-        name = filename or f"{key}.eml"
-        path = outbox / name
-        tmp = outbox / f".{name}.tmp"
-        tmp.write_bytes(data)
-        os.replace(tmp, path)
+        lake.write_atomic(outbox / (filename or f"{key}.eml"), data)
     for rcpt in recipients:
         if (key, rcpt) in done:
             out["skipped"].append(rcpt)
@@ -634,8 +623,10 @@ def digests(run, sender_: str | None = None) -> dict[str, EmailMessage]:
 
 
 def outbox_dir(run) -> Path:
-    p = Path(run.config.settings.outbox)
-    return (p if p.is_absolute() else run.lake / p) / f"dt={run.day.isoformat()}"
+    """The day's folder of the outbox (report.outbox_dir is its root)."""
+    from listening import report
+
+    return report.outbox_dir(run) / f"dt={run.day.isoformat()}"
 
 
 def _cooling(root: Path, a: dict) -> datetime | None:

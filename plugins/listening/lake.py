@@ -63,6 +63,16 @@ def write_file(path: Path, ds: Dataset, table: pa.Table) -> Path:
     return path
 
 
+def write_atomic(path: Path, data: bytes | str) -> Path:
+    """Any other file (JSON, HTML, e-mail) replaced whole: a reader sees the old or the new one."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.parent / f".{path.name}.tmp"
+    tmp.write_bytes(data.encode("utf-8") if isinstance(data, str) else data)
+    os.replace(tmp, path)
+    return path
+
+
 def write_partition(root: Path, ds: Dataset, table: pa.Table, **keys: object) -> Path:
     return write_file(partition_dir(root, ds, **keys) / PART, ds, table)
 

@@ -51,13 +51,6 @@ def suppressed(lake: Path) -> set[str]:
     return set(json.loads(p.read_text())) if p.exists() else set()
 
 
-def _write_json_atomic(path: Path, obj) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.tmp")
-    tmp.write_text(json.dumps(obj, ensure_ascii=False, sort_keys=True, indent=1))
-    os.replace(tmp, path)
-
-
 def _scrub_text_files(root: Path, needles: list[str]) -> list[str]:
     """Text files under root (Data Docs, summaries) that quote an erased id get it replaced."""
     changed = []
@@ -71,9 +64,9 @@ def _scrub_text_files(root: Path, needles: list[str]) -> list[str]:
         for n in needles:
             new = new.replace(n, "[erased]")
         if new != text:
-            tmp = p.with_name(f".{p.name}.tmp")
-            tmp.write_text(new)
-            os.replace(tmp, p)
+            from listening.lake import write_atomic
+
+            write_atomic(p, new)
             changed.append(str(p.relative_to(root)))
     return changed
 
@@ -177,7 +170,7 @@ def erase_author(lake: Path, platform: str, author: str, key: bytes) -> dict:
     if scrubbed:
         removed["text_files_scrubbed"] = len(scrubbed)
     # Keep them out of every later run: the importer skips these pseudonyms.
-    _write_json_atomic(_suppression_path(lake), sorted(suppressed(lake) | keys))
+    lk.write_atomic(_suppression_path(lake), json.dumps(sorted(suppressed(lake) | keys), ensure_ascii=False, indent=1))
     entry = {"platform": platform, "author_keys": sorted(keys), "posts": len(post_ids), "removed": removed}
     log_path = lake / ERASURE_DIR / "log.jsonl"
     with open(log_path, "a", encoding="utf-8") as fh:

@@ -308,7 +308,6 @@ def volume_frame(lake_root: Path, day, raw_today: pa.Table) -> pd.DataFrame:
     not raise a flag for a day with none), so only real drops are flagged.
     """
     import pyarrow.parquet as pq
-    from datetime import timedelta
 
     today = pd.Series(raw_today["platform"].to_pylist(), dtype="object").value_counts().to_dict()
     history: dict[str, list[int]] = {}
@@ -334,8 +333,6 @@ def volume_frame(lake_root: Path, day, raw_today: pa.Table) -> pd.DataFrame:
 
 def _mention_ids(run, alerts: pa.Table) -> set[str]:
     """Post ids of the mentions an alert of this run may cite: staged today, published before."""
-    from datetime import timedelta
-
     ids: set[str] = set()
     staged = lake.stage_path(run.lake, run.day, MENTIONS, dt=run.day)
     if staged.exists():
@@ -479,9 +476,4 @@ Great Expectations Data Docs: <a href="{e(docs)}">{e(docs)}</a>.</p>
 {"".join(rows)}</table>
 </body></html>
 """
-    path = report_path(lake_root, day)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(".index.html.tmp")
-    tmp.write_text(page, encoding="utf-8")
-    os.replace(tmp, path)
-    return path
+    return lake.write_atomic(report_path(lake_root, day), page)

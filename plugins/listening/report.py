@@ -7,7 +7,6 @@ RFC 5322 message per team, which any mail client opens and the alerts stage can 
 from __future__ import annotations
 
 import json
-import os
 from pathlib import Path
 
 import pyarrow.parquet as pq
@@ -64,11 +63,8 @@ def daily_summary(run) -> dict:
         "rules_failed": sum(1 for s in quality["success"].to_pylist() if not s) if quality is not None else 0,
         "alerts": _alerts_of(run),
     }
-    out = run.lake / "reports" / f"dt={day.isoformat()}"
-    out.mkdir(parents=True, exist_ok=True)
-    tmp = out / ".summary.json.tmp"
-    tmp.write_text(json.dumps(summary, ensure_ascii=False, indent=2, default=str))
-    os.replace(tmp, out / "summary.json")
+    lake.write_atomic(run.lake / "reports" / f"dt={day.isoformat()}" / "summary.json",
+                      json.dumps(summary, ensure_ascii=False, indent=2, default=str))
     summary["digests"] = [str(p) for p in write_digests(run, summary)]
     return summary
 
@@ -83,16 +79,9 @@ def write_digests(run, summary: dict) -> list[Path]:
     to the outbox; the same bytes on a re-run. listening.alerts.deliver_day sends the same messages."""
     from listening import alerts
 
-    out = outbox_dir(run) / f"dt={run.day.isoformat()}"
-    out.mkdir(parents=True, exist_ok=True)
-    paths = []
-    for team_name, msg in alerts.digests(run).items():
-        path = out / f"digest-{team_name}.eml"
-        tmp = out / f".digest-{team_name}.eml.tmp"
-        tmp.write_bytes(bytes(msg))
-        os.replace(tmp, path)
-        paths.append(path)
-    return paths
+    out = alerts.outbox_dir(run)
+    return [lake.write_atomic(out / f"digest-{team_name}.eml", bytes(msg))
+            for team_name, msg in alerts.digests(run).items()]
 
 
 def _alerts_of(run) -> list[dict]:

@@ -9,7 +9,6 @@ produced yet (influencers, triage) say so instead of showing nothing.
 from __future__ import annotations
 
 import html
-import os
 from collections import Counter
 from datetime import date, datetime, timedelta, timezone
 from pathlib import Path
@@ -221,12 +220,5 @@ def group_page(run, group: str) -> str:
 def write_reports(run) -> list[Path]:
     """One page per topic group, written atomically next to the day's data."""
     out = run.lake / "reports" / f"dt={run.day.isoformat()}"
-    out.mkdir(parents=True, exist_ok=True)
-    paths = []
-    for group in sorted({tp.group for tp in run.config.watchlists.topics}):
-        path = out / f"{group}.html"
-        tmp = out / f".{group}.html.tmp"
-        tmp.write_text(group_page(run, group), encoding="utf-8")
-        os.replace(tmp, path)
-        paths.append(path)
-    return paths
+    return [lake.write_atomic(out / f"{group}.html", group_page(run, group))
+            for group in sorted({tp.group for tp in run.config.watchlists.topics})]
