@@ -152,6 +152,8 @@ class Institution(_Strict):
 
 class Watchlists(_Strict):
     institution: Institution
+    # journalists and media whose posts carry far: flagged in the influence ranking, never removed
+    press: dict[str, list[str]] = {}
     teams: dict[str, Team] = Field(min_length=1)
     topics: list[Topic] = Field(min_length=1)
 
@@ -187,6 +189,9 @@ class Settings(_Strict):
     # transformers are installed, never downloaded (listening.nlp.sentiment)
     sentiment_model_dir: str | None = None
     report_url: str | None = None  # where <lake>/reports is served (intranet); digests link to it
+    # weights of the influence score's components (listening.influence, docs/influence.md)
+    influence_weights: dict[str, float] = {"reach": 0.2, "engagement": 0.2, "centrality": 0.3,
+                                           "relevance": 0.15, "authenticity": 0.15}
 
     @field_validator("timezone")
     @classmethod

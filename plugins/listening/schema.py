@@ -26,6 +26,11 @@ MATCH = pa.struct([
     pa.field("query", STR, nullable=True),   # the query as written, for kind 'query'
 ])
 
+ENTITY = pa.struct([
+    pa.field("text", STR, nullable=False),
+    pa.field("label", STR, nullable=False),  # PER, ORG, LOC (spaCy's labels, MISC aside)
+])
+
 
 # Columns a post carries from raw to mentions unchanged: what it answers, and what it received.
 LINKS_AND_COUNTS = [
@@ -86,6 +91,8 @@ MENTIONS = Dataset(
         _f("hour", pa.int8(), "hour of created_at, UTC (0-23)", False),
         _f("author_key", STR, "pseudonym of the author: keyed hash of platform and author id", False),
         _f("author_followers", pa.int64(), "followers of the author when collected"),
+        _f("author_role", STR, "'own' when the author is one of the institution's accounts, 'press' when the "
+                               "watchlists list it as press; null otherwise"),
         _f("text", STR, "cleaned text: HTML and entities removed, Unicode normalised, spaces folded", False),
         _f("hashtags", STRS, "hashtags in the text, lowercase, without '#'", False),
         _f("mentions", STRS, "accounts mentioned in the text, lowercase, with '@'", False),
@@ -104,6 +111,26 @@ MENTIONS = Dataset(
         _f("is_repost", pa.bool_(), "the post reposts another post", False),
         *LINKS_AND_COUNTS,
         _f("engagement", pa.int64(), "likes + reposts + replies + quotes", False),
+        _f("emoji", STRS, "emoji in the text, in order of appearance, each once", False),
+        _f("masked", STRS, "kinds of personal data masked in the text (email, phone, iban)", False),
+        _f("mentioned_keys", STRS, "pseudonyms of the accounts mentioned (keyed hash, as author_key when the "
+                                   "account posted that day, else of its handle)", False),
+        _f("entities", pa.list_(ENTITY), "people, organisations and places named in the text (spaCy); null "
+                                         "when no model reads the language"),
+        _f("triage", STR, "what the post is, for a response: question, positive_feedback, disagreement, humour, "
+                          "negative, misinformation, inflammatory, insult, spam or other", False),
+        _f("triage_action", STR, "the response the guide recommends for it", False),
+        _f("urgency", STR, "green, amber or red", False),
+        _f("triage_reason", STR, "the cue that decided the triage, in plain words", False),
+        _f("addresses_institution", pa.bool_(), "the post mentions or answers one of the institution's own accounts",
+           False),
+        _f("original_id", STR, "the post this one copies: the reposted post, or the first post of the day with "
+                               "the same text; null for an original"),
+        _f("cluster_id", STR, "near-duplicate cluster (MinHash): the post id of its first post", False),
+        _f("cluster_size", pa.int32(), "posts in the near-duplicate cluster (1 when the text is unique)", False),
+        _f("cluster_authors", pa.int32(), "distinct authors in the near-duplicate cluster", False),
+        _f("bot_score", pa.float32(), "bot-likeness of the author on the day, in [0, 1]", False),
+        _f("bot_reasons", STRS, "why the bot score: the signals that raised it, in plain words", False),
     ]),
 )
 
@@ -124,6 +151,11 @@ AUTHORS = Dataset(
         _f("authenticity", pa.float32(), "one minus bot-likeness and coordination, [0, 1]", False),
         _f("influence", pa.float32(), "weighted combination of the components, [0, 1]", False),
         _f("rank", pa.int32(), "rank of the author in the topic and window (1 = most influential)", False),
+        _f("role", STR, "'own' or 'press' for accounts the watchlists list as such (flagged, not removed); null "
+                        "otherwise"),
+        _f("days_active", pa.int16(), "distinct days the author posted in the topic within the window", False),
+        _f("amplifiers", pa.int64(), "distinct accounts that replied to, reposted, quoted or mentioned the author "
+                                     "in the topic and window", False),
         _f("explanation", STR, "one line in plain words saying what made the score", False),
     ]),
 )
