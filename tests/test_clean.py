@@ -132,3 +132,21 @@ def test_cleaning_never_crashes_and_leaves_no_control_characters(text):
     assert out == out.strip() and "  " not in out
     for f in (clean.hashtags, clean.mentions, clean.links, clean.fold, clean.text_for_language):
         f(out)
+
+
+def test_mojibake_is_repaired_before_anything_reads_the_text():
+    from listening.clean import clean_text
+
+    assert clean_text("La rÃ©forme du budget, câ€™est non") == "La réforme du budget, c’est non"
+    assert clean_text("Ã  Bruxelles, prÃ©sident") == "à Bruxelles, président"
+    # genuine text with the same letters is left alone
+    assert clean_text("Ã la carte: SÃO PAULO") == "Ã la carte: SÃO PAULO"
+    assert clean_text("Gewestbegroting: één stem, Straße, œuvre") == "Gewestbegroting: één stem, Straße, œuvre"
+
+
+def test_emoji_are_extracted_whole_and_once():
+    from listening.clean import emoji
+
+    assert emoji("Bravo 👏🏽👏🏽 pour le 🇧🇪 budget ❤️ 👨\u200d👩\u200d👧!") == ["👏🏽", "🇧🇪", "❤️", "👨\u200d👩\u200d👧"]
+    assert emoji("pas d'emoji ici, é à ü — « ok »") == []
+    assert emoji("😂😂😂 #ParlBXL") == ["😂"]

@@ -7,6 +7,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 from listening.privacy import KEY_ENV, author_key, load_key
 
 REPO = Path(__file__).resolve().parents[1]
@@ -72,3 +74,31 @@ def test_environment_key_creates_no_file(tmp_path, monkeypatch):
     monkeypatch.setenv(KEY_ENV, "k")
     load_key(tmp_path)
     assert not (tmp_path / "_secrets").exists()
+
+
+@pytest.mark.parametrize("text,masked,kinds", [
+    ("Écrivez à jean.dupont@example.be svp", "Écrivez à [email] svp", ["email"]),
+    ("Contact: info@parlement.brussels, @parlbxl@mastodon.brussels", "Contact: [email], @parlbxl@mastodon.brussels",
+     ["email"]),
+    ("Bel me op 0470 12 34 56 of +32 2 549 62 11", "Bel me op [phone] of [phone]", ["phone"]),
+    ("Ruf an: 0032 470/12.34.56!", "Ruf an: [phone]!", ["phone"]),
+    ("Stort op BE68 5390 0754 7034 aub", "Stort op [iban] aub", ["iban"]),
+    ("IBAN DE89370400440532013000 und 0478123456", "IBAN [iban] und [phone]", ["iban", "phone"]),
+])
+def test_personal_data_in_texts_is_masked(text, masked, kinds):
+    from listening.privacy import mask_personal
+
+    assert mask_personal(text) == (masked, kinds)
+
+
+@pytest.mark.parametrize("text", [
+    "Séance du 02.11.2026 à 14:30, budget de 1 234 567 euros pour 2027",
+    "Zie https://www.parlement.brussels/doc/0470123456 en post x:2117044925269803008",
+    "Pas un IBAN: BE00 1234 5678 9012 (mauvaise clé)",
+    "@parlbxl@mastodon.brussels et @parlbxl.bsky.social",
+    "Ordonnance 2026/0123-45, article 12.3.4",
+])
+def test_dates_amounts_links_ids_and_handles_are_not_masked(text):
+    from listening.privacy import mask_personal
+
+    assert mask_personal(text) == (text, [])

@@ -1,7 +1,8 @@
 """Text cleaning: what every later stage reads instead of the raw text.
 
-HTML and entities are removed, Unicode normalised, whitespace folded; hashtags, mentions and
-links are pulled into their own lists, and links lose their tracking parameters.
+Mojibake repaired (UTF-8 read as Latin-1 or cp1252, the commonest damage in exports), HTML and
+entities removed, Unicode normalised, whitespace folded; hashtags, mentions, links and emoji
+are pulled into their own lists, and links lose their tracking parameters.
 """
 from __future__ import annotations
 
@@ -23,18 +24,41 @@ TRACKING = re.compile(r"^(utm_\w+|fbclid|gclid|mc_cid|mc_eid|igshid|ref_src)$", 
 # On X, ?s= and ?t= only say who shared; elsewhere (YouTube's t=) they mean something.
 X_TRACKING = re.compile(r"^(s|t)$")
 X_HOSTS = {"x.com", "twitter.com", "www.x.com", "www.twitter.com", "mobile.twitter.com"}
+# Mojibake leaves these pairs behind ("Ã©" for "é", "â€™" for "’"); ftfy runs only on such texts.
+MOJIBAKE_RE = re.compile("[\u00c2\u00c3][\u0080-\u00bf]|\u00e2\u20ac|\u00c3[\u2018-\u203a\u0152\u0153\u0160\u0161\u0178\u017d\u017e\u02c6\u02dc]")
+_PICTO = "\U0001F000-\U0001FAFF\u2600-\u27BF\u2B00-\u2BFF\u2300-\u23FF"
+_MODS = "(?:[\uFE0F\U0001F3FB-\U0001F3FF])*"
+# Flags are pairs of regional indicators; other emoji may carry a variation selector, a skin tone
+# and zero-width-joined parts (one family emoji is one emoji).
+EMOJI_RE = re.compile(f"[\U0001F1E6-\U0001F1FF]{{2}}|[{_PICTO}]{_MODS}(?:\u200D[{_PICTO}]{_MODS})*")
 
 
 def clean_text(text: str) -> str:
     """Readable plain text from what a platform sends (often HTML on Mastodon)."""
     if not text:
         return ""
-    t = BREAK_RE.sub(" ", text) if "<" in text else text
+    t = fix_mojibake(text)
+    t = BREAK_RE.sub(" ", t) if "<" in t else t
     t = TAG_RE.sub("", t) if "<" in t else t
     t = html.unescape(t) if "&" in t else t
     t = unicodedata.normalize("NFC", t)
     t = CONTROL_RE.sub("", t)
     return " ".join(t.split())
+
+
+def fix_mojibake(text: str) -> str:
+    if not MOJIBAKE_RE.search(text):
+        return text
+    import ftfy
+
+    return ftfy.fix_encoding(text)
+
+
+def emoji(text: str) -> list[str]:
+    """Emoji in order of appearance, each once (a flag or a joined sequence counts as one)."""
+    if text.isascii():
+        return []
+    return list(dict.fromkeys(EMOJI_RE.findall(text)))
 
 
 @lru_cache(maxsize=1)

@@ -11,6 +11,7 @@ import hashlib
 import hmac
 import json
 import os
+import re
 import secrets
 from pathlib import Path
 
@@ -34,6 +35,60 @@ def load_key(lake: Path) -> bytes:
 
 def author_key(key: bytes, platform: str, author_id: str) -> str:
     return hmac.new(key, f"{platform}:{author_id}".encode(), hashlib.sha256).hexdigest()[:20]
+
+
+def handle_key(key: bytes, platform: str, handle: str) -> str:
+    """Pseudonym of an account known only by its handle (mentioned, never seen posting)."""
+    return "h" + hmac.new(key, f"{platform}:@{handle.lstrip('@').casefold()}".encode(),
+                          hashlib.sha256).hexdigest()[:19]
+
+
+# ---- personal data inside texts ---------------------------------------------------------------
+
+# An address, not a fediverse handle (@name@instance): nothing handle-like just before it.
+EMAIL_RE = re.compile(r"(?<![@\w.+-])[\w.+-]+@[\w-]+(?:\.[\w-]+)*\.[a-zA-Z]{2,}\b")
+# International (+32 / 0032) or national (0...) numbers with the usual separators.
+PHONE_RE = re.compile(r"(?<![\w+/.])(?:(?:\+|00)\d{2,3}[\s./-]?(?:\(0\)\s?)?|0)\d{1,3}(?:[\s./-]?\d{2,4}){2,4}(?![\w/])")
+IBAN_RE = re.compile(r"\b[A-Z]{2}\d{2}(?:[ ]?[A-Z0-9]{4}){2,7}(?:[ ]?[A-Z0-9]{1,3})?\b")
+MASKS = {"email": "[email]", "phone": "[phone]", "iban": "[iban]"}
+
+
+def _iban_ok(candidate: str) -> bool:
+    s = candidate.replace(" ", "")
+    if not 15 <= len(s) <= 34:
+        return False
+    digits = "".join(str(int(c, 36)) for c in s[4:] + s[:4])
+    return int(digits) % 97 == 1
+
+
+def _phone_ok(candidate: str) -> bool:
+    digits = sum(c.isdigit() for c in candidate)
+    return 9 <= digits <= 15
+
+
+def mask_personal(text: str) -> tuple[str, list[str]]:
+    """The text with e-mail addresses, phone numbers and IBANs masked, and the kinds masked.
+
+    The raw layer keeps the original (pipeline-only, deleted by retention); everything analysts
+    and e-mails read gets this version. IBANs must pass their checksum and phone numbers need
+    9 to 15 digits, so dates, amounts and post ids are left alone.
+    """
+    kinds: list[str] = []
+    if "@" in text:
+        text, n = EMAIL_RE.subn(MASKS["email"], text)
+        if n:
+            kinds.append("email")
+    if any(c.isdigit() for c in text):
+        def sub(kind, check):
+            def repl(m):
+                if check(m.group(0)):
+                    kinds.append(kind)
+                    return MASKS[kind]
+                return m.group(0)
+            return repl
+        text = IBAN_RE.sub(sub("iban", _iban_ok), text)
+        text = PHONE_RE.sub(sub("phone", _phone_ok), text)
+    return text, list(dict.fromkeys(kinds))
 
 
 # ---- erasure on request and retention --------------------------------------------------------

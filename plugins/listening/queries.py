@@ -74,6 +74,23 @@ def _handle_keys(handle: str) -> set[str]:
     return keys
 
 
+class AccountSet:
+    """Handles with the matcher's rules (a bare @name also means @name@instance and @name.bsky.social)."""
+
+    def __init__(self, handles):
+        self._by_key: dict[str, list[str]] = {}
+        for h in handles:
+            self._by_key.setdefault(h.casefold(), []).append(h)
+
+    def __contains__(self, handle: str | None) -> bool:
+        if not handle or not self._by_key:
+            return False
+        return any(_handle_matches(w, handle) for k in _handle_keys(handle) for w in self._by_key.get(k, ()))
+
+    def __bool__(self) -> bool:
+        return bool(self._by_key)
+
+
 def norm_lang(lang: str | None) -> str | None:
     return lang.split("-")[0].split("_")[0].lower() if lang else None
 
