@@ -102,3 +102,10 @@ def test_dates_amounts_links_ids_and_handles_are_not_masked(text):
     from listening.privacy import mask_personal
 
     assert mask_personal(text) == (text, [])
+
+
+def test_key_from_an_airflow_variable(tmp_path, monkeypatch):
+    monkeypatch.delenv(KEY_ENV, raising=False)
+    monkeypatch.setenv("AIRFLOW_VAR_VIGIE_PSEUDONYM_KEY", "a-key-kept-in-a-secrets-backend")
+    assert load_key(tmp_path) == b"a-key-kept-in-a-secrets-backend"
+    assert not (tmp_path / "_secrets").exists()

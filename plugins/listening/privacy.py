@@ -1,9 +1,10 @@
 """Pseudonymisation: analysts' datasets name authors by a keyed hash, never by their id.
 
-The key comes from VIGIE_PSEUDONYM_KEY, or is made once and kept in the lake
-(`_secrets/pseudonym.key`, readable by its owner only), so the same author gets the same key
-across runs (influence over weeks needs that) while nobody can reverse it without the key.
-Rotating the key severs the link with past datasets, which is what an erasure can ask for.
+The key comes from VIGIE_PSEUDONYM_KEY, else from the Airflow variable `vigie_pseudonym_key`
+(so it can live in a secrets backend, and Airflow masks it in task logs), else it is made once
+and kept in the lake (`_secrets/pseudonym.key`, readable by its owner only). The same author
+gets the same pseudonym across runs (influence over weeks needs that) while nobody can reverse
+it without the key. Rotating the key severs the link with past datasets (docs/privacy.md).
 """
 from __future__ import annotations
 
@@ -16,10 +17,20 @@ import secrets
 from pathlib import Path
 
 KEY_ENV = "VIGIE_PSEUDONYM_KEY"
+KEY_VARIABLE = "vigie_pseudonym_key"
+
+
+def _airflow_variable() -> str | None:
+    try:
+        from airflow.sdk import Variable
+
+        return Variable.get(KEY_VARIABLE, default=None)
+    except Exception:  # no Airflow, or no metadata database to ask: the lake's key file decides
+        return None
 
 
 def load_key(lake: Path) -> bytes:
-    env = os.environ.get(KEY_ENV)
+    env = os.environ.get(KEY_ENV) or _airflow_variable()
     if env:
         return env.encode()
     path = Path(lake) / "_secrets" / "pseudonym.key"
