@@ -1,0 +1,426 @@
+"""Post triage: what a post is, the response it calls for, and how urgent it is.
+
+Each post gets one of ten labels -- question, positive_feedback, disagreement, humour,
+negative, misinformation, inflammatory, insult, spam, other -- following the table of post
+types of the IPU's "Social Media Guidelines for Parliaments", with the response that table
+recommends (``include/config/triage.yml``, English and French), an urgency (green, amber,
+red) and a short reason in plain words naming the cue that decided.
+
+    from listening import triage
+    triage.classify(["Pouvez-vous publier l'ordre du jour ? @parlbxl"], ["fr"], [True])
+    # [Triage(label='question', action='reply in detail, quickly ...', urgency='red',
+    #         reason="question: '?' and 'pouvez-vous', addressed to the institution")]
+
+How it decides (docs/triage.md has the details and the measured quality):
+
+* cues are lexicons per language (``include/lexicons/triage/<lang>.yml``: fr, nl, en, de)
+  plus language-independent ones (``common.yml``: emoji, crypto, link shorteners, phone
+  numbers, '?', links only, shouting). Each class of cues is ONE regular expression per
+  language, compiled once: literal entries are merged into a trie-shaped alternation and
+  matched on the lowercased, accent-stripped text with links and @mentions blanked out;
+* the first class that fires in a fixed order of precedence wins (a threat or spam before
+  an insult, an insult before misinformation, ... , positive feedback last), with a few
+  combinations (praise with irony or a complaint is read as negative; a bare "mais" /
+  "but" counts as disagreement only in a reply);
+* urgency is the label's base urgency, raised when the post addresses the institution
+  (``addresses``, computed by the caller from its handles) or spreads (engagement at least
+  ``spreading_engagement``); a threat is always red.
+
+Languages without a lexicon (or 'und') get only the language-independent cues and fall
+back to "other". Pure Python and ``re``: no model, nothing downloaded, about 10 regex
+searches per post.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import unicodedata
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+
+import yaml
+
+__all__ = ["Triage", "Rules", "LABELS", "URGENCIES", "classify", "classify_one", "load_rules",
+           "DEFAULT_CONFIG", "DEFAULT_LEXICON_DIR", "TriageConfigError"]
+
+REPO = Path(__file__).resolve().parents[2]
+DEFAULT_CONFIG = REPO / "include" / "config" / "triage.yml"
+DEFAULT_LEXICON_DIR = REPO / "include" / "lexicons" / "triage"
+
+LABELS = ("question", "positive_feedback", "disagreement", "humour", "negative",
+          "misinformation", "inflammatory", "insult", "spam", "other")
+URGENCIES = ("green", "amber", "red")
+LANGUAGES = ("fr", "nl", "en", "de")
+# cue classes of the lexicon files (threat, irony, spam_weak and contrast are sub-cues)
+CUE_CLASSES = ("question", "positive_feedback", "disagreement", "contrast", "humour", "irony",
+               "negative", "misinformation", "inflammatory", "insult", "threat", "spam",
+               "spam_weak")
+CUE_WORD = {  # how a reason names the cue of each class
+    "insult": "lexicon word", "threat": "threat", "spam": "spam cue", "spam_weak": "spam cue",
+    "misinformation": "claim cue", "inflammatory": "call to anger",
+    "question": "question form", "disagreement": "disagreement phrase", "contrast": "objection",
+    "negative": "complaint word", "humour": "laughter", "positive_feedback": "praise",
+    "irony": "irony marker",
+}
+
+
+class TriageConfigError(ValueError):
+    """The response table or a lexicon file is malformed (the message names file and entry)."""
+
+
+@dataclass(frozen=True, slots=True)
+class Triage:
+    label: str     # one of LABELS
+    action: str    # the recommended response, in the requested language
+    urgency: str   # green, amber or red
+    reason: str    # the cue that decided, in plain words
+
+
+# --------------------------------------------------------------------------------------
+# text normalisation: lowercase, strip accents, keep the length (one char -> one char), so
+# a match on the normalised text can be quoted from the original.
+
+def _accent_table() -> dict[int, str]:
+    table: dict[int, str] = {}
+    for cp in range(0xC0, 0x250):
+        ch = chr(cp)
+        base = "".join(c for c in unicodedata.normalize("NFD", ch) if not unicodedata.combining(c))
+        if len(base) == 1 and base != ch:
+            table[cp] = base.lower()
+    for ch in "\u2019\u2018\u02bc\u00b4`":  # apostrophes
+        table[ord(ch)] = "'"
+    for ch in "\u2010\u2011":  # hyphens
+        table[ord(ch)] = "-"
+    table[ord("\u00a0")] = " "
+    table[ord("\u202f")] = " "
+    return table
+
+
+_TABLE = _accent_table()
+
+
+def normalise(text: str) -> str:
+    """Lowercase and accent-stripped; same length as ``text`` unless lower() changes it."""
+    return text.lower().translate(_TABLE)
+
+
+_URL_RE = re.compile(r"https?://\S+|www\.\S+")
+_BLANK_RE = re.compile(r"https?://\S+|www\.\S+|(?<![\w@])@[\w.\-]+(?:@[\w.\-]+)?")
+_HASHTAG_RE = re.compile(r"(?<![\w#])#\w+")
+_CAPS_RE = re.compile(r"(?<![#@\w])[A-ZÀ-ÖØ-Þ]{3,}(?!\w)")
+_LETTER_RE = re.compile(r"[^\W\d_]")
+_QMARK_RE = re.compile(r"\?")
+_ENDS_Q_RE = re.compile(r"\?[\s\W]*$")
+_SHORTENER_RE = re.compile(
+    r"\b(?:bit\.ly|cutt\.ly|tinyurl\.com|goo\.gl|ow\.ly|is\.gd|rb\.gy|shorturl\.at|linktr\.ee|t\.me|wa\.me)/")
+
+
+def _blank(m: re.Match) -> str:
+    return " " * len(m.group())
+
+
+# --------------------------------------------------------------------------------------
+# lexicon compilation: one regex per cue class and language
+
+_WORD_RE = re.compile(r"\w")
+
+
+def _tokens(entry: str) -> list[str]:
+    """Regex tokens of a literal entry (already normalised)."""
+    wildcard = entry.endswith("*") and len(entry) > 1
+    if wildcard:
+        entry = entry[:-1]
+    toks: list[str] = []
+    prev_space = False
+    for i, ch in enumerate(entry):
+        if ch == " ":
+            if not prev_space:
+                toks.append(r"\s+")
+            prev_space = True
+            continue
+        prev_space = False
+        toks.append(re.escape(ch))
+        if i == 0 and _WORD_RE.match(ch):
+            toks.append(r"(?<!\w.)")  # word boundary on the left, after the first char
+    if wildcard:
+        toks.append(r"\w*")
+    elif _WORD_RE.match(entry[-1]):
+        toks.append(r"(?!\w)")
+    return toks
+
+
+def _trie_pattern(token_lists: list[list[str]]) -> str:
+    trie: dict = {}
+    for toks in token_lists:
+        node = trie
+        for t in toks:
+            node = node.setdefault(t, {})
+        node[""] = {}  # end of an entry
+
+    def emit(node: dict) -> str:
+        end = "" in node
+        alts = [t + emit(child) for t, child in sorted(node.items()) if t != ""]
+        if not alts:
+            return ""
+        body = alts[0] if len(alts) == 1 else "(?:" + "|".join(alts) + ")"
+        if end:
+            body = "(?:" + body + ")?" if len(alts) > 1 else "(?:" + body + ")?"
+        return body
+
+    return emit(trie)
+
+
+def compile_entries(entries: list[str], where: str) -> re.Pattern | None:
+    """One regex for a list of lexicon entries (literals and ``re:`` patterns)."""
+    literals: list[list[str]] = []
+    regexes: list[str] = []
+    for e in entries:
+        if not isinstance(e, str) or not e.strip():
+            raise TriageConfigError(f"{where}: entry {e!r} is not a non-empty string")
+        if e.startswith("re:"):
+            try:
+                re.compile(e[3:])
+            except re.error as exc:
+                raise TriageConfigError(f"{where}: bad regular expression {e[3:]!r}: {exc}") from None
+            regexes.append(e[3:])
+        else:
+            literals.append(_tokens(normalise(e.strip())))
+    parts = ([_trie_pattern(literals)] if literals else []) + regexes
+    if not parts:
+        return None
+    return re.compile("|".join(f"(?:{p})" for p in parts), re.M)
+
+
+@dataclass(frozen=True)
+class Rules:
+    labels: dict          # label -> {description, action, urgency, if_addressed, if_spreading}
+    spreading: int
+    default_language: str
+    cues: dict            # lang ('common' too) -> {cue class -> compiled regex or None}
+
+
+def _check_table(table: dict, path: Path) -> None:
+    labels = table.get("labels")
+    if not isinstance(labels, dict):
+        raise TriageConfigError(f"{path}: 'labels' must be a mapping of the ten labels")
+    missing = [lab for lab in LABELS if lab not in labels]
+    extra = [lab for lab in labels if lab not in LABELS]
+    if missing or extra:
+        raise TriageConfigError(f"{path}: labels missing {missing}, unknown {extra}")
+    for lab, row in labels.items():
+        for key in ("description", "action"):
+            val = row.get(key)
+            if not isinstance(val, dict) or not all(isinstance(val.get(lg), str) for lg in ("en", "fr")):
+                raise TriageConfigError(f"{path}: labels.{lab}.{key} needs an 'en' and a 'fr' text")
+        for key in ("urgency", "if_addressed", "if_spreading"):
+            if row.get(key) not in URGENCIES:
+                raise TriageConfigError(f"{path}: labels.{lab}.{key} must be one of {URGENCIES}, "
+                                        f"not {row.get(key)!r}")
+
+
+@lru_cache(maxsize=8)
+def load_rules(path: str | os.PathLike | None = None, lexicon_dir: str | os.PathLike | None = None) -> Rules:
+    """The response table and the compiled cues, cached per (path, lexicon_dir)."""
+    path = Path(path) if path else DEFAULT_CONFIG
+    lexdir = Path(lexicon_dir) if lexicon_dir else DEFAULT_LEXICON_DIR
+    try:
+        table = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except (OSError, yaml.YAMLError) as exc:
+        raise TriageConfigError(f"{path}: {exc}") from None
+    if not isinstance(table, dict):
+        raise TriageConfigError(f"{path}: expected a mapping")
+    _check_table(table, path)
+    cues: dict[str, dict] = {}
+    for lang in ("common",) + LANGUAGES:
+        f = lexdir / f"{lang}.yml"
+        if not f.exists():
+            cues[lang] = {}
+            continue
+        try:
+            lex = yaml.safe_load(f.read_text(encoding="utf-8")) or {}
+        except yaml.YAMLError as exc:
+            raise TriageConfigError(f"{f}: {exc}") from None
+        unknown = [k for k in lex if k not in CUE_CLASSES and k != "lang"]
+        if unknown:
+            raise TriageConfigError(f"{f}: unknown cue classes {unknown}; known: {CUE_CLASSES}")
+        cues[lang] = {cls: compile_entries(lex.get(cls) or [], f"{f.name}: {cls}") for cls in CUE_CLASSES}
+    return Rules(labels=table["labels"], spreading=int(table.get("spreading_engagement", 100)),
+                 default_language=str(table.get("default_language", "en")), cues=cues)
+
+
+def response_table(lang: str = "en", path: str | os.PathLike | None = None) -> dict[str, dict]:
+    """label -> {description, action, urgency} in ``lang`` ('en' or 'fr'), for reports and docs."""
+    rules = load_rules(path)
+    return {lab: {"description": row["description"][lang], "action": row["action"][lang],
+                  "urgency": row["urgency"]} for lab, row in rules.labels.items()}
+
+
+# --------------------------------------------------------------------------------------
+# classification
+
+_RANK = {u: i for i, u in enumerate(URGENCIES)}
+
+
+def _quote(m: re.Match, text: str, norm: str) -> str:
+    s = (text if len(text) == len(norm) else norm)[m.start():m.end()].strip()
+    s = " ".join(s.split())
+    return s[:40]
+
+
+def _lang_key(lang: str | None) -> str | None:
+    if not lang:
+        return None
+    lg = lang.strip().lower()[:2]
+    return lg if lg in LANGUAGES else None
+
+
+def classify_one(text: str, lang: str | None, addresses: bool = False, engagement: int = 0,
+                 rules: Rules | None = None, action_lang: str | None = None) -> Triage:
+    rules = rules or load_rules()
+    label, reason, threat = _decide(text or "", _lang_key(lang), rules)
+    row = rules.labels[label]
+    urg = row["urgency"]
+    if addresses and _RANK[row["if_addressed"]] > _RANK[urg]:
+        urg = row["if_addressed"]
+    if engagement and engagement >= rules.spreading and _RANK[row["if_spreading"]] > _RANK[urg]:
+        urg = row["if_spreading"]
+        reason += f", spreading ({engagement} interactions)"
+    if threat:
+        urg = "red"
+    if addresses:
+        reason += ", addressed to the institution"
+    act_lang = action_lang or rules.default_language
+    return Triage(label, row["action"].get(act_lang) or row["action"]["en"], urg, reason)
+
+
+def classify(texts: list[str], langs: list[str], addresses: list[bool],
+             engagement: list[int] | None = None, *, path: str | os.PathLike | None = None,
+             action_lang: str | None = None) -> list[Triage]:
+    """Triage each post. ``langs``: ISO 639-1 codes ('fr', 'nl', 'en', 'de'; anything else,
+    'und' or None gets the language-independent cues only). ``addresses``: the post mentions
+    or answers one of the institution's accounts. ``engagement``: likes + reposts + replies
+    + quotes, or None. ``action_lang``: 'en' or 'fr' (default: the table's default_language)."""
+    n = len(texts)
+    if len(langs) != n or len(addresses) != n or (engagement is not None and len(engagement) != n):
+        raise ValueError(f"classify: texts ({n}), langs ({len(langs)}), addresses ({len(addresses)})"
+                         + (f" and engagement ({len(engagement)})" if engagement is not None else "")
+                         + " must have the same length")
+    rules = load_rules(path)
+    eng = engagement if engagement is not None else [0] * n
+    return [classify_one(t, lg, bool(a), int(e or 0), rules, action_lang)
+            for t, lg, a, e in zip(texts, langs, addresses, eng)]
+
+
+def _decide(text: str, lang: str | None, rules: Rules) -> tuple[str, str, bool]:
+    """(label, reason, is_threat) of one post."""
+    norm = normalise(text)
+    n_links = 0
+    if "@" in norm or "http" in norm or "www." in norm:
+        if "http" in norm or "www." in norm:
+            n_links = len(_URL_RE.findall(norm))
+        blanked = _BLANK_RE.sub(_blank, norm)
+    else:
+        blanked = norm
+    common = rules.cues.get("common", {})
+    lex = rules.cues.get(lang, {}) if lang else {}
+
+    def cue(cls: str) -> re.Match | None:
+        p = lex.get(cls)
+        m = p.search(blanked) if p is not None else None
+        if m is None:
+            p = common.get(cls)
+            m = p.search(blanked) if p is not None else None
+        return m
+
+    def q(cls: str, m: re.Match) -> str:
+        return f"{CUE_WORD[cls]} '{_quote(m, text, norm)}'"
+
+    # what is left once links, mentions and hashtags are removed
+    bare = blanked
+    if "#" in bare:
+        bare = _HASHTAG_RE.sub(" ", bare)
+    words = bare.split()
+    n_hashtags = blanked.count("#")
+
+    # 1. threat: always an insult (abuse), always red
+    m = cue("threat")
+    if m:
+        return "insult", f"insult: {q('threat', m)}", True
+
+    # 2. spam
+    m = cue("spam")
+    if m:
+        return "spam", f"spam: {q('spam', m)}", False
+    if n_links and _SHORTENER_RE.search(norm):
+        return "spam", "spam: link shortener", False
+    m = cue("spam_weak")
+    if m and (n_links or n_hashtags >= 3):
+        return "spam", f"spam: {q('spam_weak', m)} with a link", False
+    if n_links >= 3:
+        return "spam", f"spam: {n_links} links", False
+    if n_links and len(words) == 0 and n_hashtags >= 3:
+        return "spam", "spam: links and hashtags only", False
+
+    # 3. insult
+    m = cue("insult")
+    if m:
+        return "insult", f"insult: {q('insult', m)}", False
+
+    # 4. misinformation
+    m = cue("misinformation")
+    if m:
+        return "misinformation", f"misinformation: {q('misinformation', m)}", False
+
+    # 5. inflammatory: calls to anger, shouting, or '!!!' with a complaint
+    m = cue("inflammatory")
+    if m:
+        return "inflammatory", f"inflammatory: {q('inflammatory', m)}", False
+    caps = _CAPS_RE.findall(text)
+    if len(caps) >= 3:
+        letters = len(_LETTER_RE.findall(_BLANK_RE.sub(" ", text)))
+        capital = sum(len(w) for w in caps)
+        if letters and capital >= 0.6 * letters:
+            return "inflammatory", "inflammatory: written in capitals (shouting)", False
+    neg = cue("negative")
+    if neg and text.count("!") >= 3:
+        return "inflammatory", f"inflammatory: '!!!' with {q('negative', neg)}", False
+
+    # 6. question
+    has_q = "?" in bare
+    m = cue("question")
+    if has_q and m:
+        return "question", f"question: '?' and {q('question', m)}", False
+    if has_q and _ENDS_Q_RE.search(bare):
+        return "question", "question: ends with '?'", False
+    if m:
+        return "question", f"question: {q('question', m)}", False
+    if has_q:
+        return "question", "question: contains '?'", False
+
+    # 7. disagreement
+    m = cue("disagreement")
+    if m:
+        return "disagreement", f"disagreement: {q('disagreement', m)}", False
+    reply = text.lstrip().startswith("@")
+    m = cue("contrast")
+    if m and reply:
+        return "disagreement", f"disagreement: {q('contrast', m)} in a reply", False
+
+    # 8. humour, negative, positive (irony turns praise into a complaint)
+    hum = cue("humour")
+    if hum:
+        return "humour", f"humour: {q('humour', hum)}", False
+    if neg:
+        return "negative", f"negative: {q('negative', neg)}", False
+    pos = cue("positive_feedback")
+    if pos:
+        iro = cue("irony")
+        if iro:
+            return "negative", f"negative: {q('irony', iro)} with {q('positive_feedback', pos)}", False
+        return "positive_feedback", f"positive_feedback: {q('positive_feedback', pos)}", False
+
+    if n_links and not words:
+        return "other", "other: links only", False
+    return "other", "other: no cue", False
