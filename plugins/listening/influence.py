@@ -1,0 +1,409 @@
+"""Who matters in a debate: influence per author, topic and window, in components one can read.
+
+A follower count alone says who *could* be heard, not who *is*: bought or dormant audiences,
+bots and campaigns of copied posts all have followers or volume. So the score keeps five
+components side by side, each in [0, 1], and combines them with weights from the settings
+(`influence_weights`); docs/influence.md explains them to communication officers.
+
+* reach: followers on a log scale, relative to the platform's largest account in the window;
+* engagement: interactions received per post and per follower, shrunk to the platform mean
+  when the author posted little (one lucky post is not a pattern); 0.5 = platform average;
+* centrality: PageRank on who replies to, reposts, quotes and mentions whom in the topic,
+  recent and authentic interactions weighing more; 0 = nobody interacted with the author;
+* relevance: share of the author's posts in the topic, blended with the days they posted on it;
+* authenticity: one minus the stronger of bot-likeness and copying (near-duplicate clusters).
+
+influence = authenticity x (weighted mean of the five components): authenticity is a
+component *and* a multiplier, so an account that looks automated or coordinated cannot win
+on reach or volume. Same input in any row order gives the same output: rows are sorted by
+post id first, and rank ties are broken by author_key.
+"""
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping, Sequence
+from datetime import date, datetime, timedelta, timezone
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
+from scipy import sparse
+
+from listening import schema
+
+COMPONENTS = ("reach", "engagement", "centrality", "relevance", "authenticity")
+DEFAULT_WEIGHTS: dict[str, float] = {"reach": 0.2, "engagement": 0.2, "centrality": 0.3,
+                                     "relevance": 0.15, "authenticity": 0.15}
+REQUIRED = ("post_id", "platform", "created_at", "author_key", "author_followers", "author_role", "topics",
+            "reply_to", "repost_of", "quote_of", "like_count", "repost_count", "reply_count", "quote_count",
+            "mentioned_keys", "cluster_size", "cluster_authors", "bot_score")
+KINDS = ("repost", "reply", "quote", "mention")   # edge kinds, in the order explanations list them
+DAMPING = 0.85
+DEFAULT_SHRINK = 5.0        # posts of prior weight when the data can't estimate it
+SHRINK_BOUNDS = (1.0, 50.0)
+DISCOUNT_BELOW = 0.8        # authenticity under which the explanation says why the score was cut
+NOTABLE = 0.3               # a component must reach this to be named as a driver
+
+
+# ---- PageRank --------------------------------------------------------------------------------
+
+def pagerank(src: np.ndarray, dst: np.ndarray, weights: np.ndarray, n: int, damping: float = DAMPING,
+             tol: float = 1e-9, max_iter: int = 200) -> np.ndarray:
+    """Weighted PageRank by power iteration on a sparse matrix (what networkx does, without a graph
+    object): uniform teleport, the mass of nodes without out-edges spread uniformly, parallel
+    edges added up. Stops when the L1 change is below `tol`. Returns a distribution over 0..n-1."""
+    if n <= 0:
+        return np.zeros(0)
+    src = np.asarray(src, dtype=np.int64)
+    dst = np.asarray(dst, dtype=np.int64)
+    w = np.asarray(weights, dtype=np.float64)
+    keep = w > 0
+    src, dst, w = src[keep], dst[keep], w[keep]
+    out_w = np.bincount(src, weights=w, minlength=n)
+    m = sparse.csr_matrix((w / out_w[src], (dst, src)), shape=(n, n))
+    dangling = out_w == 0
+    r = np.full(n, 1.0 / n)
+    for _ in range(max_iter):
+        nxt = damping * (m @ r + r[dangling].sum() / n) + (1.0 - damping) / n
+        delta = np.abs(nxt - r).sum()
+        r = nxt
+        if delta < tol:
+            break
+    return r / r.sum()
+
+
+def centrality_scale(pr: np.ndarray, in_weight: np.ndarray) -> np.ndarray:
+    """PageRank to [0, 1] on a log scale: 0 for a node nobody points to (the floor every such node
+    shares), 1 for the most central node. Log, because PageRank is as skewed as follower counts."""
+    out = np.zeros(len(pr))
+    has_in = in_weight > 0
+    if not has_in.any():
+        return out
+    floor = pr[~has_in].min() if (~has_in).any() else pr.min()
+    top = pr.max()
+    if top <= floor:
+        return out
+    out[has_in] = np.log(np.maximum(pr[has_in], floor) / floor) / math.log(top / floor)
+    return np.clip(out, 0.0, 1.0)
+
+
+# ---- input -----------------------------------------------------------------------------------
+
+def _table(mentions: pa.Table | pd.DataFrame) -> pa.Table:
+    if isinstance(mentions, pd.DataFrame):
+        mentions = pa.Table.from_pandas(mentions, preserve_index=False)
+    missing = [c for c in REQUIRED if c not in mentions.column_names]
+    if missing:
+        raise ValueError(f"influence: mentions lack the columns {missing} (filled by the enrichment stage)")
+    t = mentions.select(list(REQUIRED)).combine_chunks()
+    # canonical order: the same rows in any order give bit-identical sums, hence identical scores
+    t = t.take(pc.sort_indices(t, sort_keys=[("post_id", "ascending"), ("created_at", "ascending")]))
+    if len(t) and len(pc.unique(t["post_id"])) != len(t):
+        first = pd.Series(t["post_id"].to_numpy(zero_copy_only=False)).duplicated().to_numpy()
+        t = t.filter(pa.array(~first))
+    return t
+
+
+def _strings(col: pa.ChunkedArray) -> np.ndarray:
+    return col.to_numpy(zero_copy_only=False)
+
+
+def _numbers(col: pa.ChunkedArray, fill: float) -> np.ndarray:
+    return pc.fill_null(col.cast(pa.float64()), fill).to_numpy()
+
+
+def _flatten(col: pa.ChunkedArray) -> tuple[np.ndarray, np.ndarray]:
+    """(row index, value) of every element of a list column; null lists are empty."""
+    arr = col.combine_chunks() if isinstance(col, pa.ChunkedArray) else col
+    if len(arr) == 0:
+        return np.zeros(0, np.int64), np.zeros(0, object)
+    parents = pc.list_parent_indices(arr).to_numpy().astype(np.int64)
+    values = pc.list_flatten(arr).to_numpy(zero_copy_only=False)
+    return parents, values
+
+
+class _Posts:
+    """The input as numpy arrays, with authors and mentioned accounts coded as integers."""
+
+    def __init__(self, t: pa.Table, day: date):
+        self.n = len(t)
+        self.post_id = _strings(t["post_id"])
+        ts = pc.cast(t["created_at"], pa.timestamp("us", tz="UTC")).to_numpy().astype("datetime64[us]")
+        end = np.datetime64(datetime.combine(day + timedelta(days=1), datetime.min.time()), "us")
+        age_us = (end - ts).astype(np.int64)
+        self.age_days = age_us / 86_400e6                       # (0, w] inside a window of w days
+        self.day_offset = np.floor_divide(age_us - 1, 86_400_000_000).astype(np.int64)  # 0 = the day itself
+        m_rows, m_keys = _flatten(t["mentioned_keys"])
+        authors = _strings(t["author_key"])
+        # one code space for authors and mentioned accounts (a mentioned account may never post)
+        codes, self.keys = pd.factorize(np.concatenate([authors, m_keys]), sort=True)
+        self.author = codes[: self.n].astype(np.int64)
+        self.mention_rows, self.mention_dst = m_rows, codes[self.n:].astype(np.int64)
+        self.platform = _strings(t["platform"])
+        self.role = _strings(t["author_role"])
+        self.followers = np.maximum(_numbers(t["author_followers"], 0.0), 0.0)
+        self.interactions = sum(np.maximum(_numbers(t[c], 0.0), 0.0)
+                                for c in ("like_count", "repost_count", "reply_count", "quote_count"))
+        self.is_repost = pc.is_valid(t["repost_of"]).to_numpy(zero_copy_only=False)
+        self.bot = np.clip(_numbers(t["bot_score"], 0.0), 0.0, 1.0)
+        cluster_authors = np.maximum(_numbers(t["cluster_authors"], 1.0), 1.0)
+        # copying: the same text as k other accounts; a repost is open amplification, not copying
+        self.copy = np.where(self.is_repost, 0.0, 1.0 - 1.0 / cluster_authors)
+        self.authentic = 1.0 - np.maximum(self.bot, self.copy)
+        index = pd.Index(self.post_id)
+        self.parent = {}
+        for kind, col in (("reply", "reply_to"), ("repost", "repost_of"), ("quote", "quote_of")):
+            pos = index.get_indexer(_strings(t[col]).astype(object))
+            self.parent[kind] = pos                              # -1: parent not in the table
+        self.topic_rows, topic_values = _flatten(t["topics"])
+        self.topic_codes, self.topic_names = pd.factorize(topic_values, sort=True)
+
+
+# ---- scoring ---------------------------------------------------------------------------------
+
+def _weights(weights: Mapping[str, float] | None) -> dict[str, float]:
+    w = dict(DEFAULT_WEIGHTS if weights is None else weights)
+    unknown = sorted(set(w) - set(COMPONENTS))
+    if unknown:
+        raise ValueError(f"influence weights: unknown components {unknown} (known: {list(COMPONENTS)})")
+    w = {c: float(w.get(c, 0.0)) for c in COMPONENTS}
+    if any(v < 0 or not math.isfinite(v) for v in w.values()) or sum(w.values()) <= 0:
+        raise ValueError(f"influence weights must be >= 0 with a positive sum, got {w}")
+    return w
+
+
+def _shrink_k(rate: np.ndarray, author: np.ndarray) -> float:
+    """Prior weight (in posts) of the platform mean, by the method of moments: large when authors
+    differ little beyond post-to-post noise, small when they truly differ."""
+    if len(rate) < 3:
+        return DEFAULT_SHRINK
+    g = pd.DataFrame({"a": author, "r": rate}).groupby("a", sort=True)["r"]
+    n, mean = g.size().to_numpy(), g.mean().to_numpy()
+    n_posts, n_authors = len(rate), len(n)
+    if n_authors < 2 or n_posts <= n_authors:
+        return DEFAULT_SHRINK
+    within = ((rate - mean[pd.factorize(author, sort=True)[0]]) ** 2).sum() / (n_posts - n_authors)
+    between = mean.var() - within * np.mean(1.0 / n)
+    if within <= 0:
+        return SHRINK_BOUNDS[0]
+    if between <= 0:
+        return SHRINK_BOUNDS[1]
+    return float(np.clip(within / between, *SHRINK_BOUNDS))
+
+
+def _window(p: _Posts, w: int, weights: dict[str, float]) -> pd.DataFrame:
+    in_win = (p.day_offset >= 0) & (p.day_offset < w)
+    rows = np.flatnonzero(in_win)
+    if len(rows) == 0:
+        return pd.DataFrame()
+    posts = pd.DataFrame({"row": rows, "author": p.author[rows], "platform": p.platform[rows],
+                          "followers": p.followers[rows]})
+
+    # author facts over the window, all topics: audience, platform, role, posts
+    by_author = posts.groupby("author", sort=True)
+    facts = pd.DataFrame({"followers": by_author["followers"].max(), "platform": by_author["platform"].first(),
+                          "all_posts": by_author.size()})
+    # role: 'own' wins over 'press' if the watchlists changed within the window
+    posts["own"], posts["press"] = p.role[rows] == "own", p.role[rows] == "press"
+    flags = posts.groupby("author", sort=True)[["own", "press"]].any()
+    facts["role"] = np.where(flags["own"], "own", np.where(flags["press"], "press", None))
+    log_f = np.log1p(facts["followers"])
+    facts["reach"] = (log_f / facts.groupby("platform")["followers"].transform("max").pipe(np.log1p)
+                      .replace(0.0, np.nan)).fillna(0.0).clip(0.0, 1.0)
+
+    # engagement rate per post: interactions per follower, with the platform's median audience as a
+    # floor so that 3 likes on a 5-follower account do not read as a 60% rate
+    orig = rows[~p.is_repost[rows]]
+    own_posts = pd.DataFrame({"row": orig, "author": p.author[orig], "platform": p.platform[orig]})
+    median_f = facts.groupby("platform")["followers"].median().clip(lower=1.0)
+    own_posts["rate"] = p.interactions[orig] / (p.followers[orig] + median_f.reindex(own_posts["platform"]).to_numpy())
+    prior = own_posts.groupby("platform", sort=True)["rate"].mean()
+    shrink = {plat: _shrink_k(g["rate"].to_numpy(), g["author"].to_numpy())
+              for plat, g in own_posts.groupby("platform", sort=True)}
+
+    # (topic, post) pairs of the window
+    tmask = in_win[p.topic_rows]
+    tp = pd.DataFrame({"row": p.topic_rows[tmask], "topic": p.topic_codes[tmask]})
+    tp["author"] = p.author[tp["row"]]
+    tp["day"] = p.day_offset[tp["row"]]
+    tp["repost"] = p.is_repost[tp["row"]]
+    tp["orig"] = ~tp["repost"]
+    tp["rate"] = 0.0
+    rate_of_row = pd.Series(own_posts["rate"].to_numpy(), index=own_posts["row"].to_numpy())
+    tp.loc[tp["orig"], "rate"] = rate_of_row.reindex(tp.loc[tp["orig"], "row"]).to_numpy()
+    tp["bot"] = p.bot[tp["row"]]
+    tp["copy"] = p.copy[tp["row"]]
+    tp["copy_orig"] = np.where(tp["orig"], tp["copy"], 0.0)
+    tp["copied"] = tp["copy_orig"] > 0
+    g = tp.groupby(["topic", "author"], sort=True)
+    out = pd.DataFrame({"posts": g.size(), "days_active": g["day"].nunique(), "orig_posts": g["orig"].sum(),
+                        "rate_sum": g["rate"].sum(), "bot": g["bot"].mean(), "copy_sum": g["copy_orig"].sum(),
+                        "copied": g["copied"].sum()}).reset_index()
+    out = out.join(facts, on="author")
+
+    # engagement: empirical Bayes toward the platform mean; 0.5 = as engaging as the platform's average
+    mu = prior.reindex(out["platform"]).fillna(0.0).to_numpy()
+    k = out["platform"].map(shrink).fillna(DEFAULT_SHRINK).to_numpy()
+    n_orig = out["orig_posts"].to_numpy(dtype=float)
+    shrunk = (out["rate_sum"].to_numpy() + k * mu) / (n_orig + k)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        out["engagement"] = np.where(mu > 0, shrunk / (shrunk + mu), 0.0)
+        out["eng_ratio"] = np.where(mu > 0, shrunk / mu, 0.0)
+
+    # relevance: the share of the author's matched posts that are in this topic, and how many days
+    out["relevance"] = 0.5 * out["posts"] / out["all_posts"] + 0.5 * out["days_active"] / w
+
+    # authenticity: the stronger of the two signals; copying averaged over the author's own posts
+    coord = np.where(out["orig_posts"] > 0, out["copy_sum"] / out["orig_posts"].clip(lower=1), 0.0)
+    out["coordination"] = coord
+    out["authenticity"] = 1.0 - np.maximum(out["bot"].to_numpy(), coord)
+
+    out = out.merge(_centrality(p, tp, w), on=["topic", "author"], how="left")
+    for c in ("centrality", "amplifiers", *KINDS):
+        out[c] = out[c].fillna(0.0)
+
+    total = sum(weights.values())
+    base = sum(weights[c] * out[c].clip(0.0, 1.0) for c in COMPONENTS) / total
+    out["influence"] = (out["authenticity"].clip(0.0, 1.0) * base).astype(np.float32)
+    out["window_days"] = w
+    return out
+
+
+def _centrality(p: _Posts, tp: pd.DataFrame, w: int) -> pd.DataFrame:
+    """Per topic: PageRank of the graph in which a post of the topic points to the author it replies
+    to, reposts, quotes or mentions. One post gives one vote to each target (a reply that also
+    mentions its parent's author counts once), worth its recency (half-life: half the window) times
+    its author's authenticity, so interactions from bots and copy campaigns weigh little."""
+    parts = []
+    for kind in ("repost", "reply", "quote"):
+        pos = p.parent[kind]
+        child = np.flatnonzero(pos >= 0)
+        parts.append(pd.DataFrame({"row": child, "dst": p.author[pos[child]], "kind": KINDS.index(kind)}))
+    parts.append(pd.DataFrame({"row": p.mention_rows, "dst": p.mention_dst, "kind": KINDS.index("mention")}))
+    edges = pd.concat(parts, ignore_index=True)
+    edges["src"] = p.author[edges["row"]]
+    edges = edges[edges["src"] != edges["dst"]]
+    cols = ["topic", "author", "centrality", "amplifiers", *KINDS]
+    if edges.empty:
+        return pd.DataFrame(columns=cols)
+    edges = edges.merge(tp[["row", "topic"]], on="row", how="inner")   # child post in the topic and window
+    if edges.empty:
+        return pd.DataFrame(columns=cols)
+    half_life = w / 2.0
+    edges["weight"] = 0.5 ** (p.age_days[edges["row"]] / half_life) * p.authentic[edges["row"]]
+
+    # amplifiers: distinct accounts pointing at the author, overall and per kind
+    amp = edges.groupby(["topic", "dst"], sort=True)["src"].nunique().rename("amplifiers")
+    per_kind = edges.drop_duplicates(["topic", "dst", "kind", "src"]).groupby(
+        ["topic", "dst", "kind"], sort=True).size().unstack("kind", fill_value=0)
+    per_kind = per_kind.reindex(columns=range(len(KINDS)), fill_value=0)
+    per_kind.columns = list(KINDS)
+
+    votes = edges.drop_duplicates(["topic", "row", "dst"])
+    pairs = votes.groupby(["topic", "src", "dst"], sort=True)["weight"].sum().reset_index()
+    results = []
+    for topic, g in pairs.groupby("topic", sort=True):
+        nodes, idx = np.unique(np.concatenate([g["src"].to_numpy(), g["dst"].to_numpy()]), return_inverse=True)
+        s, d = idx[: len(g)], idx[len(g):]
+        wt = g["weight"].to_numpy()
+        pr = pagerank(s, d, wt, len(nodes))
+        cen = centrality_scale(pr, np.bincount(d, weights=wt, minlength=len(nodes)))
+        results.append(pd.DataFrame({"topic": topic, "author": nodes, "centrality": cen}))
+    cen = pd.concat(results, ignore_index=True)
+    extra = pd.concat([amp, per_kind], axis=1).reset_index().rename(columns={"dst": "author"})
+    return cen.merge(extra, on=["topic", "author"], how="outer")
+
+
+# ---- explanations ----------------------------------------------------------------------------
+
+# One table of phrases per language: adding French means adding "fr" here, nothing else.
+PHRASES: dict[str, dict[str, str]] = {
+    "en": {
+        "own": "Own account", "press": "Press",
+        "amplified": "amplified by {n} accounts ({parts})",
+        "repost": "{n} reposted", "reply": "{n} replied", "quote": "{n} quoted", "mention": "{n} mentioned",
+        "reach": "large audience ({followers} followers)",
+        "engagement": "engagement {ratio}x the platform average for its audience",
+        "relevance": "{posts} of its {total} posts on this topic, on {days} days",
+        "quiet": "{posts} posts on this topic, little amplification",
+        "bot": "score cut: looks automated (bot score {bot})",
+        "copy": "score cut: copies text posted by other accounts ({copied} of {posts} posts)",
+        "thousands": ",", "decimal": ".", "join": "; ", "list": ", ", "role_sep": ": ",
+    },
+}
+
+
+def _num(x: float, ph: Mapping[str, str], decimals: int = 0) -> str:
+    s = f"{x:,.{decimals}f}"
+    return s.replace(",", "\0").replace(".", ph["decimal"]).replace("\0", ph["thousands"])
+
+
+def explain(r: Mapping, weights: Mapping[str, float] = DEFAULT_WEIGHTS, lang: str = "en") -> str:
+    """One line saying what made the score: the two strongest components (by their weighted
+    contribution), then why it was cut, if it was. `r` holds a row's components and counts."""
+    ph = PHRASES[lang]
+    contrib = sorted(((weights.get(c, 0.0) * float(r[c]), c) for c in ("centrality", "reach", "engagement",
+                                                                          "relevance")), reverse=True)
+    said = []
+    for value, c in contrib:
+        if len(said) == 2 or value <= 0 or float(r[c]) < NOTABLE:
+            continue
+        if c == "centrality" and r["amplifiers"] > 0:
+            parts = ph["list"].join(ph[k].format(n=_num(r[k], ph)) for k in KINDS if r[k] > 0)
+            said.append(ph["amplified"].format(n=_num(r["amplifiers"], ph), parts=parts))
+        elif c == "reach":
+            said.append(ph["reach"].format(followers=_num(r["followers"], ph)))
+        elif c == "engagement" and r["eng_ratio"] > 1:
+            said.append(ph["engagement"].format(ratio=_num(r["eng_ratio"], ph, 1)))
+        elif c == "relevance":
+            said.append(ph["relevance"].format(posts=_num(r["posts"], ph), total=_num(r["all_posts"], ph),
+                                               days=_num(r["days_active"], ph)))
+    if not said:
+        said.append(ph["quiet"].format(posts=_num(r["posts"], ph)))
+    if float(r["authenticity"]) < DISCOUNT_BELOW:
+        if float(r["bot"]) >= float(r["coordination"]):
+            said.append(ph["bot"].format(bot=_num(r["bot"], ph, 2)))
+        else:
+            said.append(ph["copy"].format(copied=_num(r["copied"], ph), posts=_num(r["orig_posts"], ph)))
+    line = ph["join"].join(said)
+    line = line[:1].upper() + line[1:]
+    if r.get("role") in ("own", "press"):
+        line = ph[r["role"]] + ph["role_sep"] + line[:1].lower() + line[1:]
+    return line
+
+
+# ---- entry point -----------------------------------------------------------------------------
+
+def score(mentions: pa.Table | pd.DataFrame, day: date, windows: Sequence[int] = (7, 28),
+          weights: Mapping[str, float] | None = None, lang: str = "en") -> pa.Table:
+    """The authors dataset for `day`: one row per author, topic and window ending on `day` (UTC).
+
+    `mentions` holds the MENTIONS rows of at least the longest window's days (older or later
+    rows are ignored, except as parents resolving who was replied to). `weights` default to
+    DEFAULT_WEIGHTS (the settings' `influence_weights` in the pipeline)."""
+    wts = _weights(weights)
+    if isinstance(day, datetime):
+        day = day.astimezone(timezone.utc).date() if day.tzinfo else day.date()
+    t = _table(mentions)
+    if len(t) == 0:
+        return schema.empty(schema.AUTHORS)
+    p = _Posts(t, day)
+    frames = [f for f in (_window(p, int(w), wts) for w in sorted(set(windows))) if not f.empty]
+    if not frames:
+        return schema.empty(schema.AUTHORS)
+    out = pd.concat(frames, ignore_index=True)
+    out["author_key"] = p.keys[out["author"].to_numpy()]
+    out["topic"] = p.topic_names[out["topic"].to_numpy()]
+    out = out.sort_values(["topic", "window_days", "influence", "author_key"],
+                          ascending=[True, True, False, True], kind="mergesort", ignore_index=True)
+    out["rank"] = out.groupby(["topic", "window_days"], sort=False).cumcount() + 1
+    cols = ["centrality", "reach", "engagement", "relevance", "authenticity", "amplifiers", *KINDS, "followers",
+            "eng_ratio", "posts", "all_posts", "days_active", "bot", "coordination", "copied", "orig_posts", "role"]
+    recs = out[cols].to_dict("records")
+    out["explanation"] = [explain(r, wts, lang) for r in recs]
+    for c in COMPONENTS:
+        out[c] = out[c].clip(0.0, 1.0).astype(np.float32)
+    out["amplifiers"] = out["amplifiers"].astype(np.int64)
+    table = pa.Table.from_pandas(out[[f.name for f in schema.AUTHORS.schema]], preserve_index=False)
+    return schema.conform(schema.AUTHORS, table)
