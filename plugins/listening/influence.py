@@ -44,6 +44,7 @@ DEFAULT_SHRINK = 5.0        # posts of prior weight when the data can't estimate
 SHRINK_BOUNDS = (1.0, 50.0)
 DISCOUNT_BELOW = 0.8        # authenticity under which the explanation says why the score was cut
 NOTABLE = 0.3               # a component must reach this to be named as a driver
+ENGAGING = 1.5              # engagement is named when at least this multiple of the platform mean
 
 
 # ---- PageRank --------------------------------------------------------------------------------
@@ -323,7 +324,7 @@ PHRASES: dict[str, dict[str, str]] = {
         "own": "Own account", "press": "Press",
         "amplified": "amplified by {n} accounts ({parts})",
         "repost": "{n} reposted", "reply": "{n} replied", "quote": "{n} quoted", "mention": "{n} mentioned",
-        "reach": "large audience ({followers} followers)",
+        "reach": "audience of {followers} followers",
         "engagement": "engagement {ratio}x the platform average for its audience",
         "relevance": "{posts} of its {total} posts on this topic, on {days} days",
         "quiet": "{posts} posts on this topic, little amplification",
@@ -354,7 +355,7 @@ def explain(r: Mapping, weights: Mapping[str, float] = DEFAULT_WEIGHTS, lang: st
             said.append(ph["amplified"].format(n=_num(r["amplifiers"], ph), parts=parts))
         elif c == "reach":
             said.append(ph["reach"].format(followers=_num(r["followers"], ph)))
-        elif c == "engagement" and r["eng_ratio"] > 1:
+        elif c == "engagement" and r["eng_ratio"] >= ENGAGING:
             said.append(ph["engagement"].format(ratio=_num(r["eng_ratio"], ph, 1)))
         elif c == "relevance":
             said.append(ph["relevance"].format(posts=_num(r["posts"], ph), total=_num(r["all_posts"], ph),
