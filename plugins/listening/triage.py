@@ -106,8 +106,10 @@ def normalise(text: str) -> str:
     return text.lower().translate(_TABLE)
 
 
-_URL_RE = re.compile(r"https?://\S+|www\.\S+")
-_BLANK_RE = re.compile(r"https?://\S+|www\.\S+|(?<![\w@])@[\w.\-]+(?:@[\w.\-]+)?")
+# links, also bare domains ("promo-site.info/x"); @mentions, also fediverse handles
+_DOMAIN = r"(?<![\w@./-])[\w-]+(?:\.[\w-]+)*\.(?:com|net|org|info|biz|xyz|shop|online|site|top|click|store|io|be|nl|de|fr|eu|ly)(?:/\S*)?(?!\w)"
+_URL_RE = re.compile(r"https?://\S+|www\.\S+|" + _DOMAIN)
+_BLANK_RE = re.compile(r"https?://\S+|www\.\S+|" + _DOMAIN + r"|(?<![\w@])@[\w.\-]+(?:@[\w.\-]+)?")
 _HASHTAG_RE = re.compile(r"(?<![\w#])#\w+")
 _CAPS_RE = re.compile(r"(?<![#@\w])[A-ZÀ-ÖØ-Þ]{3,}(?!\w)")
 _LETTER_RE = re.compile(r"[^\W\d_]")
@@ -142,8 +144,6 @@ def _tokens(entry: str) -> list[str]:
             continue
         prev_space = False
         toks.append(re.escape(ch))
-        if i == 0 and _WORD_RE.match(ch):
-            toks.append(r"(?<!\w.)")  # word boundary on the left, after the first char
     if wildcard:
         toks.append(r"\w*")
     elif _WORD_RE.match(entry[-1]):
@@ -172,9 +172,13 @@ def _trie_pattern(token_lists: list[list[str]]) -> str:
     return emit(trie)
 
 
-def compile_entries(entries: list[str], where: str) -> re.Pattern | None:
-    """One regex for a list of lexicon entries (literals and ``re:`` patterns)."""
-    literals: list[list[str]] = []
+def entries_pattern(entries: list[str], where: str) -> str | None:
+    """Regex text for a list of lexicon entries (literals and ``re:`` patterns): literals
+    starting with a word character form one trie behind a single \\b, the others a second
+    trie; ``re:`` patterns follow as they are."""
+    word: list[list[str]] = []
+    other: list[list[str]] = []
+    word_regexes: list[str] = []   # re: entries that start with \\b share the trie's \\b
     regexes: list[str] = []
     for e in entries:
         if not isinstance(e, str) or not e.strip():
@@ -184,13 +188,31 @@ def compile_entries(entries: list[str], where: str) -> re.Pattern | None:
                 re.compile(e[3:])
             except re.error as exc:
                 raise TriageConfigError(f"{where}: bad regular expression {e[3:]!r}: {exc}") from None
-            regexes.append(e[3:])
+            if e.startswith("re:\\b"):
+                word_regexes.append(e[5:])
+            else:
+                regexes.append(e[3:])
         else:
-            literals.append(_tokens(normalise(e.strip())))
-    parts = ([_trie_pattern(literals)] if literals else []) + regexes
+            lit = normalise(e.strip())
+            (word if _WORD_RE.match(lit[0]) else other).append(_tokens(lit))
+    parts = []
+    if word or word_regexes:
+        parts.append(r"\b(?:" + "|".join(([_trie_pattern(word)] if word else []) + word_regexes) + ")")
+    if other:
+        # a look-ahead on the possible first characters: one test per position, not one per entry
+        firsts = sorted({re.sub(r"^\\", "", t[0]) for t in other})
+        charset = "".join("\\" + c if c in "]\\^-[" else c for c in firsts)
+        parts.append(f"(?=[{charset}])" + _trie_pattern(other))
+    parts += regexes
     if not parts:
         return None
-    return re.compile("|".join(f"(?:{p})" for p in parts), re.M)
+    return "|".join(f"(?:{p})" for p in parts)
+
+
+def compile_entries(entries: list[str], where: str) -> re.Pattern | None:
+    """One compiled regex for a list of lexicon entries."""
+    pat = entries_pattern(entries, where)
+    return re.compile(pat, re.M) if pat else None
 
 
 @dataclass(frozen=True)
@@ -199,6 +221,7 @@ class Rules:
     spreading: int
     default_language: str
     cues: dict            # lang ('common' too) -> {cue class -> compiled regex or None}
+    union: dict           # lang ('common' too) -> one regex of every cue of every class
 
 
 def _check_table(table: dict, path: Path) -> None:
@@ -232,22 +255,36 @@ def load_rules(path: str | os.PathLike | None = None, lexicon_dir: str | os.Path
     if not isinstance(table, dict):
         raise TriageConfigError(f"{path}: expected a mapping")
     _check_table(table, path)
-    cues: dict[str, dict] = {}
+    lexicons: dict[str, dict] = {}
     for lang in ("common",) + LANGUAGES:
         f = lexdir / f"{lang}.yml"
         if not f.exists():
-            cues[lang] = {}
+            lexicons[lang] = {}
             continue
         try:
             lex = yaml.safe_load(f.read_text(encoding="utf-8")) or {}
         except yaml.YAMLError as exc:
             raise TriageConfigError(f"{f}: {exc}") from None
+        if not isinstance(lex, dict):
+            raise TriageConfigError(f"{f}: expected a mapping of cue classes to lists of entries")
         unknown = [k for k in lex if k not in CUE_CLASSES and k != "lang"]
         if unknown:
             raise TriageConfigError(f"{f}: unknown cue classes {unknown}; known: {CUE_CLASSES}")
-        cues[lang] = {cls: compile_entries(lex.get(cls) or [], f"{f.name}: {cls}") for cls in CUE_CLASSES}
+        for cls in CUE_CLASSES:
+            if not isinstance(lex.get(cls) or [], list):
+                raise TriageConfigError(f"{f}: {cls} must be a list of entries")
+        lexicons[lang] = {cls: list(lex.get(cls) or []) for cls in CUE_CLASSES}
+    cues: dict[str, dict] = {}
+    union: dict[str, re.Pattern] = {}
+    for lang in ("common",) + LANGUAGES:
+        # a language's cues include the language-independent ones
+        merged = {cls: lexicons[lang].get(cls, []) + (lexicons["common"].get(cls, []) if lang != "common" else [])
+                  for cls in CUE_CLASSES}
+        cues[lang] = {cls: compile_entries(merged[cls], f"{lang}.yml: {cls}") for cls in CUE_CLASSES}
+        every = [e for cls in CUE_CLASSES for e in merged[cls]]
+        union[lang] = compile_entries(every, f"{lang}.yml") or re.compile(r"(?!)")
     return Rules(labels=table["labels"], spreading=int(table.get("spreading_engagement", 100)),
-                 default_language=str(table.get("default_language", "en")), cues=cues)
+                 default_language=str(table.get("default_language", "en")), cues=cues, union=union)
 
 
 def response_table(lang: str = "en", path: str | os.PathLike | None = None) -> dict[str, dict]:
@@ -261,12 +298,7 @@ def response_table(lang: str = "en", path: str | os.PathLike | None = None) -> d
 # classification
 
 _RANK = {u: i for i, u in enumerate(URGENCIES)}
-
-
-def _quote(m: re.Match, text: str, norm: str) -> str:
-    s = (text if len(text) == len(norm) else norm)[m.start():m.end()].strip()
-    s = " ".join(s.split())
-    return s[:40]
+ARGUED_WORDS = 18  # words (without links, mentions, hashtags) from which a post "argues"
 
 
 def _lang_key(lang: str | None) -> str | None:
@@ -279,7 +311,7 @@ def _lang_key(lang: str | None) -> str | None:
 def classify_one(text: str, lang: str | None, addresses: bool = False, engagement: int = 0,
                  rules: Rules | None = None, action_lang: str | None = None) -> Triage:
     rules = rules or load_rules()
-    label, reason, threat = _decide(text or "", _lang_key(lang), rules)
+    label, reason, threat = _decide(text or "", _lang_key(lang), rules, addresses)
     row = rules.labels[label]
     urg = row["urgency"]
     if addresses and _RANK[row["if_addressed"]] > _RANK[urg]:
@@ -313,29 +345,54 @@ def classify(texts: list[str], langs: list[str], addresses: list[bool],
             for t, lg, a, e in zip(texts, langs, addresses, eng)]
 
 
-def _decide(text: str, lang: str | None, rules: Rules) -> tuple[str, str, bool]:
+_MEMO: dict[tuple[str, str], tuple[str, ...]] = {}
+
+
+def _classes_of(snippet: str, lang: str, rules: Rules) -> tuple[str, ...]:
+    """The cue classes whose regex matches at the start of a matched snippet (memoised)."""
+    k = (lang, snippet)
+    got = _MEMO.get(k)
+    if got is None:
+        if len(_MEMO) > 200_000:
+            _MEMO.clear()
+        got = tuple(cls for cls, p in rules.cues[lang].items() if p is not None and p.match(snippet))
+        _MEMO[k] = got
+    return got
+
+
+def _cues(blanked: str, lang: str, rules: Rules) -> dict[str, tuple[int, int]]:
+    """First span of each cue class in the text: one pass of the language's union regex."""
+    found: dict[str, tuple[int, int]] = {}
+    for m in rules.union[lang].finditer(blanked):
+        s = m.group()
+        if not s:
+            continue
+        for cls in _classes_of(s, lang, rules):
+            if cls not in found:
+                found[cls] = m.span()
+    return found
+
+
+def _decide(text: str, lang: str | None, rules: Rules, addresses_hint: bool = False) -> tuple[str, str, bool]:
     """(label, reason, is_threat) of one post."""
     norm = normalise(text)
     n_links = 0
-    if "@" in norm or "http" in norm or "www." in norm:
-        if "http" in norm or "www." in norm:
+    if "@" in norm or "." in norm:
+        if "." in norm:
             n_links = len(_URL_RE.findall(norm))
         blanked = _BLANK_RE.sub(_blank, norm)
     else:
         blanked = norm
-    common = rules.cues.get("common", {})
-    lex = rules.cues.get(lang, {}) if lang else {}
+    key = lang or "common"
+    found = _cues(blanked, key, rules)
 
-    def cue(cls: str) -> re.Match | None:
-        p = lex.get(cls)
-        m = p.search(blanked) if p is not None else None
-        if m is None:
-            p = common.get(cls)
-            m = p.search(blanked) if p is not None else None
-        return m
+    def cue(cls: str) -> tuple[int, int] | None:
+        return found.get(cls)
 
-    def q(cls: str, m: re.Match) -> str:
-        return f"{CUE_WORD[cls]} '{_quote(m, text, norm)}'"
+    def q(cls: str, span: tuple[int, int]) -> str:
+        src = text if len(text) == len(norm) else norm
+        s = " ".join(src[span[0]:span[1]].split())
+        return f"{CUE_WORD[cls]} '{s[:40]}'"
 
     # what is left once links, mentions and hashtags are removed
     bare = blanked
@@ -387,26 +444,34 @@ def _decide(text: str, lang: str | None, rules: Rules) -> tuple[str, str, bool]:
     if neg and text.count("!") >= 3:
         return "inflammatory", f"inflammatory: '!!!' with {q('negative', neg)}", False
 
-    # 6. question
+    # 6. question: a question form, or a '?' that is not rhetorical (a rhetorical '?' is
+    # followed by an argument, or comes with laughter or a complaint)
     has_q = "?" in bare
     m = cue("question")
     if has_q and m:
         return "question", f"question: '?' and {q('question', m)}", False
-    if has_q and _ENDS_Q_RE.search(bare):
-        return "question", "question: ends with '?'", False
     if m:
         return "question", f"question: {q('question', m)}", False
     if has_q:
-        return "question", "question: contains '?'", False
+        after = bare[bare.rfind("?") + 1:].split()
+        if cue("humour"):
+            pass  # "Coïncidence ? Je ne crois pas 😄": humour below
+        elif len(after) >= ARGUED_WORDS // 2 and (cue("contrast") or cue("disagreement")):
+            pass
+        elif neg and not addresses_hint:
+            pass  # "Encore fermé ? Sérieux ?": negative below
+        else:
+            return "question", ("question: ends with '?'" if not after else "question: contains '?'"), False
 
-    # 7. disagreement
+    # 7. disagreement: a disagreement phrase, or an objection ("mais", "but") argued at
+    # some length or in a reply
     m = cue("disagreement")
     if m:
         return "disagreement", f"disagreement: {q('disagreement', m)}", False
     reply = text.lstrip().startswith("@")
     m = cue("contrast")
-    if m and reply:
-        return "disagreement", f"disagreement: {q('contrast', m)} in a reply", False
+    if m and (reply or len(words) >= ARGUED_WORDS):
+        return "disagreement", f"disagreement: {q('contrast', m)} in {'a reply' if reply else 'an argued post'}", False
 
     # 8. humour, negative, positive (irony turns praise into a complaint)
     hum = cue("humour")
