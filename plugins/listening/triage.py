@@ -345,17 +345,20 @@ def classify(texts: list[str], langs: list[str], addresses: list[bool],
             for t, lg, a, e in zip(texts, langs, addresses, eng)]
 
 
-_MEMO: dict[tuple[str, str], tuple[str, ...]] = {}
+_MEMO: dict[tuple[str, bool, str], tuple[str, ...]] = {}
 
 
-def _classes_of(snippet: str, lang: str, rules: Rules) -> tuple[str, ...]:
-    """The cue classes whose regex matches at the start of a matched snippet (memoised)."""
-    k = (lang, snippet)
+def _classes_of(snippet: str, line_start: bool, lang: str, rules: Rules) -> tuple[str, ...]:
+    """The cue classes whose regex matches at the start of a matched snippet (memoised).
+    The snippet is matched behind a sentinel character: a newline when it starts a line
+    (so that '^' can match), a NUL otherwise (so that '^' cannot)."""
+    k = (lang, line_start, snippet)
     got = _MEMO.get(k)
     if got is None:
         if len(_MEMO) > 200_000:
             _MEMO.clear()
-        got = tuple(cls for cls, p in rules.cues[lang].items() if p is not None and p.match(snippet))
+        s = ("\n" if line_start else "\0") + snippet
+        got = tuple(cls for cls, p in rules.cues[lang].items() if p is not None and p.match(s, 1))
         _MEMO[k] = got
     return got
 
@@ -367,7 +370,8 @@ def _cues(blanked: str, lang: str, rules: Rules) -> dict[str, tuple[int, int]]:
         s = m.group()
         if not s:
             continue
-        for cls in _classes_of(s, lang, rules):
+        start = m.start()
+        for cls in _classes_of(s, start == 0 or blanked[start - 1] == "\n", lang, rules):
             if cls not in found:
                 found[cls] = m.span()
     return found
@@ -470,6 +474,9 @@ def _decide(text: str, lang: str | None, rules: Rules, addresses_hint: bool = Fa
         return "disagreement", f"disagreement: {q('disagreement', m)}", False
     reply = text.lstrip().startswith("@")
     m = cue("contrast")
+    pos = cue("positive_feedback")
+    if m and pos and pos[0] > m[0]:
+        m = None  # "sceptique, mais c'était top": the praise after the objection wins
     if m and (reply or len(words) >= ARGUED_WORDS):
         return "disagreement", f"disagreement: {q('contrast', m)} in {'a reply' if reply else 'an argued post'}", False
 
@@ -479,7 +486,6 @@ def _decide(text: str, lang: str | None, rules: Rules, addresses_hint: bool = Fa
         return "humour", f"humour: {q('humour', hum)}", False
     if neg:
         return "negative", f"negative: {q('negative', neg)}", False
-    pos = cue("positive_feedback")
     if pos:
         iro = cue("irony")
         if iro:
