@@ -5,7 +5,7 @@ from __future__ import annotations
 import gzip
 import json
 import re
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 import networkx as nx
@@ -15,7 +15,6 @@ import pyarrow as pa
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-
 from listening import influence, privacy, schema
 from listening.simulate import simulate
 from listening.sources import files
@@ -142,7 +141,7 @@ DAY = date(2026, 11, 10)
 def post(pid: str, author: str, *, topics=("t",), followers=100, hours_ago=1.0, reply_to=None, repost_of=None,
          quote_of=None, likes=0, reposts=0, replies=0, quotes=0, mentioned=(), cluster_size=1,
          cluster_authors=1, bot=0.0, role=None, platform="x") -> dict:
-    end = datetime(DAY.year, DAY.month, DAY.day, tzinfo=timezone.utc) + timedelta(days=1)
+    end = datetime(DAY.year, DAY.month, DAY.day, tzinfo=UTC) + timedelta(days=1)
     return {"post_id": f"{platform}:{pid}", "platform": platform, "created_at": end - timedelta(hours=hours_ago),
             "author_key": author, "author_followers": followers, "author_role": role, "topics": list(topics),
             "reply_to": reply_to and f"{platform}:{reply_to}", "repost_of": repost_of and f"{platform}:{repost_of}",
@@ -315,3 +314,18 @@ def test_author_nobody_interacts_with_sits_at_the_centrality_floor(spec):
     rows = _rows(spec) + [post("lonely", "zz", topics=("t",), followers=10)]
     r = one(influence.score(table(rows), DAY), "zz")
     assert r["centrality"] == 0.0 and r["amplifiers"] == 0
+
+
+def test_bench_smoke(tmp_path):
+    """A tiny in-process run of bench/bench_influence.py, so it can't rot."""
+    import importlib.util
+
+    path = Path(__file__).resolve().parents[1] / "bench" / "bench_influence.py"
+    spec = importlib.util.spec_from_file_location("bench_influence", path)
+    bench = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(bench)
+    info = bench.make_data(tmp_path, 400, 80)
+    assert info["graph_edges"] > 100
+    for job in ("pagerank", "networkx", "score"):
+        assert bench.run_job(job, tmp_path)["wall_s"] >= 0
+    assert np.allclose(np.load(tmp_path / "pr_pagerank.npy"), np.load(tmp_path / "pr_networkx.npy"), atol=1e-5)

@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping, Sequence
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta
 
 import numpy as np
 import pandas as pd
@@ -337,6 +337,8 @@ PHRASES: dict[str, dict[str, str]] = {
 
 def _num(x: float, ph: Mapping[str, str], decimals: int = 0) -> str:
     s = f"{x:,.{decimals}f}"
+    if ph["thousands"] == "," and ph["decimal"] == ".":
+        return s
     return s.replace(",", "\0").replace(".", ph["decimal"]).replace("\0", ph["thousands"])
 
 
@@ -385,7 +387,7 @@ def score(mentions: pa.Table | pd.DataFrame, day: date, windows: Sequence[int] =
     DEFAULT_WEIGHTS (the settings' `influence_weights` in the pipeline)."""
     wts = _weights(weights)
     if isinstance(day, datetime):
-        day = day.astimezone(timezone.utc).date() if day.tzinfo else day.date()
+        day = day.astimezone(UTC).date() if day.tzinfo else day.date()
     t = _table(mentions)
     if len(t) == 0:
         return schema.empty(schema.AUTHORS)
@@ -401,8 +403,8 @@ def score(mentions: pa.Table | pd.DataFrame, day: date, windows: Sequence[int] =
     out["rank"] = out.groupby(["topic", "window_days"], sort=False).cumcount() + 1
     cols = ["centrality", "reach", "engagement", "relevance", "authenticity", "amplifiers", *KINDS, "followers",
             "eng_ratio", "posts", "all_posts", "days_active", "bot", "coordination", "copied", "orig_posts", "role"]
-    recs = out[cols].to_dict("records")
-    out["explanation"] = [explain(r, wts, lang) for r in recs]
+    values = [out[c].tolist() for c in cols]
+    out["explanation"] = [explain(dict(zip(cols, v)), wts, lang) for v in zip(*values)]
     for c in COMPONENTS:
         out[c] = out[c].clip(0.0, 1.0).astype(np.float32)
     out["amplifiers"] = out["amplifiers"].astype(np.int64)
