@@ -106,10 +106,30 @@ def normalise(text: str) -> str:
     return text.lower().translate(_TABLE)
 
 
-# links, also bare domains ("promo-site.info/x"); @mentions, also fediverse handles
-_DOMAIN = r"(?<![\w@./-])[\w-]+(?:\.[\w-]+)*\.(?:com|net|org|info|biz|xyz|shop|online|site|top|click|store|io|be|nl|de|fr|eu|ly)(?:/\S*)?(?!\w)"
-_URL_RE = re.compile(r"https?://\S+|www\.\S+|" + _DOMAIN)
-_BLANK_RE = re.compile(r"https?://\S+|www\.\S+|" + _DOMAIN + r"|(?<![\w@])@[\w.\-]+(?:@[\w.\-]+)?")
+# links (also bare domains such as "promo-site.info/x") and @mentions (also fediverse
+# handles); possessive quantifiers keep the scan linear
+_TLDS = frozenset("com net org info biz xyz shop online site top click store io be nl de fr eu ly me co".split())
+_LINKISH_RE = re.compile(r"https?://\S+|www\.\S+|\b(?<![@./-])[\w-]++(?:\.[\w-]++)+(?:/\S*)?"
+                         r"|(?<![\w@])@[\w.\-]++(?:@[\w.\-]++)?")
+
+
+def _strip_links(norm: str) -> tuple[str, int]:
+    """The text with links and @mentions blanked (same length), and the number of links."""
+    n = 0
+
+    def blank(m: re.Match) -> str:
+        nonlocal n
+        s = m.group()
+        if s[0] == "@":
+            return " " * len(s)
+        if not s.startswith(("http", "www.")) and s.split("/", 1)[0].rsplit(".", 1)[-1] not in _TLDS:
+            return s  # "8.5", "fin.Le": not a link
+        n += 1
+        return " " * len(s)
+
+    return _LINKISH_RE.sub(blank, norm), n
+
+
 _HASHTAG_RE = re.compile(r"(?<![\w#])#\w+")
 _CAPS_RE = re.compile(r"(?<![#@\w])[A-ZÀ-ÖØ-Þ]{3,}(?!\w)")
 _LETTER_RE = re.compile(r"[^\W\d_]")
@@ -196,17 +216,38 @@ def entries_pattern(entries: list[str], where: str) -> str | None:
             lit = normalise(e.strip())
             (word if _WORD_RE.match(lit[0]) else other).append(_tokens(lit))
     parts = []
+    digit_regexes = [r for r in word_regexes if r.startswith("\\d")]  # "40 % des", "page 214"
+    word_regexes = [r for r in word_regexes if not r.startswith("\\d")]
     if word or word_regexes:
         parts.append(r"\b(?:" + "|".join(([_trie_pattern(word)] if word else []) + word_regexes) + ")")
-    if other:
+    if digit_regexes:
+        parts.append(r"(?=\d)\b(?:" + "|".join(digit_regexes) + ")")
+    for group in (
+            [t for t in other if t[0].isascii()],       # "<3", "/s", "% off"
+            [t for t in other if not t[0].isascii()]):  # emoji: tested only where a non-ASCII char is
+        if not group:
+            continue
         # a look-ahead on the possible first characters: one test per position, not one per entry
-        firsts = sorted({re.sub(r"^\\", "", t[0]) for t in other})
+        firsts = sorted({re.sub(r"^\\", "", t[0]) for t in group})
         charset = "".join("\\" + c if c in "]\\^-[" else c for c in firsts)
-        parts.append(f"(?=[{charset}])" + _trie_pattern(other))
-    parts += regexes
+        gate = "" if group[0][0].isascii() else "(?=[^\\x00-\\x7f])"
+        parts.append(f"{gate}(?=[{charset}])" + _trie_pattern(group))
+    # regexes that start alike share their start (one test per position for the group)
+    by_prefix: dict[str, list[str]] = {}
+    for rx in regexes:
+        pre = next((pr for pr in _SHARED_PREFIXES if rx.startswith(pr)), "")
+        by_prefix.setdefault(pre, []).append(rx[len(pre):])
+    for pre, rest in by_prefix.items():
+        if pre:
+            parts.append(pre + "(?:" + "|".join(f"(?:{r})" for r in rest) + ")")
+        else:
+            parts += rest
     if not parts:
         return None
     return "|".join(f"(?:{p})" for p in parts)
+
+
+_SHARED_PREFIXES = ("(?:^|[.!:;])\\s*", "(?:^|\\s)")
 
 
 def compile_entries(entries: list[str], where: str) -> re.Pattern | None:
@@ -302,29 +343,36 @@ ARGUED_WORDS = 18  # words (without links, mentions, hashtags) from which a post
 
 
 def _lang_key(lang: str | None) -> str | None:
+    if lang in _LANGSET:
+        return lang
     if not lang:
         return None
-    lg = lang.strip().lower()[:2]
-    return lg if lg in LANGUAGES else None
+    lg = lang.strip().lower()[:2]  # "FR", "fr-BE"
+    return lg if lg in _LANGSET else None
+
+
+_LANGSET = frozenset(LANGUAGES)
 
 
 def classify_one(text: str, lang: str | None, addresses: bool = False, engagement: int = 0,
                  rules: Rules | None = None, action_lang: str | None = None) -> Triage:
+    """Triage one post (see classify)."""
     rules = rules or load_rules()
     label, reason, threat = _decide(text or "", _lang_key(lang), rules, addresses)
     row = rules.labels[label]
     urg = row["urgency"]
     if addresses and _RANK[row["if_addressed"]] > _RANK[urg]:
         urg = row["if_addressed"]
-    if engagement and engagement >= rules.spreading and _RANK[row["if_spreading"]] > _RANK[urg]:
-        urg = row["if_spreading"]
+    if engagement and engagement >= rules.spreading:
         reason += f", spreading ({engagement} interactions)"
+        if _RANK[row["if_spreading"]] > _RANK[urg]:
+            urg = row["if_spreading"]
     if threat:
         urg = "red"
     if addresses:
         reason += ", addressed to the institution"
-    act_lang = action_lang or rules.default_language
-    return Triage(label, row["action"].get(act_lang) or row["action"]["en"], urg, reason)
+    action = row["action"].get(action_lang or rules.default_language) or row["action"]["en"]
+    return Triage(label, action, urg, reason)
 
 
 def classify(texts: list[str], langs: list[str], addresses: list[bool],
@@ -380,13 +428,7 @@ def _cues(blanked: str, lang: str, rules: Rules) -> dict[str, tuple[int, int]]:
 def _decide(text: str, lang: str | None, rules: Rules, addresses_hint: bool = False) -> tuple[str, str, bool]:
     """(label, reason, is_threat) of one post."""
     norm = normalise(text)
-    n_links = 0
-    if "@" in norm or "." in norm:
-        if "." in norm:
-            n_links = len(_URL_RE.findall(norm))
-        blanked = _BLANK_RE.sub(_blank, norm)
-    else:
-        blanked = norm
+    blanked, n_links = _strip_links(norm) if ("@" in norm or "." in norm) else (norm, 0)
     key = lang or "common"
     found = _cues(blanked, key, rules)
 
@@ -440,7 +482,7 @@ def _decide(text: str, lang: str | None, rules: Rules, addresses_hint: bool = Fa
         return "inflammatory", f"inflammatory: {q('inflammatory', m)}", False
     caps = _CAPS_RE.findall(text)
     if len(caps) >= 3:
-        letters = len(_LETTER_RE.findall(_BLANK_RE.sub(" ", text)))
+        letters = len(_LETTER_RE.findall(_strip_links(text)[0]))
         capital = sum(len(w) for w in caps)
         if letters and capital >= 0.6 * letters:
             return "inflammatory", "inflammatory: written in capitals (shouting)", False
