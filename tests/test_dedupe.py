@@ -2,17 +2,16 @@
 from __future__ import annotations
 
 import random
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import numpy as np
 import pandas as pd
 from datasketch import MinHash
 from hypothesis import given, settings
 from hypothesis import strategies as st
-
 from listening import dedupe
 
-T0 = datetime(2026, 11, 13, 18, 0, tzinfo=timezone.utc)
+T0 = datetime(2026, 11, 13, 18, 0, tzinfo=UTC)
 BASE = "L'ordonnance climat va ruiner les familles bruxelloises. Stop à cette folie !"
 OTHER = [
     "Le budget régional 2027 sera voté jeudi en séance plénière, après deux semaines de débat.",
