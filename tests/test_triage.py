@@ -13,9 +13,9 @@ from listening.triage import Triage, classify, load_rules
 REPO = Path(__file__).resolve().parents[1]
 DEV = REPO / "include" / "eval" / "triage" / "dev.tsv"
 
-# Floor on dev macro-F1: the value reached when the rules were frozen (0.869, see
+# Floor on dev macro-F1: the value reached when the rules were frozen (0.888, see
 # docs/triage.md) minus 5 points. A change that drops below it is a regression.
-DEV_MACRO_F1_FLOOR = 0.82
+DEV_MACRO_F1_FLOOR = 0.83
 
 # (lang, text, expected label): what a community manager would check first
 EXAMPLES = [

@@ -414,14 +414,22 @@ def _classes_of(snippet: str, line_start: bool, lang: str, rules: Rules) -> tupl
 def _cues(blanked: str, lang: str, rules: Rules) -> dict[str, tuple[int, int]]:
     """First span of each cue class in the text: one pass of the language's union regex."""
     found: dict[str, tuple[int, int]] = {}
-    for m in rules.union[lang].finditer(blanked):
+    search = rules.union[lang].search
+    pos, n = 0, len(blanked)
+    while pos < n:
+        m = search(blanked, pos)
+        if m is None:
+            break
         s = m.group()
-        if not s:
-            continue
-        start = m.start()
+        start, end = m.span()
         for cls in _classes_of(s, start == 0 or blanked[start - 1] == "\n", lang, rules):
             if cls not in found:
-                found[cls] = m.span()
+                found[cls] = (start, end)
+        # a cue that began with its context (". Quand", "  pourquoi" after a blanked
+        # mention) lets the next search start at its first word: "pourquoi ... interdit"
+        # is then found too
+        lead = len(s) - len(s.lstrip(" .!:;\n"))
+        pos = start + lead if 0 < lead < len(s) else max(end, start + 1)
     return found
 
 
@@ -494,15 +502,17 @@ def _decide(text: str, lang: str | None, rules: Rules, addresses_hint: bool = Fa
     # followed by an argument, or comes with laughter or a complaint)
     has_q = "?" in bare
     m = cue("question")
-    if has_q and m:
+    after = bare[bare.rfind("?") + 1:].split() if has_q else []
+    rhetorical = (len(after) >= ARGUED_WORDS // 2 and not addresses_hint
+                  and (cue("contrast") or cue("disagreement")))  # "Pourquoi X ? Il faudrait d'abord Y..."
+    if has_q and m and not rhetorical:
         return "question", f"question: '?' and {q('question', m)}", False
-    if m:
+    if m and not has_q:
         return "question", f"question: {q('question', m)}", False
-    if has_q:
-        after = bare[bare.rfind("?") + 1:].split()
+    if has_q and not m:
         if cue("humour"):
             pass  # "Coïncidence ? Je ne crois pas 😄": humour below
-        elif len(after) >= ARGUED_WORDS // 2 and (cue("contrast") or cue("disagreement")):
+        elif rhetorical:
             pass
         elif neg and not addresses_hint:
             pass  # "Encore fermé ? Sérieux ?": negative below
@@ -514,6 +524,8 @@ def _decide(text: str, lang: str | None, rules: Rules, addresses_hint: bool = Fa
     m = cue("disagreement")
     if m:
         return "disagreement", f"disagreement: {q('disagreement', m)}", False
+    if rhetorical:
+        return "disagreement", "disagreement: a rhetorical question followed by an argument", False
     reply = text.lstrip().startswith("@")
     m = cue("contrast")
     pos = cue("positive_feedback")
