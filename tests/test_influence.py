@@ -36,7 +36,8 @@ def mentions_from_simulator_import(corpus: Path) -> tuple[pd.DataFrame, dict]:
     """Build the columns influence.score needs without the enrichment stage (being written
     elsewhere): topics from the simulator's truth, pseudonyms with privacy.author_key, mentioned
     keys from @handles in the text, near-duplicate clusters as exact normalised-text groups per
-    UTC day (reposts aside), bot_score 0, role 'own' for the institution's accounts."""
+    UTC day (reposts included, as listening.dedupe does), bot_score 0, role 'own' for the
+    institution's accounts."""
     manifest = json.loads((corpus / "truth.json").read_text())
     with gzip.open(corpus / "truth.jsonl.gz", "rt", encoding="utf-8") as fh:
         topics = {r["post_id"]: r["topics"] for r in map(json.loads, fh)}
@@ -60,14 +61,15 @@ def mentions_from_simulator_import(corpus: Path) -> tuple[pd.DataFrame, dict]:
     df["author_role"] = np.where(df["author_handle"].str.lower().str.startswith("@parlbxl"), "own", None)
     df["day"] = df["created_at"].map(lambda t: t.date())
     df["norm"] = df["text"].map(_norm_text)
-    orig = df["repost_of"].isna()
-    grp = df[orig].groupby(["day", "norm"])
-    df["cluster_size"], df["cluster_authors"] = 1, 1
-    df.loc[orig, "cluster_size"] = grp["post_id"].transform("size")
-    df.loc[orig, "cluster_authors"] = grp["author_key"].transform("nunique")
+    # like listening.dedupe: clusters count reposts, and are named after their earliest post
+    df = df.sort_values(["created_at", "post_id"], ignore_index=True)
+    grp = df.groupby(["day", "norm"])
+    df["cluster_size"] = grp["post_id"].transform("size")
+    df["cluster_authors"] = grp["author_key"].transform("nunique")
+    df["cluster_id"] = grp["post_id"].transform("first")
     df["bot_score"] = 0.0
     df["created_at"] = pd.to_datetime(df["created_at"], utc=True)
-    cols = list(influence.REQUIRED)
+    cols = [*influence.REQUIRED, *influence.OPTIONAL]
     return df[cols].reset_index(drop=True), manifest
 
 
@@ -121,8 +123,10 @@ def test_coordinated_campaign_stays_out_of_top_20(simulated, window):
     camp = topic[topic["author_key"].isin(simulated["campaign_keys"])]
     assert len(camp) >= 30                       # they are there, flagged by their authenticity ...
     assert camp["rank"].min() > 20               # ... and none is among the influential voices
-    assert (camp["authenticity"] < 0.5).mean() > 0.8
-    assert camp["explanation"].str.contains("copies text").mean() > 0.8
+    # exact grouping splits the campaign's edited variants into about ten groups, whose first posts
+    # count as originals (MinHash clusters in the pipeline join them): most, not all, are flagged
+    assert (camp["authenticity"] < 0.5).mean() > 0.6
+    assert camp["explanation"].str.contains("copies text").mean() > 0.6
 
 
 def test_own_accounts_flagged_and_kept(simulated):
@@ -211,6 +215,23 @@ def test_explain_builder_is_plain_and_language_keyed():
     assert influence.explain({**r, "reach": 0.1}) == "3 posts on this topic, little amplification"
     assert influence.explain({**r, "role": "own"}) == "Own account: audience of 1,234,567 followers"
     assert set(influence.PHRASES["en"]) >= {"amplified", "reach", "engagement", "relevance", "bot", "copy"}
+
+
+def test_reposts_in_a_cluster_do_not_make_the_original_a_copier():
+    # listening.dedupe counts reposts in the original's cluster: 1 original + 9 reposters = 10 authors
+    rows = [post("1", "news", cluster_size=10, cluster_authors=10)]
+    rows += [post(f"r{i}", f"u{i}", repost_of="1", cluster_size=10, cluster_authors=10) for i in range(9)]
+    t = influence.score(table(rows), DAY)
+    assert one(t, "news")["authenticity"] == 1.0
+    assert one(t, "u0")["authenticity"] == 1.0
+
+
+def test_first_post_of_a_cluster_is_not_a_copier():
+    rows = [post(str(i), f"c{i}", hours_ago=5 - i, cluster_size=5, cluster_authors=5) for i in range(5)]
+    t = pa.Table.from_pylist(rows).append_column("cluster_id", pa.array(["x:0"] * 5))
+    t = influence.score(t, DAY)
+    assert one(t, "c0")["authenticity"] == 1.0
+    assert one(t, "c3")["authenticity"] == pytest.approx(0.2)
 
 
 def test_bot_with_huge_reach_cannot_win():

@@ -38,6 +38,7 @@ DEFAULT_WEIGHTS: dict[str, float] = {"reach": 0.2, "engagement": 0.2, "centralit
 REQUIRED = ("post_id", "platform", "created_at", "author_key", "author_followers", "author_role", "topics",
             "reply_to", "repost_of", "quote_of", "like_count", "repost_count", "reply_count", "quote_count",
             "mentioned_keys", "cluster_size", "cluster_authors", "bot_score")
+OPTIONAL = ("cluster_id",)   # when given, the first post of a cluster is not counted as a copy
 KINDS = ("repost", "reply", "quote", "mention")   # edge kinds, in the order explanations list them
 DAMPING = 0.85
 DEFAULT_SHRINK = 5.0        # posts of prior weight when the data can't estimate it
@@ -97,7 +98,7 @@ def _table(mentions: pa.Table | pd.DataFrame) -> pa.Table:
     missing = [c for c in REQUIRED if c not in mentions.column_names]
     if missing:
         raise ValueError(f"influence: mentions lack the columns {missing} (filled by the enrichment stage)")
-    t = mentions.select(list(REQUIRED)).combine_chunks()
+    t = mentions.select(list(REQUIRED) + [c for c in OPTIONAL if c in mentions.column_names]).combine_chunks()
     # canonical order: the same rows in any order give bit-identical sums, hence identical scores
     t = t.take(pc.sort_indices(t, sort_keys=[("post_id", "ascending"), ("created_at", "ascending")]))
     if len(t) and len(pc.unique(t["post_id"])) != len(t):
@@ -148,10 +149,6 @@ class _Posts:
                                 for c in ("like_count", "repost_count", "reply_count", "quote_count"))
         self.is_repost = pc.is_valid(t["repost_of"]).to_numpy(zero_copy_only=False)
         self.bot = np.clip(_numbers(t["bot_score"], 0.0), 0.0, 1.0)
-        cluster_authors = np.maximum(_numbers(t["cluster_authors"], 1.0), 1.0)
-        # copying: the same text as k other accounts; a repost is open amplification, not copying
-        self.copy = np.where(self.is_repost, 0.0, 1.0 - 1.0 / cluster_authors)
-        self.authentic = 1.0 - np.maximum(self.bot, self.copy)
         index = pd.Index(self.post_id)
         self.parent = {}
         for kind, col in (("reply", "reply_to"), ("repost", "repost_of"), ("quote", "quote_of")):
@@ -159,6 +156,26 @@ class _Posts:
             self.parent[kind] = pos                              # -1: parent not in the table
         self.topic_rows, topic_values = _flatten(t["topics"])
         self.topic_codes, self.topic_names = pd.factorize(topic_values, sort=True)
+        self.copy = self._copying(t)
+        self.authentic = 1.0 - np.maximum(self.bot, self.copy)
+
+    def _copying(self, t: pa.Table) -> np.ndarray:
+        """Per post, 1 - 1/k when k accounts posted the same (near-duplicate) text. Reposting is open
+        amplification, not copying: a repost scores 0, and the accounts that reposted a post are
+        taken out of its cluster's authors (the clusters count reposts). The first post of its
+        cluster (`cluster_id`, when given) is the one copied, not a copier: 0 too."""
+        authors = np.maximum(_numbers(t["cluster_authors"], 1.0), 1.0)
+        pos = self.parent["repost"]
+        rep = np.flatnonzero(pos >= 0)
+        pairs = pd.DataFrame({"orig": pos[rep], "by": self.author[rep]})
+        pairs = pairs[pairs["by"].to_numpy() != self.author[pairs["orig"].to_numpy()]].drop_duplicates()
+        reposters = np.bincount(pairs["orig"].to_numpy(), minlength=self.n)
+        authors = np.maximum(authors - reposters, 1.0)
+        copy = np.where(self.is_repost, 0.0, 1.0 - 1.0 / authors)
+        if "cluster_id" in t.column_names:
+            first = _strings(t["cluster_id"]) == self.post_id
+            copy = np.where(first, 0.0, copy)
+        return copy
 
 
 # ---- scoring ---------------------------------------------------------------------------------
