@@ -214,7 +214,9 @@ def test_explain_builder_is_plain_and_language_keyed():
     assert influence.explain(r) == "Audience of 1,234,567 followers"
     assert influence.explain({**r, "reach": 0.1}) == "3 posts on this topic, little amplification"
     assert influence.explain({**r, "role": "own"}) == "Own account: audience of 1,234,567 followers"
-    assert set(influence.PHRASES["en"]) >= {"amplified", "reach", "engagement", "relevance", "bot", "copy"}
+    assert influence.explain({**r, "role": "own"}, lang="fr") == \
+        "Compte de l'institution : audience de 1\u202f234\u202f567 abonnés"
+    assert set(influence.PHRASES["fr"]) == set(influence.PHRASES["en"])
 
 
 def test_reposts_in_a_cluster_do_not_make_the_original_a_copier():

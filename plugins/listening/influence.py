@@ -335,7 +335,7 @@ def _centrality(p: _Posts, tp: pd.DataFrame, w: int) -> pd.DataFrame:
 
 # ---- explanations ----------------------------------------------------------------------------
 
-# One table of phrases per language: adding French means adding "fr" here, nothing else.
+# One table of phrases per language: another language is one more table here, nothing else.
 PHRASES: dict[str, dict[str, str]] = {
     "en": {
         "own": "Own account", "press": "Press",
@@ -348,6 +348,19 @@ PHRASES: dict[str, dict[str, str]] = {
         "bot": "score cut: looks automated (bot score {bot})",
         "copy": "score cut: copies text posted by other accounts ({copied} of {posts} posts)",
         "thousands": ",", "decimal": ".", "join": "; ", "list": ", ", "role_sep": ": ",
+    },
+    "fr": {
+        "own": "Compte de l'institution", "press": "Presse",
+        "amplified": "relayé par {n} comptes ({parts})",
+        "repost": "{n} ont partagé", "reply": "{n} ont répondu", "quote": "{n} ont cité",
+        "mention": "{n} l'ont mentionné",
+        "reach": "audience de {followers} abonnés",
+        "engagement": "engagement {ratio} fois la moyenne de la plateforme pour son audience",
+        "relevance": "{posts} de ses {total} messages sur ce sujet, sur {days} jours",
+        "quiet": "{posts} messages sur ce sujet, peu relayés",
+        "bot": "score réduit : semble automatisé (score de robot {bot})",
+        "copy": "score réduit : copie un texte publié par d'autres comptes ({copied} messages sur {posts})",
+        "thousands": "\u202f", "decimal": ",", "join": " ; ", "list": ", ", "role_sep": " : ",
     },
 }
 
