@@ -143,3 +143,12 @@ def test_same_result_in_any_order(posts, rnd):
     shuffled = run([texts[i] for i in perm], [authors[i] for i in perm], [reposts[i] for i in perm],
                    [minutes[i] for i in perm], [ids[i] for i in perm])
     pd.testing.assert_frame_equal(ref, shuffled.loc[ref.index])
+
+
+def test_pandas_columns_with_missing_values():
+    df = pd.DataFrame({"id": ["x:0", "x:1", "x:2"], "text": [OTHER[0], OTHER[1], OTHER[0]],
+                       "t": pd.to_datetime(["2026-11-13T08:00Z", "2026-11-13T09:00Z", "2026-11-13T10:00Z"]),
+                       "author": ["a", None, "c"], "repost_of": [None, None, "x:0"]}).convert_dtypes()
+    out = dedupe.clusters(df["id"], df["text"], df["t"], df["author"], df["repost_of"])
+    assert list(out["cluster_size"]) == [2, 1, 2] and list(out["cluster_authors"]) == [2, 0, 2]
+    assert [None if pd.isna(v) else v for v in out["original_id"]] == [None, None, "x:0"]

@@ -147,16 +147,18 @@ def bot_scores(author_keys: Sequence[str | None], created_at: Sequence[Any], tex
         pair = pd.DataFrame({"a": a[idx], "c": ccode})
         same_self[idx] = pair.groupby(["a", "c"])["c"].transform("size").to_numpy()
     df["coord"] = coord
+    df["coord_post"] = coord > 0
+    df["own"] = own
     df["same_self"] = same_self
 
     g = df.groupby("author", sort=True)
     f = pd.DataFrame({
-        "posts": g.size(), "own": g["repost"].apply(lambda s: int((~s).sum())),
+        "posts": g.size(), "own": g["own"].sum(),
         "peak3h": g["in3h"].max(), "peak1h": g["in1h"].max(),
         "span": g["t"].max() - g["t"].min(),
         "gap_med": g["gap"].median(), "gap_cv": g["gap"].std() / g["gap"].mean(),
         "reposts": g["repost"].sum(), "link_only": g["link_only"].sum(), "short": g["short"].sum(),
-        "copies": g["copy"].sum(), "coord_posts": g["coord"].apply(lambda s: int((s > 0).sum())),
+        "copies": g["copy"].sum(), "coord_posts": g["coord_post"].sum(),
         "coord_max": g["coord"].max(), "self_max": g["same_self"].max(),
     })
     posts = f["posts"].to_numpy(dtype=float)

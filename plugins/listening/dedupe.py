@@ -355,13 +355,18 @@ def near_duplicate_labels(texts: Sequence[str], threshold: float = 0.5, num_perm
 # ---- posts ----------------------------------------------------------------------------------------
 
 def _as_list(col: Any, n: int | None = None) -> list:
+    """A plain list from a list, numpy, pandas or Arrow column, missing values (NaN, NA) as None."""
+    import pandas as pd
+
     if col is None:
         return [None] * (n or 0)
     if hasattr(col, "to_pylist"):
-        return col.to_pylist()
-    if hasattr(col, "tolist"):
-        return col.tolist()
-    return list(col)
+        out = col.to_pylist()
+    elif hasattr(col, "tolist"):
+        out = col.tolist()
+    else:
+        out = list(col)
+    return [None if v is None or (not isinstance(v, str) and pd.isna(v)) else v for v in out]
 
 
 def _ns(created_at: Any) -> np.ndarray:
