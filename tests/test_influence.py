@@ -209,10 +209,12 @@ def test_explanation_says_why_a_score_was_cut():
 def test_explain_builder_is_plain_and_language_keyed():
     r = {"centrality": 0.0, "reach": 0.9, "engagement": 0.5, "relevance": 0.2, "authenticity": 1.0,
          "amplifiers": 0, "repost": 0, "reply": 0, "quote": 0, "mention": 0, "followers": 1234567.0,
-         "eng_ratio": 1.0, "posts": 3, "all_posts": 4, "days_active": 2, "bot": 0.0, "coordination": 0.0,
+         "eng_ratio": 1.0, "posts": 3, "all_posts": 4, "days_active": 2, "window_days": 7, "bot": 0.0, "coordination": 0.0,
          "copied": 0, "orig_posts": 3, "role": None}
     assert influence.explain(r) == "Audience of 1,234,567 followers"
-    assert influence.explain({**r, "reach": 0.1}) == "3 posts on this topic, little amplification"
+    assert influence.explain({**r, "reach": 0.1}) == "Little amplification (posts on this topic: 3)"
+    assert influence.explain({**r, "reach": 0.1, "relevance": 0.6}) == \
+        "3 of its 4 posts on this topic, active on 2 of 7 days"
     assert influence.explain({**r, "role": "own"}) == "Own account: audience of 1,234,567 followers"
     assert influence.explain({**r, "role": "own"}, lang="fr") == \
         "Compte de l'institution : audience de 1\u202f234\u202f567 abonnés"

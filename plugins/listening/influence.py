@@ -343,8 +343,8 @@ PHRASES: dict[str, dict[str, str]] = {
         "repost": "{n} reposted", "reply": "{n} replied", "quote": "{n} quoted", "mention": "{n} mentioned",
         "reach": "audience of {followers} followers",
         "engagement": "engagement {ratio}x the platform average for its audience",
-        "relevance": "{posts} of its {total} posts on this topic, on {days} days",
-        "quiet": "{posts} posts on this topic, little amplification",
+        "relevance": "{posts} of its {total} posts on this topic, active on {days} of {window} days",
+        "quiet": "little amplification (posts on this topic: {posts})",
         "bot": "score cut: looks automated (bot score {bot})",
         "copy": "score cut: copies text posted by other accounts ({copied} of {posts} posts)",
         "thousands": ",", "decimal": ".", "join": "; ", "list": ", ", "role_sep": ": ",
@@ -356,8 +356,8 @@ PHRASES: dict[str, dict[str, str]] = {
         "mention": "{n} l'ont mentionné",
         "reach": "audience de {followers} abonnés",
         "engagement": "engagement {ratio} fois la moyenne de la plateforme pour son audience",
-        "relevance": "{posts} de ses {total} messages sur ce sujet, sur {days} jours",
-        "quiet": "{posts} messages sur ce sujet, peu relayés",
+        "relevance": "{posts} de ses {total} messages sur ce sujet, actif {days} jours sur {window}",
+        "quiet": "peu relayé (messages sur ce sujet : {posts})",
         "bot": "score réduit : semble automatisé (score de robot {bot})",
         "copy": "score réduit : copie un texte publié par d'autres comptes ({copied} messages sur {posts})",
         "thousands": "\u202f", "decimal": ",", "join": " ; ", "list": ", ", "role_sep": " : ",
@@ -391,7 +391,7 @@ def explain(r: Mapping, weights: Mapping[str, float] = DEFAULT_WEIGHTS, lang: st
             said.append(ph["engagement"].format(ratio=_num(r["eng_ratio"], ph, 1)))
         elif c == "relevance":
             said.append(ph["relevance"].format(posts=_num(r["posts"], ph), total=_num(r["all_posts"], ph),
-                                               days=_num(r["days_active"], ph)))
+                                               days=_num(r["days_active"], ph), window=_num(r["window_days"], ph)))
     if not said:
         said.append(ph["quiet"].format(posts=_num(r["posts"], ph)))
     if float(r["authenticity"]) < DISCOUNT_BELOW:
@@ -432,7 +432,7 @@ def score(mentions: pa.Table | pd.DataFrame, day: date, windows: Sequence[int] =
                           ascending=[True, True, False, True], kind="mergesort", ignore_index=True)
     out["rank"] = out.groupby(["topic", "window_days"], sort=False).cumcount() + 1
     cols = ["centrality", "reach", "engagement", "relevance", "authenticity", "amplifiers", *KINDS, "followers",
-            "eng_ratio", "posts", "all_posts", "days_active", "bot", "coordination", "copied", "orig_posts", "role"]
+            "eng_ratio", "posts", "all_posts", "days_active", "window_days", "bot", "coordination", "copied", "orig_posts", "role"]
     values = [out[c].tolist() for c in cols]
     out["explanation"] = [explain(dict(zip(cols, v)), wts, lang) for v in zip(*values)]
     for c in COMPONENTS:
