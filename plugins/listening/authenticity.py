@@ -48,7 +48,10 @@ def _col(x: Any, n: int) -> list:
 
 
 def _ns(x: Any) -> np.ndarray:
-    s = pd.to_datetime(pd.Series(_col(x, 0), dtype=object), utc=True, format="mixed")
+    if isinstance(x, (pd.Series, pd.Index, np.ndarray)) and x.dtype.kind == "M":  # already datetimes
+        s = pd.to_datetime(pd.Series(x), utc=True)
+    else:
+        s = pd.to_datetime(pd.Series(_col(x, 0), dtype=object), utc=True, format="mixed")
     return s.to_numpy(dtype="datetime64[ns]").astype(np.int64)
 
 

@@ -373,7 +373,10 @@ def _ns(created_at: Any) -> np.ndarray:
     """Times as int64 nanoseconds UTC, from datetimes, Timestamps, datetime64 or ISO strings."""
     import pandas as pd
 
-    s = pd.to_datetime(pd.Series(_as_list(created_at), dtype=object), utc=True, format="mixed")
+    if isinstance(created_at, (pd.Series, pd.Index, np.ndarray)) and created_at.dtype.kind == "M":  # already datetimes
+        s = pd.to_datetime(pd.Series(created_at), utc=True)
+    else:
+        s = pd.to_datetime(pd.Series(_as_list(created_at), dtype=object), utc=True, format="mixed")
     return s.to_numpy(dtype="datetime64[ns]").astype(np.int64)
 
 
