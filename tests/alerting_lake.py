@@ -36,6 +36,7 @@ def build(base: Path) -> tuple[Path, dict, dict]:
         pipeline.ingest(run)
         pipeline.build_mentions(run)
         pipeline.compute_metrics(run)
+        pipeline.score_influence(run)
         results[day] = detect.detect_day(run)
         if day == VALIDATE_DAY:
             results["validate"] = pipeline.validate(run)

@@ -92,3 +92,17 @@ def everything_in(root):
                     yield p, part.get_payload(decode=True).decode("utf-8", "replace")
         else:
             yield p, p.read_bytes().decode("utf-8", "replace")
+
+
+# What enrichment adds to a mentions row, for tests that write mentions by hand: an original,
+# unique, untriaged post by an ordinary author.
+ENRICHED = {
+    "author_role": None, "emoji": [], "masked": [], "mentioned_keys": [], "entities": None, "triage": "other",
+    "triage_action": "no action", "urgency": "green", "triage_reason": "no cue", "addresses_institution": False,
+    "original_id": None, "cluster_size": 1, "cluster_authors": 1, "bot_score": 0.0, "bot_reasons": [],
+}
+
+
+def enriched(row: dict) -> dict:
+    """A hand-written mentions row with the enrichment columns filled (cluster_id = its post id)."""
+    return {**ENRICHED, "cluster_id": row["post_id"], **row}

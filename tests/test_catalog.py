@@ -42,11 +42,26 @@ def test_unnested_topics_view(two_days):
     assert catalog.query(root, "SELECT count(*) AS n FROM mention_topics")["n"][0] == expected
 
 
-def test_datasets_not_built_yet_are_empty_tables_with_their_columns(two_days):
-    root, _ = two_days
+def test_datasets_not_built_yet_are_empty_tables_with_their_columns(two_days, tmp_path):
+    import shutil
+
+    root = tmp_path / "lake"
+    shutil.copytree(two_days[0], root)
+    shutil.rmtree(root / "authors")  # a lake from before the influence stage
+    catalog.build(root)
     cols = catalog.query(root, "SELECT * FROM authors LIMIT 0").columns.tolist()
     assert cols == DATASETS["authors"].schema.names + ["dt"]
     assert catalog.query(root, "SELECT count(*) AS n FROM authors_latest")["n"][0] == 0
+
+
+def test_authors_latest_gives_each_author_its_latest_scores(two_days):
+    root, start = two_days
+    latest = catalog.query(root, "SELECT * FROM authors_latest")
+    authors = lake.read_dataset(root, "authors").to_pandas()
+    assert len(latest) and len(authors) > len(latest)
+    last = authors[authors["dt"].astype(str) == (start + timedelta(days=1)).isoformat()]
+    assert len(latest) == len(last)
+    assert latest["rank"].min() == 1
 
 
 def test_a_reader_keeps_its_view_while_the_catalog_is_rebuilt(two_days):

@@ -7,11 +7,12 @@ from datetime import date, timedelta
 
 import pytest
 
-from conftest import REPO, SAMPLE_IMPORT, env_for, read_truth
+from conftest import REPO, SAMPLE_IMPORT, env_for
 from listening import lake
 from listening.schema import MENTIONS, METRICS_DAILY
 
-STEPS = ["ingest", "build_mentions", "compute_metrics", "detect", "validate", "publish", "deliver", "summarise"]
+STEPS = ["ingest", "build_mentions", "compute_metrics", "score_influence", "detect", "validate",
+         "publish", "deliver", "summarise"]
 
 
 @pytest.fixture(scope="module")

@@ -250,3 +250,14 @@ def test_titles_follow_the_digest_language():
     assert "aucun message du sujet des 28 jours précédents" in fr["evidence"]
     assert en["alert_id"] == fr["alert_id"]  # the language does not change what the alert is
     assert detect.num(0.77, ".0%", "fr") == "77\u00a0%" and detect.num(-0.25, "+.2f", "fr") == "-0,25"
+
+
+def test_a_day_without_any_hashtag_raises_nothing_and_does_not_crash():
+    import pandas as pd
+
+    from listening import detect
+
+    today = pd.DataFrame({"topic": ["budget-2027"] * 3, "hashtags": [[], None, []], "author_key": ["a", "b", "c"],
+                          "post_id": ["x:1", "x:2", "x:3"]})
+    assert detect._emerging(today, None, "hashtags", "emerging_hashtag", 28, date(2026, 11, 2), 3, 3, 3.0, 5,
+                            "en") == []

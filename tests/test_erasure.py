@@ -7,15 +7,11 @@ import subprocess
 import sys
 from collections import Counter
 from datetime import date, timedelta
-from email import message_from_bytes
 
-import pyarrow as pa
-import pyarrow.parquet as pq
 import pytest
 
 from conftest import REPO, everything_in, env_for, read_truth
 from listening import lake, pipeline, privacy
-from listening.schema import MENTIONS
 
 
 @pytest.fixture(scope="module")

@@ -9,6 +9,7 @@ import pyarrow.parquet as pq
 import pytest
 
 from listening import lake
+from conftest import enriched
 from listening.schema import MENTIONS, QUARANTINE
 
 DAY = date(2026, 11, 2)
@@ -22,14 +23,14 @@ def quarantine(n: int, rule: str = "json") -> pa.Table:
 
 
 def mention(pid: str, hour: int) -> dict:
-    return {"post_id": pid, "platform": "mastodon", "url": None,
+    return enriched({"post_id": pid, "platform": "mastodon", "url": None,
             "created_at": datetime(2026, 11, 2, hour, 5, tzinfo=timezone.utc), "hour": hour,
             "author_key": "k", "author_followers": 10, "text": "budget régional", "hashtags": ["budgetbxl"],
             "mentions": ["@parlbxl"], "links": [], "lang": "fr", "lang_source": "platform", "lang_confidence": 1.0,
             "topics": ["budget-2027"], "matches": [{"topic": "budget-2027", "kind": "keyword", "term": "budget régional", "query": None}],
             "sentiment_score": 0.25, "sentiment_label": "positive", "sentiment_confidence": 0.5, "sentiment_engine": "e",
             "is_reply": False, "is_repost": False, "reply_to": None, "repost_of": None, "quote_of": None,
-            "like_count": 1, "repost_count": 0, "reply_count": 0, "quote_count": 0, "engagement": 1}
+            "like_count": 1, "repost_count": 0, "reply_count": 0, "quote_count": 0, "engagement": 1})
 
 
 @pytest.fixture

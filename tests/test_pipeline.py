@@ -11,7 +11,7 @@ import pytest
 
 from conftest import read_truth
 from listening import lake, pipeline
-from listening.schema import MENTIONS, METRICS_DAILY, QUARANTINE, RAW
+from listening.schema import MENTIONS, METRICS_DAILY, QUARANTINE
 
 
 def _run(corpus: Path, lake_root: Path, day: date, monkeypatch, run_id="r1") -> dict:

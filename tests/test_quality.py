@@ -7,6 +7,7 @@ from pathlib import Path
 import pyarrow as pa
 import pytest
 
+from conftest import enriched
 from listening import lake, pipeline, quality
 from listening.schema import MENTIONS, METRICS_DAILY, QUALITY, QUARANTINE, RAW
 
@@ -28,7 +29,7 @@ def mention(i: int, **kw) -> dict:
         "repost_count": 0, "reply_count": 0, "quote_count": 0, "engagement": 0,
     }
     row.update(kw)
-    return row
+    return enriched(row)
 
 
 BROKEN = {
@@ -124,7 +125,8 @@ def test_row_failures_land_in_quarantine_with_rule_and_run_id(tmp_path):
 def author(i: int, **kw) -> dict:
     row = {"author_key": f"a{i}", "platform": "x", "topic": "climate-bill", "window_days": 7, "posts": 3,
            "reach": 0.5, "engagement": 0.2, "centrality": 0.1, "relevance": 0.9, "authenticity": 1.0,
-           "influence": 0.4, "rank": i + 1, "explanation": "amplified by 3 accounts"}
+           "influence": 0.4, "rank": i + 1, "explanation": "amplified by 3 accounts",
+           "role": None, "days_active": 2, "amplifiers": 3}
     row.update(kw)
     return row
 

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import email
 import email.policy
-from datetime import date, datetime, timezone
+from datetime import date
 
 import pyarrow as pa
 

@@ -9,8 +9,9 @@ from datetime import date, datetime, timedelta, timezone
 import pyarrow as pa
 import pytest
 
+from conftest import enriched
 from listening import lake, pipeline, report_html
-from listening.schema import MENTIONS, METRICS_DAILY, METRICS_HOURLY
+from listening.schema import AUTHORS, MENTIONS, METRICS_DAILY, METRICS_HOURLY
 
 DAY = date(2026, 11, 5)
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
@@ -25,14 +26,20 @@ def _metric(day, topic, posts, pos, neg, hour=None):
     return {**row, "hour": hour} if hour else {**row, "day": day}
 
 
-def _mention(i, topic, text, engagement):
-    return {"post_id": f"x:{i}", "platform": "x", "url": f"https://x.com/a/status/{i}",
+def _mention(i, topic, text, engagement, **triage):
+    return enriched({**{"post_id": f"x:{i}", "platform": "x", "url": f"https://x.com/a/status/{i}",
             "created_at": datetime(2026, 11, 5, 9, i % 60, tzinfo=timezone.utc), "hour": 9, "author_key": f"k{i}",
             "author_followers": 5, "text": text, "hashtags": ["climatbxl"], "mentions": [], "links": [],
             "lang": "fr", "lang_source": "platform", "lang_confidence": 1.0, "topics": [topic], "matches": [],
             "sentiment_score": 0.0, "sentiment_label": "neutral", "sentiment_engine": "x", "is_reply": False,
             "is_repost": False, "reply_to": None, "repost_of": None, "quote_of": None, "like_count": engagement,
-            "repost_count": 0, "reply_count": 0, "quote_count": 0, "engagement": engagement}
+            "repost_count": 0, "reply_count": 0, "quote_count": 0, "engagement": engagement}, **triage})
+
+
+def _author(rank, topic, key, influence, explanation, role=None):
+    return {"author_key": key, "platform": "x", "topic": topic, "window_days": 7, "posts": 3, "reach": 0.5,
+            "engagement": 0.5, "centrality": 0.5, "relevance": 0.5, "authenticity": 1.0, "influence": influence,
+            "rank": rank, "explanation": explanation, "role": role, "days_active": 2, "amplifiers": 4}
 
 
 @pytest.fixture()
@@ -45,8 +52,19 @@ def run(tmp_path):
         lake.write_partition(r.lake, METRICS_DAILY, pa.Table.from_pylist(rows, schema=METRICS_DAILY.schema), dt=d)
     hourly = [_metric(DAY, "climate-bill", 7, 1, 3, hour=datetime(2026, 11, 5, h, tzinfo=timezone.utc)) for h in (8, 9, 13)]
     lake.write_partition(r.lake, METRICS_HOURLY, pa.Table.from_pylist(hourly, schema=METRICS_HOURLY.schema), dt=DAY)
-    mentions = [_mention(1, "climate-bill", HOSTILE, 999), _mention(2, "budget-2027", "Le budget régional est voté", 3)]
+    mentions = [
+        _mention(1, "climate-bill", HOSTILE, 999, triage="insult", urgency="red",
+                 triage_action="masquer ou signaler", addresses_institution=True),
+        _mention(2, "budget-2027", "Le budget régional est voté", 3),
+        _mention(3, "budget-2027", "Quand le budget sera-t-il voté ? @parlbxl", 1, triage="question",
+                 urgency="amber", triage_action="répondre en détail", addresses_institution=True),
+        _mention(4, "budget-2027", "Et le budget, c'est pour quand ?", 0, triage="question", urgency="amber"),
+    ]
     lake.write_partition(r.lake, MENTIONS, pa.Table.from_pylist(mentions, schema=MENTIONS.schema), dt=DAY)
+    authors = [_author(1, "climate-bill", "outlet0123456", 0.61, "Amplifié par 79 comptes", role="press"),
+               _author(2, "climate-bill", "citizen987654", 0.33, "12 de ses 14 messages sur ce sujet"),
+               _author(1, "parlement", "elsewhere0000", 0.5, "autre groupe")]
+    lake.write_partition(r.lake, AUTHORS, pa.Table.from_pylist(authors, schema=AUTHORS.schema), dt=DAY)
     return r
 
 
@@ -56,7 +74,22 @@ def test_one_page_per_group_with_the_numbers_of_the_datasets(run):
     page = (run.lake / "reports" / "dt=2026-11-05" / "debates.html").read_text()
     assert 'data-topic="budget-2027"' in page and 'data-topic="parlement"' not in page
     assert "<script>" not in page and "<img" not in page and "&lt;script&gt;" in page
-    assert "Pas encore calculé" in page  # influencers and triage are not built yet, and the page says so
+    # What the team has to handle: one question waits for the institution, one insult to report,
+    # one red post shown with its recommended response.
+    assert re.search(r'class="waiting">1<', page) and re.search(r'class="to-report">1<', page)
+    assert re.search(r'class="urgent">1<', page) and "masquer ou signaler" in page
+    assert re.search(r'<tr data-class="question"><td>question</td><td class="n">2</td>', page)
+    # Influential voices of the group's topics only, in rank order, with why and the press flag.
+    assert page.index("outlet01") < page.index("citizen9") and "elsewhere" not in page
+    assert "Amplifié par 79 comptes" in page and "(presse)" in page
+
+
+def test_sections_without_data_say_so(run):
+    import shutil as sh
+
+    sh.rmtree(run.lake / "authors")
+    page = report_html.group_page(run, "debates")
+    assert "Pas encore calculé pour ce jour." in page
 
 
 @pytest.mark.skipif(CHROMIUM is None, reason="Debian's chromium is not installed (make test installs it as root)")
@@ -79,6 +112,9 @@ def test_rendered_by_chromium_as_a_person_sees_it(run, tmp_path):
     # Hostile post text shows as text: no element was created from it.
     assert "<img src=\"x\"" not in dom and "alert('x')</script>" not in dom
     assert "&lt;script&gt;alert('x')&lt;/script&gt;" in dom
+    # Triage and influencers as read on screen.
+    assert re.search(r'class="waiting">1</strong>', dom) and re.search(r'class="to-report">1</strong>', dom)
+    assert re.search(r'<table class="influencers" data-topic="climate-bill">.*?<td class="n">1</td>.*?outlet01', dom, re.S)
     # And it fits a phone: a screenshot at 400 px wide is not blank.
     shot = tmp_path / "phone.png"
     subprocess.run([CHROMIUM, *flags, "--window-size=400,1800", f"--screenshot={shot}", page.as_uri()],

@@ -9,7 +9,6 @@ import unicodedata
 from collections import Counter, defaultdict
 from datetime import date, datetime, timedelta, timezone
 from difflib import SequenceMatcher
-from pathlib import Path
 
 import pytest
 

@@ -21,6 +21,7 @@ REPO = Path(__file__).resolve().parents[2]
 DEFAULT_CONFIG_DIR = REPO / "include" / "config"
 WATCHLISTS = "watchlists.yml"
 SETTINGS = "settings.yml"
+TRIAGE = "triage.yml"  # optional: the response table of listening.triage, per deployment
 
 NAME_RE = re.compile(r"^[a-z0-9][a-z0-9-]*$")
 HANDLE_RE = re.compile(r"^@[\w.\-]+(@[\w.\-]+)?$")
@@ -189,9 +190,21 @@ class Settings(_Strict):
     # transformers are installed, never downloaded (listening.nlp.sentiment)
     sentiment_model_dir: str | None = None
     report_url: str | None = None  # where <lake>/reports is served (intranet); digests link to it
+    # named entities with spaCy, for the languages with an installed model (the slowest stage)
+    entities: bool = True
     # weights of the influence score's components (listening.influence, docs/influence.md)
     influence_weights: dict[str, float] = {"reach": 0.2, "engagement": 0.2, "centrality": 0.3,
                                            "relevance": 0.15, "authenticity": 0.15}
+
+    @field_validator("influence_weights")
+    @classmethod
+    def _weights(cls, v: dict[str, float]) -> dict[str, float]:
+        known = {"reach", "engagement", "centrality", "relevance", "authenticity"}
+        if set(v) - known:
+            raise ValueError(f"unknown components {sorted(set(v) - known)} (known: {sorted(known)})")
+        if any(w < 0 for w in v.values()) or not sum(v.values()) > 0:
+            raise ValueError("weights must be zero or positive, and not all zero")
+        return v
 
     @field_validator("timezone")
     @classmethod
@@ -315,6 +328,14 @@ def load_config(config_dir: str | Path | None = None) -> Config:
         raise ConfigError(
             f"{d / WATCHLISTS}: topics use languages {sorted(unknown_langs)} that settings.yml "
             f"does not list in languages ({settings.languages})")
+    triage_table = d / TRIAGE
+    if triage_table.exists():  # otherwise the table shipped in include/config applies
+        from listening.triage import TriageConfigError, load_rules
+
+        try:
+            load_rules(triage_table)
+        except TriageConfigError as e:
+            raise ConfigError(str(e)) from None
     return Config(config_dir=d, watchlists=watchlists, settings=settings)
 
 

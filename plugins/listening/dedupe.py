@@ -263,7 +263,7 @@ def _edges(sig: np.ndarray, members: np.ndarray, groups: np.ndarray, need: int) 
     """
     n = len(sig)
     ei, ej = [], []
-    known: dict[int, bool] = {}
+    recorded = np.array([], dtype=np.int64)  # pairs kept so far, as i * n + j (sorted)
     m, g = members, groups
     for _ in range(_PIVOTS):
         if len(m) < 2:
@@ -277,11 +277,11 @@ def _edges(sig: np.ndarray, members: np.ndarray, groups: np.ndarray, need: int) 
         ok_u = _similar(sig, uniq // n, uniq % n, need)
         ok = ok_u[inv]
         new = ok_u
-        if known:  # skip pairs already recorded in an earlier round
-            new = ok_u & ~np.fromiter((known.get(int(p), False) for p in uniq), dtype=bool, count=len(uniq))
+        if len(recorded):  # skip pairs already recorded in an earlier round
+            new = ok_u & ~np.isin(uniq, recorded, assume_unique=True)
         ei.append(uniq[new] // n)
         ej.append(uniq[new] % n)
-        known.update((int(p), True) for p in uniq[new])
+        recorded = np.union1d(recorded, uniq[new])
         failed = np.zeros(len(m), dtype=bool)
         failed[np.flatnonzero(cand)[~ok]] = True
         m, g = m[failed], g[failed]

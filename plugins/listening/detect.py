@@ -417,7 +417,7 @@ def _emerging(today: pd.DataFrame, past: pd.DataFrame | None, col: str, detector
     today = today.assign(**{col: [sorted(set(v)) if v is not None else [] for v in today[col]]})
     today = today.explode(col).dropna(subset=[col])
     if today.empty:
-        return alerts
+        return found
     past_counts = {}
     if past is not None and not past.empty:
         past = past.assign(**{col: [sorted(set(v)) if v is not None else [] for v in past[col]]})

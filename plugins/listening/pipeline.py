@@ -16,8 +16,8 @@ from pathlib import Path
 import pyarrow as pa
 
 from listening import clean, lake, metrics, privacy
-from listening.config import Config, import_dir as default_import_dir, lake_root, load_config
-from listening.nlp import language, sentiment
+from listening.config import TRIAGE, Config, import_dir as default_import_dir, lake_root, load_config
+from listening.nlp import entities, language, sentiment
 from listening.queries import Matcher, topics_of
 from listening.schema import MENTIONS, METRICS_DAILY, METRICS_HOURLY, QUARANTINE, RAW
 from listening.sources import files
@@ -121,11 +121,12 @@ def staged_raw(run: Run) -> pa.Table:
 # and tested alone (bench/ measures them one by one against their bare libraries).
 
 def normalise(raw_rows: list[dict]) -> list[dict]:
-    """Cleaned text and what it holds: hashtags, mentions, links."""
+    """Cleaned text, personal data masked, and what it holds: hashtags, mentions, emoji."""
     out = []
     for r in raw_rows:
-        text = clean.clean_text(r["text"])
-        out.append({**r, "text": text, "hashtags": clean.hashtags(text), "mentions": clean.mentions(text)})
+        text, masked = privacy.mask_personal(clean.clean_text(r["text"]))
+        out.append({**r, "text": text, "masked": masked, "hashtags": clean.hashtags(text),
+                    "mentions": clean.mentions(text), "emoji": clean.emoji(text)})
     return out
 
 
@@ -157,37 +158,145 @@ def score_sentiment(rows: list[dict], model_dir: str | None = None) -> list[dict
     return rows
 
 
-def to_mentions(rows: list[dict], key: bytes) -> pa.Table:
-    """The mentions table: pseudonymised authors, derived columns, nothing personal kept."""
+class People:
+    """Who is who on the day, for pseudonyms and roles, without keeping a handle past this stage.
+
+    Knows the institution's own accounts and the press from the watchlists, and the handle ->
+    account id of every author of the day, so a mentioned account that posted gets the same
+    pseudonym as its posts; one that did not gets a keyed hash of its handle.
+    """
+
+    def __init__(self, config: Config, key: bytes, raw: pa.Table | None = None):
+        from listening.queries import AccountSet
+
+        w = config.watchlists
+        self.key = key
+        self.own = {p: AccountSet(h) for p, h in w.institution.accounts.items()}
+        self.own_anywhere = AccountSet([h for hs in w.institution.accounts.values() for h in hs])
+        self.press = {p: AccountSet(h) for p, h in w.press.items()}
+        self.ids: dict[tuple[str, str], str] = {}
+        if raw is not None and raw.num_rows:
+            authors = raw.select(["platform", "author_handle", "author_id"]).group_by(
+                ["platform", "author_handle", "author_id"]).aggregate([])
+            for p, h, a in zip(*(authors[c].to_pylist() for c in ("platform", "author_handle", "author_id"))):
+                if h:
+                    self.ids[(p, h.casefold())] = a
+
+    def role(self, platform: str, handle: str | None) -> str | None:
+        if handle in self.own.get(platform, ()):
+            return "own"
+        if handle in self.press.get(platform, ()):
+            return "press"
+        return None
+
+    def mentioned_key(self, platform: str, handle: str) -> str:
+        aid = self.ids.get((platform, handle.casefold()))
+        return privacy.author_key(self.key, platform, aid) if aid else privacy.handle_key(self.key, platform, handle)
+
+
+def identify_people(rows: list[dict], people: People) -> list[dict]:
+    """Pseudonyms, roles and whether the post speaks to the institution; handles stay behind."""
     for r in rows:
-        r["author_key"] = privacy.author_key(key, r["platform"], r["author_id"])
+        p = r["platform"]
+        r["author_key"] = privacy.author_key(people.key, p, r["author_id"])
+        r["author_role"] = people.role(p, r["author_handle"])
+        r["mentioned_keys"] = [people.mentioned_key(p, m) for m in r["mentions"]]
+        r["addresses_institution"] = r["author_role"] != "own" and any(m in people.own_anywhere for m in r["mentions"])
+    return rows
+
+
+def find_entities(rows: list[dict], enabled: bool = True) -> list[dict]:
+    found = entities.extract([r["text"] for r in rows], [r["lang"] for r in rows]) if enabled else [None] * len(rows)
+    for r, e in zip(rows, found):
+        r["entities"] = e
+    return rows
+
+
+def triage_posts(rows: list[dict], action_lang: str = "en", table=None) -> list[dict]:
+    """What each post asks of the team (listening.triage), the response in the team's language."""
+    from listening import triage
+
+    engagement = [r["like_count"] + r["repost_count"] + r["reply_count"] + r["quote_count"] for r in rows]
+    found = triage.classify([r["text"] for r in rows], [r["lang"] for r in rows],
+                            [r["addresses_institution"] for r in rows], engagement,
+                            action_lang=action_lang if action_lang in ("en", "fr") else "en", path=table)
+    for r, t in zip(rows, found):
+        r["triage"], r["triage_action"], r["urgency"], r["triage_reason"] = t.label, t.action, t.urgency, t.reason
+    return rows
+
+
+# Filled over the whole day once every batch is enriched (listening.dedupe, listening.authenticity).
+DAY_COLUMNS = ["original_id", "cluster_id", "cluster_size", "cluster_authors", "bot_score", "bot_reasons"]
+
+
+def to_mentions(rows: list[dict]) -> pa.Table:
+    """One batch of enriched rows as Arrow; nothing personal is kept (handles and ids stay in raw)."""
+    for r in rows:
         r["hour"] = r["created_at"].hour
         r["links"] = clean.links(r["text"])
         r["is_reply"] = r["reply_to"] is not None
         r["is_repost"] = r["repost_of"] is not None
         r["engagement"] = r["like_count"] + r["repost_count"] + r["reply_count"] + r["quote_count"]
-    return pa.Table.from_pylist(rows, schema=MENTIONS.schema)
+    names = [f.name for f in MENTIONS.schema if f.name not in DAY_COLUMNS]
+    schema = pa.schema([MENTIONS.schema.field(n) for n in names])
+    return pa.Table.from_pylist(rows, schema=schema)
+
+
+def add_day_columns(table: pa.Table, handles: list[str | None] | None = None) -> pa.Table:
+    """Near-duplicate clusters and bot-likeness need the whole day's posts, not one batch.
+
+    `handles` (aligned with the rows) feed the bot score's handle cues and are not kept."""
+    from listening import authenticity, dedupe
+
+    cols = {c: table[c].to_pylist() for c in ("post_id", "text", "created_at", "author_key", "repost_of",
+                                                "links", "is_repost")}
+    found = dedupe.clusters(cols["post_id"], cols["text"], cols["created_at"], cols["author_key"],
+                            cols["repost_of"])
+    scores, reasons = authenticity.bot_scores(cols["author_key"], cols["created_at"], cols["text"], cols["links"],
+                                              found["cluster_size"], cols["is_repost"],
+                                              cluster_ids=found["cluster_id"], handles=handles,
+                                              followers=table["author_followers"].to_pylist())
+    extra = {**found, "bot_score": scores, "bot_reasons": reasons}
+    for c in DAY_COLUMNS:
+        table = table.append_column(MENTIONS.schema.field(c), pa.array(extra[c], MENTIONS.schema.field(c).type))
+    return schema_conform(table)
+
+
+def schema_conform(table: pa.Table) -> pa.Table:
+    from listening.schema import conform
+
+    return conform(MENTIONS, table)
 
 
 RAW_ONLY = ["native_id", "source_file", "source_line", "payload"]  # not needed past the raw layer
 
 
 def enrich(raw: pa.Table, config: Config, key: bytes) -> pa.Table:
-    """Raw posts -> mentions: clean, match topics, keep matches, language, sentiment, pseudonymise.
+    """Raw posts -> mentions: clean, mask, match topics, language, sentiment, pseudonymise, entities,
+    triage; then, over the whole day, near-duplicate clusters and bot-likeness.
 
     Batch by batch, so memory holds one batch of dicts and the Arrow tables, whatever the day's size.
     """
     matcher = Matcher(config.watchlists)
-    languages = list(config.settings.languages)
-    tables = []
+    settings = config.settings
+    languages = list(settings.languages)
+    people = People(config, key, raw)
+    triage_table = config.config_dir / TRIAGE if (config.config_dir / TRIAGE).exists() else None
+    tables, handles = [], []
     for batch in raw.drop_columns(RAW_ONLY).to_batches(max_chunksize=BATCH):
         rows = normalise(batch.to_pylist())
         if matcher.uses_lang:  # a lang: filter needs every post's language before matching
             rows = match(identify_language(rows, languages), matcher)
         else:  # otherwise identify only the posts that matched: most of the cost is lingua
             rows = identify_language(match(rows, matcher), languages)
-        tables.append(to_mentions(score_sentiment(rows, config.settings.sentiment_model_dir), key))
-    return pa.concat_tables(tables) if tables else MENTIONS.schema.empty_table()
+        rows = score_sentiment(rows, settings.sentiment_model_dir)
+        rows = find_entities(identify_people(rows, people), settings.entities)
+        rows = triage_posts(rows, settings.digest_language, triage_table)
+        handles += [r["author_handle"] for r in rows]
+        tables.append(to_mentions(rows))
+    if not tables:
+        return MENTIONS.schema.empty_table()
+    return add_day_columns(pa.concat_tables(tables), handles)
 
 
 def build_mentions(run: Run) -> dict:
@@ -249,6 +358,41 @@ def compute_metrics(run: Run) -> dict:
     return {"topics": day_table.num_rows, "hours": hour_table.num_rows}
 
 
+INFLUENCE_COLUMNS = ["post_id", "platform", "created_at", "author_key", "author_followers", "author_role", "topics",
+                     "reply_to", "repost_of", "quote_of", "like_count", "repost_count", "reply_count", "quote_count",
+                     "mentioned_keys", "cluster_id", "cluster_size", "cluster_authors", "bot_score"]
+
+
+def window_mentions(run: Run, days: int, columns: list[str]) -> pa.Table:
+    """The mentions of the `days` days ending on the run's day: published ones, and today's staged."""
+    from datetime import timedelta
+
+    import pyarrow.parquet as pq
+
+    tables = [staged(run, MENTIONS).select(columns)]
+    for k in range(1, days):
+        p = lake.partition_dir(run.lake, MENTIONS, dt=run.day - timedelta(days=k)) / lake.PART
+        if p.exists():
+            t = pq.read_table(p, columns=columns)
+            tables.append(t.cast(pa.schema([MENTIONS.schema.field(c) for c in columns])))
+    return pa.concat_tables(tables)
+
+
+def score_influence(run: Run) -> dict:
+    """Who carries each topic's debate over 7 and 28 days (listening.influence)."""
+    from listening import influence
+    from listening.schema import AUTHORS
+
+    windows = (7, 28)
+    mentions = window_mentions(run, max(windows), INFLUENCE_COLUMNS)
+    settings = run.config.settings
+    table = influence.score(mentions, run.day, windows=windows, weights=settings.influence_weights,
+                            lang=settings.digest_language if settings.digest_language in influence.PHRASES else "en")
+    lake.write_file(lake.stage_path(run.lake, run.day, AUTHORS, dt=run.day), AUTHORS, table)
+    log.info("%s: %d author scores over %d mentions", run.day, table.num_rows, mentions.num_rows)
+    return {"authors": table.num_rows, "window_mentions": mentions.num_rows}
+
+
 def detect(run: Run) -> dict:
     """Emerging issues of the day, staged as the alerts partition so validation checks them."""
     from listening import detect as detectors
@@ -292,7 +436,8 @@ def run_day(day: str | date, **kw) -> dict:
     """The whole nightly run of one day, without a scheduler (CLI and tests)."""
     run = make_run(day, **kw)
     out = {"ingest": ingest(run), "mentions": build_mentions(run), "metrics": compute_metrics(run),
-           "detect": detect(run), "validate": validate(run), "publish": publish(run), "deliver": deliver(run)}
+           "influence": score_influence(run), "detect": detect(run), "validate": validate(run),
+           "publish": publish(run), "deliver": deliver(run)}
     out["summary"] = summarise(run)
     return out
 
@@ -311,8 +456,8 @@ def _not_retriable() -> tuple[type[Exception], ...]:
 NOT_RETRIABLE = _not_retriable()
 
 STEP_FUNCTIONS = {"ingest": ingest, "build_mentions": build_mentions, "compute_metrics": compute_metrics,
-                  "detect": detect, "validate": validate, "publish": publish, "deliver": deliver,
-                  "summarise": summarise}
+                  "score_influence": score_influence, "detect": detect, "validate": validate, "publish": publish,
+                  "deliver": deliver, "summarise": summarise}
 
 
 def run_step(name: str, day: str, run_id: str | None = None) -> dict:

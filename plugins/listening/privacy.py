@@ -150,6 +150,33 @@ def _mail_mentions(path: Path, needles: list[str]) -> bool:
     return any(n in blob for n in needles)
 
 
+def _scrub_references(table, post_ids: set[str], keys: set[str]):
+    """Other people's posts that point at an erased post or author: the pointers go, the posts stay.
+
+    Links to erased posts become null; a near-duplicate cluster named after an erased post is
+    renamed after its first remaining post; erased pseudonyms leave `mentioned_keys`.
+    """
+    import pyarrow as pa
+
+    rows = table.to_pylist()
+    changed = False
+    renamed: dict[str, str] = {}
+    for r in rows:
+        if r["cluster_id"] in post_ids and r["cluster_id"] not in renamed:
+            members = sorted((m["created_at"], m["post_id"]) for m in rows if m["cluster_id"] == r["cluster_id"])
+            renamed[r["cluster_id"]] = members[0][1]
+    for r in rows:
+        for c in ("reply_to", "repost_of", "quote_of", "original_id"):
+            if r[c] in post_ids:
+                r[c], changed = None, True
+        if r["cluster_id"] in renamed:
+            r["cluster_id"], changed = renamed[r["cluster_id"]], True
+        kept = [k for k in r["mentioned_keys"] if k not in keys]
+        if len(kept) != len(r["mentioned_keys"]):
+            r["mentioned_keys"], changed = kept, True
+    return pa.Table.from_pylist(rows, schema=table.schema) if changed else table
+
+
 def erase_author(lake: Path, platform: str, author: str, key: bytes) -> dict:
     """Remove an author's posts and scores from every layer, and keep them out of later runs.
 
@@ -195,9 +222,15 @@ def erase_author(lake: Path, platform: str, author: str, key: bytes) -> dict:
     for p in raw_files:
         rewrite(RAW, p, lambda t: pc.invert(pc.or_(pc.is_in(t["post_id"], ids_arr),
                                                    pc.is_in(t["author_id"], aids_arr))))
+    keys |= {handle_key(key, platform, h) for h in handles}
     for p in sorted((lake / MENTIONS.path).glob(f"dt=*/{lk.PART}")):
         rewrite(MENTIONS, p, lambda t: pc.invert(pc.or_(pc.is_in(t["post_id"], ids_arr),
                                                         pc.is_in(t["author_key"], keys_arr))))
+        table = lk.read_file(p, MENTIONS)
+        scrubbed = _scrub_references(table, post_ids, keys)
+        if scrubbed is not table:
+            lk.write_file(p, MENTIONS, scrubbed)
+            removed["mentions_references"] = removed.get("mentions_references", 0) + 1
     for p in sorted((lake / AUTHORS.path).glob(f"dt=*/{lk.PART}")):
         rewrite(AUTHORS, p, lambda t: pc.invert(pc.is_in(t["author_key"], keys_arr)))
     needles = sorted(post_ids | author_ids | handles)

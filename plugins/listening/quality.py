@@ -28,6 +28,8 @@ log = logging.getLogger(__name__)
 ROW = "_row"
 LABELS = ["negative", "neutral", "positive"]
 SEVERITIES = ["green", "amber", "red"]
+TRIAGE = ["question", "positive_feedback", "disagreement", "humour", "negative", "misinformation", "inflammatory",
+          "insult", "spam", "other"]
 STATUSES = ["pending", "sent", "suppressed", "failed"]
 UNIT_COLUMNS = ["reach", "engagement", "centrality", "relevance", "authenticity", "influence"]
 VOLUME_DROP = 0.1        # a source with fewer than 10% of its usual posts is flagged
@@ -110,6 +112,11 @@ def suite(ds: Dataset, day, topics: list[str], languages: list[str]) -> tuple[li
                  E.ExpectColumnValuesToBeBetween(column="_topic_count", min_value=1)),
             Rule("post_id_platform_prefix", "row",
                  E.ExpectColumnValuesToMatchRegex(column="post_id", regex=r"^[a-z][a-z0-9_]*:.+$")),
+            Rule("triage_set", "row", E.ExpectColumnValuesToBeInSet(column="triage", value_set=TRIAGE)),
+            Rule("urgency_set", "row", E.ExpectColumnValuesToBeInSet(column="urgency", value_set=SEVERITIES)),
+            Rule("bot_score_range", "row", E.ExpectColumnValuesToBeBetween(column="bot_score", min_value=0,
+                                                                            max_value=1)),
+            Rule("cluster_size_positive", "row", E.ExpectColumnValuesToBeBetween(column="cluster_size", min_value=1)),
         ]
     if ds.name in ("metrics_daily", "metrics_hourly"):
         rules += [

@@ -3,8 +3,9 @@
 `<lake>/reports/dt=<day>/<group>.html`: self-contained (inline CSS and SVG charts, no script, no
 network), readable on a phone, in the configured language (French or English). It shows the
 group's volume and tone over the last two weeks, the day hour by hour, the share of voice,
-top hashtags and links, the alerts of the day and example posts. Sections whose data is not
-produced yet (influencers, triage) say so instead of showing nothing.
+top hashtags and links, the alerts of the day, what the team has to handle (triage: questions
+waiting, insults to report, misinformation to correct, with the urgent posts), the influential
+voices with why, and example posts.
 """
 from __future__ import annotations
 
@@ -26,8 +27,16 @@ TEXT = {
            "share": "Part de voix du jour", "hashtags": "Hashtags les plus utilisés", "links": "Liens les plus partagés",
            "new": "Nouveau par rapport aux quatre semaines précédentes", "terms": "Mots les plus utilisés",
            "alerts": "Alertes du jour", "no_alerts": "Aucune alerte aujourd'hui.", "examples": "Messages les plus repris",
-           "influencers": "Voix influentes", "triage": "À traiter",
-           "not_yet": "Pas encore calculé : cette partie arrive avec l'étape correspondante du pipeline.",
+           "influencers": "Voix influentes (7 jours)", "triage": "À traiter",
+           "not_yet": "Pas encore calculé pour ce jour.",
+           "rank": "Rang", "score": "Score", "why": "Pourquoi", "own": "compte de l'institution", "press": "presse",
+           "class": "Type", "action": "Réponse recommandée", "waiting": "Questions adressées à l'institution",
+           "to_report": "Insultes à signaler", "to_correct": "Informations fausses à corriger",
+           "urgent": "Messages urgents (rouge)",
+           "classes": {"question": "question", "positive_feedback": "retour positif", "disagreement": "désaccord",
+                       "humour": "humour", "negative": "négatif", "misinformation": "information fausse",
+                       "inflammatory": "provocation", "insult": "insulte", "spam": "spam / publicité",
+                       "other": "autre"},
            "topic": "Sujet", "posts": "Messages", "authors": "Auteurs", "pos": "positif", "neu": "neutre",
            "neg": "négatif", "net": "ton net", "engagement": "réactions", "none": "Rien ce jour-là.",
            "generated": "Produit par Vigie à partir des jeux de données de {lake}."},
@@ -36,8 +45,16 @@ TEXT = {
            "share": "Share of voice today", "hashtags": "Top hashtags", "links": "Most shared links",
            "new": "New compared with the previous four weeks", "terms": "Top words",
            "alerts": "Alerts of the day", "no_alerts": "No alert today.", "examples": "Most engaging posts",
-           "influencers": "Influential voices", "triage": "To handle",
-           "not_yet": "Not computed yet: this part comes with its pipeline stage.",
+           "influencers": "Influential voices (7 days)", "triage": "To handle",
+           "not_yet": "Not computed for this day.",
+           "rank": "Rank", "score": "Score", "why": "Why", "own": "institution's account", "press": "press",
+           "class": "Type", "action": "Recommended response", "waiting": "Questions addressed to the institution",
+           "to_report": "Insults to report", "to_correct": "Wrong information to correct",
+           "urgent": "Urgent posts (red)",
+           "classes": {"question": "question", "positive_feedback": "positive feedback", "disagreement": "disagreement",
+                       "humour": "humour", "negative": "negative", "misinformation": "wrong or misleading information",
+                       "inflammatory": "inflammatory", "insult": "insult", "spam": "spam / advertising",
+                       "other": "other"},
            "topic": "Topic", "posts": "Posts", "authors": "Authors", "pos": "positive", "neu": "neutral",
            "neg": "negative", "net": "net tone", "engagement": "engagement", "none": "Nothing that day.",
            "generated": "Made by Vigie from the datasets in {lake}."},
@@ -118,6 +135,56 @@ def _pct(n: int, total: int) -> str:
     return f"{round(100 * n / total)}%" if total else "–"
 
 
+def _influencers(authors, names: list[str], labels: dict[str, str], t: dict) -> str:
+    """Top five authors per topic over 7 days, with their flag and the sentence that explains them."""
+    if authors is None or not authors.num_rows:
+        return f'<p class="muted">{E(t["not_yet"])}</p>'
+    rows = [a for a in authors.to_pylist() if a["topic"] in names and a["window_days"] == 7]
+    out = []
+    for n in names:
+        top = sorted((a for a in rows if a["topic"] == n), key=lambda a: a["rank"])[:5]
+        if not top:
+            continue
+        out.append(f'<h3 style="font-size:.95rem">{E(labels[n])}</h3><table class="influencers" data-topic="{E(n)}">'
+                   f'<tr><th class="n">{E(t["rank"])}</th><th>{E(t["authors"])}</th><th class="n">{E(t["score"])}</th>'
+                   f'<th>{E(t["why"])}</th></tr>')
+        for a in top:
+            flag = f' <span class="muted">({E(t[a["role"]])})</span>' if a.get("role") in ("own", "press") else ""
+            out.append(f'<tr><td class="n">{a["rank"]}</td><td>{E(a["platform"])} {E(a["author_key"][:8])}…{flag}</td>'
+                       f'<td class="n">{a["influence"]:.2f}</td><td>{E(a["explanation"])}</td></tr>')
+        out.append("</table>")
+    return "".join(out) or f'<p>{E(t["none"])}</p>'
+
+
+TRIAGE_ORDER = ["question", "misinformation", "insult", "inflammatory", "negative", "disagreement",
+                "positive_feedback", "humour", "spam", "other"]
+URGENCY_ORDER = {"red": 0, "amber": 1, "green": 2}
+
+
+def _triage(mentions: list[dict], t: dict, zone) -> str:
+    """What the team has to handle today: counts per type, then the red posts with the response to give."""
+    if not mentions or "triage" not in mentions[0]:
+        return f'<p class="muted">{E(t["not_yet"])}</p>'
+    counts = Counter(m["triage"] for m in mentions)
+    waiting = sum(m["triage"] == "question" and m["addresses_institution"] for m in mentions)
+    red = sorted((m for m in mentions if m["urgency"] == "red"),
+                 key=lambda m: (-m["engagement"], m["created_at"], m["post_id"]))
+    head = (f'<ul class="triage-key"><li>{E(t["waiting"])} : <strong class="waiting">{waiting:,}</strong></li>'
+            f'<li>{E(t["to_report"])} : <strong class="to-report">{counts.get("insult", 0):,}</strong></li>'
+            f'<li>{E(t["to_correct"])} : <strong class="to-correct">{counts.get("misinformation", 0):,}</strong></li>'
+            f'<li><span class="sev-red">{E(t["urgent"])}</span> : <strong class="urgent">{len(red):,}</strong></li></ul>')
+    table = "".join(f'<tr data-class="{E(c)}"><td>{E(t["classes"].get(c, c))}</td><td class="n">{counts[c]:,}</td></tr>'
+                    for c in TRIAGE_ORDER if counts.get(c))
+    posts = "".join(
+        f'<div class="post"><div>{E(m["text"][:400])}</div><div class="muted"><span class="sev-red">'
+        f'{E(t["classes"].get(m["triage"], m["triage"]))}</span> · {E(m["triage_action"])} · '
+        f'{m["created_at"].astimezone(zone):%H:%M}'
+        + (f' · <a href="{E(m["url"])}">{E(m["platform"])}</a>' if m["url"] else f' · {E(m["platform"])}')
+        + "</div></div>" for m in red[:5])
+    return head + f'<table id="triage-counts"><tr><th>{E(t["class"])}</th><th class="n">{E(t["posts"])}</th></tr>' \
+        + table + "</table>" + posts
+
+
 def group_page(run, group: str) -> str:
     wl, settings = run.config.watchlists, run.config.settings
     t = TEXT[settings.digest_language if settings.digest_language in TEXT else "en"]
@@ -171,12 +238,8 @@ def group_page(run, group: str) -> str:
         f' · {m["created_at"].astimezone(zone):%H:%M} · {m["engagement"]:,} {E(t["engagement"])}'
         + (f' · <a href="{E(m["url"])}">{E(m["platform"])}</a>' if m["url"] else f' · {E(m["platform"])}')
         + "</div></div>" for m in examples) or f'<p>{E(t["none"])}</p>'
-    influencers = f'<p class="muted">{E(t["not_yet"])}</p>'
-    if authors is not None and authors.num_rows:
-        top = sorted((a for a in authors.to_pylist() if a["topic"] in names and a["window_days"] == 7),
-                     key=lambda a: a["rank"])[:10]
-        influencers = "<ol>" + "".join(f'<li>{E(a["platform"])} {E(a["author_key"][:8])}… — {E(a["explanation"])}</li>'
-                                       for a in top) + "</ol>"
+    influencers = _influencers(authors, names, labels, t)
+    triage = _triage(mentions, t, zone)
     new_items = []
     for n in names:
         m = today[n] or {}
@@ -210,7 +273,7 @@ def group_page(run, group: str) -> str:
 <section id="new"><h2>{E(t['new'])}</h2>{'<ul>' + ''.join(new_items) + '</ul>' if new_items else '<p>–</p>'}
 <h2>{E(t['terms'])}</h2><p>{E(term_line) or '–'}</p></section>
 <section id="influencers"><h2>{E(t['influencers'])}</h2>{influencers}</section>
-<section id="triage"><h2>{E(t['triage'])}</h2><p class="muted">{E(t['not_yet'])}</p></section>
+<section id="triage"><h2>{E(t['triage'])}</h2>{triage}</section>
 <section id="examples"><h2>{E(t['examples'])}</h2>{example_html}</section>
 <p class="muted">{E(t['generated'].format(lake=run.lake))}</p>
 </main></body></html>
