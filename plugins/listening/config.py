@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import os
 import re
+from datetime import date
 from pathlib import Path
 from typing import Annotated, Any, Union
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -151,10 +152,41 @@ class Institution(_Strict):
     accounts: dict[str, list[str]] = {}
 
 
+class Campaign(_Strict):
+    """A campaign hashtag whose uptake the team measures (listening.campaigns)."""
+    name: str
+    label: str
+    hashtag: str
+    start: date
+    end: date | None = None
+    team: str
+
+    @field_validator("name")
+    @classmethod
+    def _name(cls, v: str) -> str:
+        if not NAME_RE.match(v):
+            raise ValueError(f"{v!r} must be lowercase letters, digits and dashes")
+        return v
+
+    @field_validator("hashtag")
+    @classmethod
+    def _hashtag(cls, v: str) -> str:
+        if not HASHTAG_RE.match(v):
+            raise ValueError(f"{v!r} is not a hashtag (write it with its '#', no spaces)")
+        return v
+
+    @model_validator(mode="after")
+    def _dates(self) -> "Campaign":
+        if self.end is not None and self.end < self.start:
+            raise ValueError(f"campaign {self.name!r} ends ({self.end}) before it starts ({self.start})")
+        return self
+
+
 class Watchlists(_Strict):
     institution: Institution
     # journalists and media whose posts carry far: flagged in the influence ranking, never removed
     press: dict[str, list[str]] = {}
+    campaigns: list[Campaign] = []
     teams: dict[str, Team] = Field(min_length=1)
     topics: list[Topic] = Field(min_length=1)
 
@@ -169,6 +201,10 @@ class Watchlists(_Strict):
                 raise ValueError(
                     f"topics.{i}.team: team {t.team!r} of topic {t.name!r} is not in teams "
                     f"({', '.join(sorted(self.teams))})")
+        for i, c in enumerate(self.campaigns):
+            if c.team not in self.teams:
+                raise ValueError(f"campaigns.{i}.team: team {c.team!r} of campaign {c.name!r} is not in teams "
+                                 f"({', '.join(sorted(self.teams))})")
         return self
 
     def topic(self, name: str) -> Topic:
@@ -192,6 +228,10 @@ class Settings(_Strict):
     report_url: str | None = None  # where <lake>/reports is served (intranet); digests link to it
     # named entities with spaCy, for the languages with an installed model (the slowest stage)
     entities: bool = True
+    # the response desk (listening.responses): how many days back posts wait for an answer, and
+    # after how many hours a red post still unanswered raises an alert to its team
+    response_window_days: int = Field(default=7, ge=1, le=28)
+    response_alert_hours: float = Field(default=4.0, gt=0)
     # weights of the influence score's components (listening.influence, docs/influence.md)
     influence_weights: dict[str, float] = {"reach": 0.2, "engagement": 0.2, "centrality": 0.3,
                                            "relevance": 0.15, "authenticity": 0.15}

@@ -236,6 +236,80 @@ ALERTS = Dataset(
     ]),
 )
 
+RESPONSES = Dataset(
+    name="responses", path="responses", partitioning=("dt",),
+    doc="The response desk at the end of the day: every post of the last days that calls for an answer "
+        "(addressed to the institution and triaged question, negative or misinformation), answered or not.",
+    unique=("post_id",), sort=("created_at", "post_id"),
+    schema=pa.schema([
+        _f("post_id", STR, "the post that calls for an answer", False),
+        _f("platform", STR, "platform of the post", False),
+        _f("url", STR, "public address of the post"),
+        _f("created_at", UTC_TS, "when the post was published, UTC", False),
+        _f("topics", STRS, "watched topics of the post", False),
+        _f("teams", STRS, "teams owning those topics (who should answer)", False),
+        _f("triage", STR, "question, negative or misinformation", False),
+        _f("urgency", STR, "green, amber or red", False),
+        _f("status", STR, "answered, unanswered, or unknown when the platform's replies of the institution are "
+                          "not collected", False),
+        _f("answered_by", STR, "the institution's account that answered (a public, institutional handle)"),
+        _f("answer_id", STR, "post id of the first answer"),
+        _f("answered_at", UTC_TS, "when the first answer was published, UTC"),
+        _f("response_hours", pa.float32(), "hours from the post to its first answer"),
+        _f("age_hours", pa.float32(), "hours from the post to the end of the day (or to its answer)", False),
+        _f("overdue_24h", pa.bool_(), "unanswered after 24 hours, or answered later than that", False),
+        _f("overdue_48h", pa.bool_(), "unanswered after 48 hours, or answered later than that", False),
+    ]),
+)
+
+RESPONSE_METRICS = Dataset(
+    name="response_metrics", path="response_metrics", partitioning=("dt",),
+    doc="Per team and topic (topic null: all the team's topics), over the posts of the response desk: "
+        "response rate, response times, overdue posts.",
+    unique=("team", "topic"), sort=("team", "topic"),
+    schema=pa.schema([
+        _f("team", STR, "team", False),
+        _f("topic", STR, "topic; null for the team as a whole"),
+        _f("awaiting", pa.int64(), "posts that call for an answer (status answered or unanswered)", False),
+        _f("answered", pa.int64(), "of which answered", False),
+        _f("unknown", pa.int64(), "posts whose platform does not show the institution's replies", False),
+        _f("response_rate", pa.float32(), "answered / awaiting; null when nothing awaits"),
+        _f("median_response_hours", pa.float32(), "median hours to the first answer"),
+        _f("p90_response_hours", pa.float32(), "90th percentile of hours to the first answer"),
+        _f("overdue_24h", pa.int64(), "posts unanswered after 24 h or answered later", False),
+        _f("overdue_48h", pa.int64(), "posts unanswered after 48 h or answered later", False),
+    ]),
+)
+
+CAMPAIGN_DAILY = Dataset(
+    name="campaign_daily", path="campaign_daily", partitioning=("dt",),
+    doc="Per campaign hashtag of the watchlists and day of its dates: uptake and spread (the guide's measures).",
+    unique=("campaign",), sort=("campaign",),
+    schema=pa.schema([
+        _f("campaign", STR, "campaign name (watchlists `campaigns`)", False),
+        _f("hashtag", STR, "the campaign hashtag, lowercase, without '#'", False),
+        _f("day", pa.date32(), "the UTC day", False),
+        _f("day_of_campaign", pa.int32(), "1 on the campaign's first day", False),
+        _f("posts", pa.int64(), "posts using the hashtag that day (own accounts excluded)", False),
+        _f("people", pa.int64(), "distinct accounts using it that day (own accounts excluded)", False),
+        _f("new_people", pa.int64(), "of which never seen using it since the campaign started", False),
+        _f("cumulative_people", pa.int64(), "distinct accounts since the campaign started", False),
+        _f("cumulative_posts", pa.int64(), "posts since the campaign started", False),
+        _f("reach", pa.int64(), "estimated reach: sum of the followers of the day's distinct accounts", False),
+        _f("engagement", pa.int64(), "likes, reposts, replies and quotes received by the day's posts", False),
+        _f("own_posts", pa.int64(), "posts of the institution's own accounts using it", False),
+        _f("share_fr", pa.float32(), "share of the day's posts in French", False),
+        _f("share_nl", pa.float32(), "share in Dutch", False),
+        _f("share_en", pa.float32(), "share in English", False),
+        _f("share_de", pa.float32(), "share in German", False),
+        _f("share_other", pa.float32(), "share in another or undetermined language", False),
+        _f("top_amplifiers", STRS, "pseudonyms of the five accounts whose posts with the hashtag drew the most "
+                                   "engagement that day", False),
+        _f("vs_first_days", pa.float32(), "the day's posts over the mean daily posts of the campaign's first "
+                                          "three days; null during them"),
+    ]),
+)
+
 QUARANTINE = Dataset(
     name="quarantine", path="quarantine", partitioning=("layer", "dt"),
     doc="Rows refused by a rule, with the rule and the reason: nothing is dropped silently.",
@@ -268,7 +342,8 @@ QUALITY = Dataset(
 )
 
 DATASETS: dict[str, Dataset] = {d.name: d for d in
-                                (RAW, MENTIONS, AUTHORS, METRICS_HOURLY, METRICS_DAILY, ALERTS, QUARANTINE, QUALITY)}
+                                (RAW, MENTIONS, AUTHORS, METRICS_HOURLY, METRICS_DAILY, ALERTS, RESPONSES, RESPONSE_METRICS,
+                                 CAMPAIGN_DAILY, QUARANTINE, QUALITY)}
 
 
 def empty(ds: Dataset) -> pa.Table:
