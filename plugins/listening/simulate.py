@@ -16,7 +16,12 @@ case- and accent-insensitive; hashtags as hashtags, case-insensitive; topic ``pa
 also when the author is the institution or the text mentions one of its handles; a
 budget-2027 post whose text says "budget participatif" is excluded from budget-2027.
 
-Command line: ``python -m listening.simulate OUT_DIR [--posts N] [--days D] [--seed S]``.
+Opt-in ``answers=True`` (``--answers``): the institution's account on the question's
+platform replies to some questions addressed to it (answer posts of kind ``answer``; truth
+event ``answers``). Its randomness comes from ``random.Random(seed + ANSWER_SEED_OFFSET)``,
+so every other post is byte-identical with or without it.
+
+Command line: ``python -m listening.simulate OUT_DIR [--posts N] [--days D] [--seed S] [--answers]``.
 """
 from __future__ import annotations
 
@@ -69,6 +74,31 @@ TOPICS = {
 INSTITUTION_TOPIC = "parlement"
 INSTITUTION = {"mastodon": "@parlbxl@mastodon.brussels", "bluesky": "@parlbxl.bsky.social",
                "x": "@parlbxl"}
+
+# Answers of the institution to the questions addressed to it (opt-in, `answers=True`).
+ANSWER_SEED_OFFSET = 0x5EED_A45   # answers draw from random.Random(seed + this)
+# (category, probability, min delay s, max delay s); the rest (35%) is never answered
+ANSWER_DELAYS = [("<24h", 0.40, 5 * 60, 24 * 3600 - 60),
+                 ("24-48h", 0.15, 24 * 3600 + 60, 48 * 3600 - 60),
+                 (">48h", 0.10, 48 * 3600 + 60, 96 * 3600)]
+ANSWER_TEXTS = {
+    "fr": ["Bonjour, merci pour votre question : la séance est publique, l'ordre du jour est en ligne.",
+           "Bonjour, merci pour votre message. Les documents sont disponibles sur notre site, rubrique travaux.",
+           "Merci pour votre question ! La réponse se trouve dans le compte rendu de la commission, publié en ligne.",
+           "Bonjour, bonne question : nous la transmettons au service concerné et revenons vers vous en message privé."],
+    "nl": ["Dag, bedankt voor uw vraag: de zitting is openbaar, de agenda staat online.",
+           "Hallo, bedankt voor uw bericht. De documenten staan op onze website, onder werkzaamheden.",
+           "Bedankt voor uw vraag! Het antwoord staat in het verslag van de commissie, online gepubliceerd.",
+           "Dag, goede vraag: we geven ze door aan de bevoegde dienst en antwoorden u via privébericht."],
+    "en": ["Hello, thank you for your question: the session is public and the agenda is online.",
+           "Hi, thanks for your message. The documents are available on our website, under parliamentary work.",
+           "Thank you for your question! The answer is in the committee report, published online.",
+           "Hello, good question: we are passing it on to the relevant department and will reply by direct message."],
+    "de": ["Guten Tag, vielen Dank für Ihre Frage: Die Sitzung ist öffentlich, die Tagesordnung ist online.",
+           "Hallo, danke für Ihre Nachricht. Die Dokumente finden Sie auf unserer Website unter Parlamentsarbeit.",
+           "Vielen Dank für Ihre Frage! Die Antwort steht im Ausschussbericht, der online veröffentlicht ist.",
+           "Guten Tag, gute Frage: Wir leiten sie an die zuständige Stelle weiter und antworten Ihnen per Direktnachricht."],
+}
 
 LANG_MIX = {"fr": 0.45, "nl": 0.35, "en": 0.12, "de": 0.08}
 PLATFORM_MIX = {"x": 0.30, "mastodon": 0.20, "bluesky": 0.20, "reddit": 0.15, "youtube": 0.15}
@@ -1688,7 +1718,7 @@ class _Post:
 
 
 class _Sim:
-    def __init__(self, out_dir, start, days, posts, seed, bad_lines, events=True):
+    def __init__(self, out_dir, start, days, posts, seed, bad_lines, events=True, answers=False):
         if days < 1:
             raise ValueError("days must be >= 1")
         if posts < 400:
@@ -1714,6 +1744,14 @@ class _Sim:
         self.topic_counts = {t: 0 for t in TOPICS}
         self.written = 0
         self.bad_records = []
+        # answers (opt-in): a separate stream, so the main one is untouched
+        self.answers = answers
+        self.arng = random.Random(seed + ANSWER_SEED_OFFSET)
+        self.answer_truth = {}      # question post_id -> truth entry
+        self.answers_due = {}       # day index -> [(ts, question post_id, question _Post)]
+        self.answer_counters = {p: 0 for p in PLATFORM_MIX}
+        self.used_ids = set()       # (platform, native id) of every main id, when answers are on
+        self.answers_written = 0
 
     # ---- small random helpers
     @staticmethod
@@ -1825,6 +1863,13 @@ class _Sim:
 
     # ---- native ids and urls
     def _native_id(self, platform, ts):
+        if self.answers:
+            pid = self._native_id_main(platform, ts)
+            self.used_ids.add((platform, pid))
+            return pid
+        return self._native_id_main(platform, ts)
+
+    def _native_id_main(self, platform, ts):
         c = self.counters[platform]
         self.counters[platform] = c + 1
         rng = self.rng
@@ -2162,8 +2207,95 @@ class _Sim:
             s = _cap(s[len(h):].strip())
             s = s[:-1].rstrip() + " " + h + " ?" if lang == "fr" else s[:-1] + " " + h + "?"
         text = prefix + s
-        return self._emit(day, author, text, lang, "neutral", "question", "questions", ts,
+        post = self._emit(day, author, text, lang, "neutral", "question", "questions", ts,
                           reply_to=reply_to)
+        if self.answers:
+            self._plan_answer(post)
+        return post
+
+    # ---- answers of the institution (opt-in; only self.arng, never self.rng)
+    def _plan_answer(self, q):
+        """Decides whether and when the institution answers question `q`."""
+        arng = self.arng
+        qid = f"{q.platform}:{q.pid}"
+        entry = {"platform": q.platform, "created_at": _iso(q.ts), "status": "unanswered",
+                 "answer_id": None, "answered_at": None, "delay_hours": None}
+        self.answer_truth[qid] = entry
+        if q.platform not in INSTITUTION:   # no institution account: replies not seen
+            entry["status"] = "unknown"
+            return
+        r = arng.random()
+        acc = 0.0
+        for _cat, share, lo, hi in ANSWER_DELAYS:
+            acc += share
+            if r < acc:
+                if lo < 3 * 3600:   # minutes to hours: log-uniform
+                    delay = int(math.exp(arng.uniform(math.log(lo), math.log(hi))))
+                else:
+                    delay = arng.randrange(lo, hi + 1)
+                delay = min(hi, max(lo, delay))
+                ts = q.ts + delay
+                di = (ts - self.t0) // 86400
+                if di < self.days:   # after the corpus's last day: not written, unanswered
+                    self.answers_due.setdefault(di, []).append((ts, qid, q))
+                return
+
+    def _answer_id(self, platform, ts):
+        """A native id for an answer, from its own counter and stream, unique among main ids."""
+        arng = self.arng
+        while True:
+            c = self.answer_counters[platform]
+            self.answer_counters[platform] = c + 1
+            ms = ts * 1000 + arng.randrange(1000)
+            if platform == "x":   # low 22 bits from a range the main counter never reaches
+                pid = str(((ms - 1288834974657) << 22) | (0x3F0000 + c % 0x10000))
+            elif platform == "mastodon":
+                pid = str(ms * 100000 + (99999 - c % 100000))
+            else:   # bluesky
+                v = ((ms * 1000 + (999 - c % 1000)) << 10) | arng.randrange(1024)
+                pid = ""
+                for _ in range(13):
+                    v, r = divmod(v, 32)
+                    pid = _B32[r] + pid
+            if (platform, pid) not in self.used_ids:
+                self.used_ids.add((platform, pid))
+                return pid
+
+    def _answer(self, ts, qid, q):
+        """The answer post (import line, truth line) replying to question `q` at `ts`."""
+        arng = self.arng
+        author = self.inst[q.platform]
+        lang = q.lang
+        text = q.author.handle + " " + arng.choice(ANSWER_TEXTS[lang])
+        topics = topics_of(text, author.handle)
+        pid = self._answer_id(q.platform, ts)
+        rec = {"platform": q.platform, "id": pid, "url": self._url(q.platform, author, pid)}
+        off = brussels_offset(ts) if arng.random() < 0.10 else 0
+        rec["created_at"] = _iso(ts, off)
+        rec["author_id"] = author.id
+        rec["author_handle"] = author.handle
+        rec["author_followers"] = author.followers
+        rec["text"] = text
+        if arng.random() < 0.6:
+            rec["lang"] = lang
+        rec["reply_to"] = q.pid
+        base = (author.followers ** 0.75) * 0.06 * arng.lognormvariate(0, 0.9) * 0.3
+        rec["like_count"] = int(base + arng.random())
+        rec["repost_count"] = int(base * 0.22 + arng.random())
+        rec["reply_count"] = int(base * 0.10 + arng.random() * 0.9)
+        rec["quote_count"] = int(base * 0.03 + arng.random() * 0.3)
+        aid = f"{q.platform}:{pid}"
+        truth = {"post_id": aid, "topics": topics, "lang": lang, "sentiment": "neutral",
+                 "kind": "answer", "event": "answers"}
+        entry = self.answer_truth[qid]
+        entry.update(status="answered", answer_id=aid, answered_at=_iso(ts),
+                     delay_hours=round((ts - q.ts) / 3600, 4))
+        self.lang_counts[lang] += 1
+        for t in topics:
+            self.topic_counts[t] += 1
+        self.written += 1
+        self.answers_written += 1
+        return json.dumps(rec, ensure_ascii=False), json.dumps(truth, ensure_ascii=False)
 
     def _insult(self, day, ts, author=None, lang=None, prefix="", reply_to=None):
         rng = self.rng
@@ -2455,6 +2587,9 @@ class _Sim:
                 lines = [s for _, s in day["lines"]]
                 tss = [t for t, _ in day["lines"]]
                 day["lines"] = None
+                due = sorted(self.answers_due.pop(di, []), key=lambda x: x[0]) if self.answers else []
+                if due:
+                    truth_tss = list(tss)
                 fname = f"posts-{d.isoformat()}.jsonl.gz"
                 bads = []
                 for reason in bad_by_day.get(di, []):
@@ -2464,6 +2599,14 @@ class _Sim:
                     tss.insert(pos, ts)
                     lines.insert(pos, marker)
                     bads.append((marker, self._bad_line(ts, reason, d.isoformat()), reason))
+                for ts, qid, q in due:   # answers: after equal timestamps, so order holds
+                    line, truth_line = self._answer(ts, qid, q)
+                    pos = bisect.bisect(tss, ts)
+                    tss.insert(pos, ts)
+                    lines.insert(pos, line)
+                    pos = bisect.bisect(truth_tss, ts)
+                    truth_tss.insert(pos, ts)
+                    day["truth"].insert(pos, truth_line)
                 for marker, line, reason in bads:
                     i = next(k for k, x in enumerate(lines) if x is marker)
                     lines[i] = line
@@ -2535,6 +2678,18 @@ class _Sim:
                    "start": t_start, "end": t_end,
                    "description": "Questions addressed to the institution (mention of its handle, "
                                   "ending with '?').", "count": self.kind_counts["question"]})
+        if self.answers:
+            qs = dict(sorted(self.answer_truth.items(), key=lambda kv: (kv[1]["created_at"], kv[0])))
+            status = {s: 0 for s in ("answered", "unanswered", "unknown")}
+            for e in qs.values():
+                status[e["status"]] += 1
+            ev.append({"id": "answers", "type": "answers", "topic": "parlement",
+                       "start": t_start, "end": t_end,
+                       "description": "Replies of the institution's account to questions addressed "
+                                      "to it on the same platform; questions on a platform without "
+                                      "an institution account (replies not collected) are 'unknown'.",
+                       "count": self.answers_written, "status_counts": status,
+                       "questions": qs})
         ev.append({"id": "insults", "type": "insults", "topic": "parlement",
                    "start": t_start, "end": t_end,
                    "description": "Insults aimed at the Parliament and its members.",
@@ -2549,17 +2704,21 @@ class _Sim:
 
 
 def simulate(out_dir, start: date = date(2026, 11, 2), days: int = 14, posts: int = 20000,
-             seed: int = 7, bad_lines: int = 6, events: bool = True) -> dict:
+             seed: int = 7, bad_lines: int = 6, events: bool = True, answers: bool = False) -> dict:
     """Writes the corpus and returns the manifest dict (also written to truth.json).
 
     `events=False` writes a quiet corpus: the same regular traffic (questions, insults, spam
     included) without the planted burst, hashtag, influential entry, sentiment drop or campaign.
+
+    `answers=True` adds the institution's replies to questions addressed to it (extra posts of
+    kind "answer", on top of `posts`; manifest "posts" counts them) and an "answers" event in
+    truth.json. Off by default: the output is then byte-identical to a run without the option.
     """
     if isinstance(start, str):
         start = date.fromisoformat(start)
-    sim = _Sim(str(out_dir), start, days, posts, seed, bad_lines, events)
+    sim = _Sim(str(out_dir), start, days, posts, seed, bad_lines, events, answers)
     manifest = sim.run()
-    if manifest["posts"] != posts:
+    if manifest["posts"] - sim.answers_written != posts:
         raise AssertionError(f"wrote {manifest['posts']} posts instead of {posts}")
     return manifest
 
@@ -2574,9 +2733,12 @@ def main(argv=None):
     ap.add_argument("--seed", type=int, default=7)
     ap.add_argument("--bad-lines", type=int, default=6)
     ap.add_argument("--quiet", action="store_true", help="no planted events (for false-alert rates)")
+    ap.add_argument("--answers", action="store_true",
+                    help="the institution replies to some questions addressed to it")
     a = ap.parse_args(argv)
     t = time.perf_counter()
-    m = simulate(a.out_dir, date.fromisoformat(a.start), a.days, a.posts, a.seed, a.bad_lines, events=not a.quiet)
+    m = simulate(a.out_dir, date.fromisoformat(a.start), a.days, a.posts, a.seed, a.bad_lines, events=not a.quiet,
+                 answers=a.answers)
     dt = time.perf_counter() - t
     print(f"{m['posts']} posts in {dt:.1f}s ({m['posts'] / dt:,.0f} posts/s) -> {a.out_dir}")
 
