@@ -426,3 +426,170 @@ def test_quiet_corpus_has_no_planted_event(tmp_path):
     assert texts and not any("#budgetgate" in t.lower() for t in texts)
     truth = [json.loads(x) for x in _read_lines(tmp_path / "truth.jsonl.gz")]
     assert not any(t.get("event") not in (None, "questions", "insults", "spam") for t in truth)
+
+
+# ---- opt-in answers of the institution ------------------------------------------------
+ANS_POSTS, ANS_SEED = 5000, 5
+
+
+def _load_dir(out, manifest):
+    """(day file -> valid lines, post_id -> record, truth lines) of a generated corpus."""
+    bad = {(b["file"], b["line"]) for b in manifest["bad_lines"]}
+    files, posts = {}, {}
+    for path in sorted((out / "import").glob("posts-*.jsonl.gz")):
+        files[path.name] = []
+        for i, line in enumerate(_read_lines(path), 1):
+            if (path.name, i) in bad:
+                continue
+            files[path.name].append(line)
+            rec = json.loads(line)
+            pid = f"{rec['platform']}:{rec['id']}"
+            assert pid not in posts, f"duplicate id {pid}"
+            posts[pid] = rec
+    truth = _read_lines(out / "truth.jsonl.gz")
+    return files, posts, truth
+
+
+@pytest.fixture(scope="module")
+def answered(tmp_path_factory):
+    on = tmp_path_factory.mktemp("answers-on")
+    off = tmp_path_factory.mktemp("answers-off")
+    m_on = sim.simulate(on, start=START, days=14, posts=ANS_POSTS, seed=ANS_SEED, answers=True)
+    m_off = sim.simulate(off, start=START, days=14, posts=ANS_POSTS, seed=ANS_SEED)
+    return (on, m_on, _load_dir(on, m_on)), (off, m_off, _load_dir(off, m_off))
+
+
+def _answers_event(m):
+    ev = [e for e in m["events"] if e["id"] == "answers"]
+    assert len(ev) == 1 and ev[0]["type"] == "answers"
+    return ev[0]
+
+
+def test_answers_off_by_default(answered):
+    _, (_, m_off, _) = answered
+    assert not any(e["id"] == "answers" for e in m_off["events"])
+    assert m_off["posts"] == ANS_POSTS
+
+
+def test_answers_leave_other_posts_identical(answered):
+    """The answers' randomness is separate: every other line and truth line is unchanged."""
+    (on, m_on, (files_on, _, truth_on)), (off, m_off, (files_off, _, truth_off)) = answered
+    answer_ids = {json.loads(t)["post_id"] for t in truth_on if json.loads(t)["kind"] == "answer"}
+    assert answer_ids
+    assert files_on.keys() == files_off.keys()
+    for name, lines in files_on.items():
+        kept = [x for x in lines
+                if "{platform}:{id}".format(**json.loads(x)) not in answer_ids]
+        assert kept == files_off[name], name
+    assert [t for t in truth_on if json.loads(t)["post_id"] not in answer_ids] == truth_off
+    # malformed lines: the same texts with the same reasons (their line numbers may shift)
+    def bad_lines(out, m):
+        return [(b["file"], b["reason"], _read_lines(out / "import" / b["file"])[b["line"] - 1])
+                for b in m["bad_lines"]]
+    assert bad_lines(on, m_on) == bad_lines(off, m_off)
+    assert m_on["posts"] == ANS_POSTS + len(answer_ids) == len(truth_on)
+    assert _answers_event(m_on)["count"] == len(answer_ids)
+    # the other events are the same
+    assert [e for e in m_on["events"] if e["id"] != "answers"] == m_off["events"]
+
+
+def test_answers_follow_the_import_rules(answered):
+    (on, m_on, (files, posts, truth)), _ = answered
+    assert json.loads((on / "truth.json").read_text()) == m_on
+    assert set(json.loads(t)["post_id"] for t in truth) == set(posts)
+    for name, lines in files.items():
+        day = date.fromisoformat(name[len("posts-"):-len(".jsonl.gz")])
+        prev = None
+        for line in lines:
+            rec = json.loads(line)
+            ts = _ts(rec["created_at"])
+            assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(Z|\+0[12]:00)", rec["created_at"])
+            assert ts.astimezone(timezone.utc).date() == day
+            assert prev is None or ts >= prev, (name, rec["created_at"])
+            prev = ts
+    for t in map(json.loads, truth):
+        if t["kind"] == "answer":
+            rec = posts[t["post_id"]]
+            assert t["topics"] == sim.topics_of(rec["text"], rec["author_handle"])
+            assert "parlement" in t["topics"] and t["event"] == "answers"
+            for k in ("platform", "id", "url", "created_at", "author_id", "author_handle", "text"):
+                assert isinstance(rec[k], str) and rec[k]
+            for k in ("author_followers", "like_count", "repost_count", "reply_count", "quote_count"):
+                assert isinstance(rec[k], int) and rec[k] >= 0
+    assert sum(m_on["languages"].values()) == m_on["posts"]
+
+
+def test_answers_reply_to_their_question(answered):
+    (_, m_on, (_, posts, truth)), _ = answered
+    truth = [json.loads(t) for t in truth]
+    kinds = {t["post_id"]: t for t in truth}
+    questions = {t["post_id"] for t in truth if t["kind"] == "question"}
+    ev = _answers_event(m_on)
+    qs = ev["questions"]
+    assert set(qs) == questions
+    # the institution's account per platform, as it appears on its other posts
+    inst_ids = defaultdict(set)
+    for pid, rec in posts.items():
+        if rec["author_handle"].lower() in INSTITUTION_HANDLES and kinds[pid]["kind"] != "answer":
+            inst_ids[rec["platform"]].add((rec["author_id"], rec["author_handle"]))
+    answers_of = defaultdict(list)
+    for pid, rec in posts.items():
+        if kinds[pid]["kind"] == "answer":
+            answers_of[f"{rec['platform']}:{rec['reply_to']}"].append(pid)
+    assert set(answers_of) <= questions
+    status = Counter()
+    for qid, e in qs.items():
+        assert set(e) == {"platform", "created_at", "status", "answer_id", "answered_at", "delay_hours"}
+        q = posts[qid]
+        assert e["platform"] == q["platform"] == qid.split(":")[0]
+        assert _ts(e["created_at"]) == _ts(q["created_at"])
+        status[e["status"]] += 1
+        if e["platform"] not in sim.INSTITUTION:
+            assert e["status"] == "unknown"
+        else:
+            assert e["status"] in ("answered", "unanswered")
+        if e["status"] != "answered":
+            assert e["answer_id"] is e["answered_at"] is e["delay_hours"] is None
+            assert qid not in answers_of
+            continue
+        assert answers_of[qid] == [e["answer_id"]]
+        a = posts[e["answer_id"]]
+        assert a["platform"] == q["platform"] and a["reply_to"] == q["id"]
+        assert a["author_handle"] == sim.INSTITUTION[a["platform"]]
+        assert inst_ids[a["platform"]] == {(a["author_id"], a["author_handle"])}
+        assert _ts(a["created_at"]) == _ts(e["answered_at"]) > _ts(q["created_at"])
+        delay = (_ts(e["answered_at"]) - _ts(e["created_at"])).total_seconds() / 3600
+        assert abs(delay - e["delay_hours"]) < 1e-3
+        assert kinds[e["answer_id"]]["lang"] == kinds[qid]["lang"]
+        assert a["text"].startswith(q["author_handle"] + " ")
+    assert status == Counter(ev["status_counts"]) - Counter()
+    assert status["answered"] == ev["count"] == sum(len(v) for v in answers_of.values())
+
+
+def _category(e):
+    if e["status"] != "answered":
+        return e["status"]
+    d = e["delay_hours"]
+    return "<24h" if d < 24 else "24-48h" if d < 48 else ">48h"
+
+
+def test_answer_delay_categories(answered):
+    (_, m_on, _), _ = answered
+    qs = _answers_event(m_on)["questions"]
+    cats = Counter(_category(e) for e in qs.values())
+    assert set(cats) == {"<24h", "24-48h", ">48h", "unanswered", "unknown"}, cats
+    assert all(0 < e["delay_hours"] <= 96 for e in qs.values() if e["status"] == "answered")
+    # a question whose answer would fall after the last day is unanswered in truth
+    last = _ts(m_on["end"] + "T00:00:00Z") + timedelta(days=1)
+    assert all(_ts(e["answered_at"]) < last for e in qs.values() if e["status"] == "answered")
+    known = [e for e in qs.values() if e["platform"] in sim.INSTITUTION]
+    within = sum(_category(e) == "<24h" for e in known) / len(known)
+    assert 0.25 < within < 0.6, cats
+    assert not any(e["platform"] in sim.INSTITUTION for e in qs.values() if e["status"] == "unknown")
+
+
+def test_answers_cli_flag(tmp_path):
+    sim.main([str(tmp_path), "--days", "3", "--posts", "600", "--seed", "3", "--answers"])
+    m = json.loads((tmp_path / "truth.json").read_text())
+    ev = _answers_event(m)
+    assert m["posts"] == 600 + ev["count"]
