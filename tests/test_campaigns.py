@@ -201,3 +201,11 @@ def test_agrees_with_a_direct_count_on_the_simulator(tmp_path: Path):
     assert r["people"] == len(set(theirs))
     assert r["own_posts"] == sum(own for own, _ in direct[day])
     assert r["cumulative_posts"] == sum(not own for dd, v in direct.items() if START <= dd <= day for own, _ in v)
+
+
+def test_utc_day_boundaries_with_sub_second_times():
+    late = post(1, "a")
+    late["created_at"] = datetime(2026, 11, 2, 23, 59, 59, 999_000, tzinfo=timezone.utc)
+    early = post(2, "b")
+    early["created_at"] = datetime(2026, 11, 2, 23, 30, tzinfo=timezone(timedelta(hours=-1)))  # 00:30 UTC
+    assert (one([late, early], 1)["posts"], one([late, early], 2)["posts"]) == (1, 1)

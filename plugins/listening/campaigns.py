@@ -74,13 +74,17 @@ def _select(mentions: pa.Table | None, tags: set[str]) -> pd.DataFrame:
     parents = pc.filter(pc.list_parent_indices(lists), hit)
     if len(parents) == 0:
         return empty
-    rows = mentions.select(list(COLUMNS)).take(pc.unique(parents))
-    # epoch day of created_at (UTC), computed in Arrow: no per-row Python dates
-    secs = pc.cast(pc.cast(rows["created_at"], pa.timestamp("s", "UTC")), pa.int64())
+    # one row per (post, campaign tag it carries), built in Arrow: no Python per row
+    rows = mentions.select([c for c in COLUMNS if c != "hashtags"]).take(parents)
+    rows = rows.append_column("tag", pc.filter(flat, hit))
+    ts = rows["created_at"]
+    if not pa.types.is_timestamp(ts.type):
+        raise ValueError(f"campaigns.daily: created_at must be a timestamp, not {ts.type}")
+    per_day = 86400 * {"s": 1, "ms": 10**3, "us": 10**6, "ns": 10**9}[ts.type.unit]
+    ticks = pc.cast(ts, pa.int64()).to_numpy(zero_copy_only=False)  # UTC ticks since the epoch
     df = rows.drop_columns(["created_at"]).to_pandas()
-    df["eday"] = np.floor_divide(secs.to_numpy(zero_copy_only=False), 86400)
-    df["tag"] = df["hashtags"].map(lambda hs: sorted(set(hs) & tags))
-    return df.drop(columns=["hashtags"]).explode("tag")
+    df["eday"] = np.floor_divide(ticks, per_day)
+    return df
 
 
 def _row(c, day: date, f: pd.DataFrame, own_today: int) -> dict:
@@ -90,8 +94,8 @@ def _row(c, day: date, f: pd.DataFrame, own_today: int) -> dict:
     today = f[f["eday"] == dday]
     posts = len(today)
     authors = pd.unique(today["author_key"])
-    earlier = f.loc[f["eday"] < dday, "author_key"]
-    new_people = int((~pd.Index(authors).isin(earlier)).sum())
+    # new: the account's first post with the hashtag since the start is today (f stops at `day`)
+    new_people = int((f.groupby("author_key")["eday"].min() == dday).sum())
     reach = pd.to_numeric(today.groupby("author_key")["author_followers"].max()).fillna(0).sum()
     langs = today["lang"].fillna("und").value_counts()
     share = {f"share_{l}": (float(langs.get(l, 0)) / posts if posts else 0.0) for l in LANGS}
