@@ -12,8 +12,8 @@ import pendulum
 from airflow.sdk import dag, task
 from airflow.timetables.interval import CronDataIntervalTimetable
 
-STEPS = ("ingest", "build_mentions", "compute_metrics", "score_influence", "detect", "validate",
-         "publish", "deliver", "summarise")
+STEPS = ("ingest", "build_mentions", "compute_metrics", "score_influence",
+         "track_responses", "measure_campaigns", "detect", "validate", "publish", "deliver", "summarise")
 
 
 def step(name: str):

@@ -28,7 +28,7 @@ def build(base: Path) -> tuple[Path, dict, dict]:
 
     os.environ.setdefault("VIGIE_PSEUDONYM_KEY", "test-key")
     corpus, root = base / "corpus", base / "lake"
-    simulate.simulate(corpus, start=START, days=DAYS, posts=POSTS, seed=SEED)
+    simulate.simulate(corpus, start=START, days=DAYS, posts=POSTS, seed=SEED, answers=True)
     results = {}
     for k in range(DAYS):
         day = START + timedelta(days=k)
@@ -37,6 +37,7 @@ def build(base: Path) -> tuple[Path, dict, dict]:
         pipeline.build_mentions(run)
         pipeline.compute_metrics(run)
         pipeline.score_influence(run)
+        pipeline.track_responses(run)
         results[day] = detect.detect_day(run)
         if day == VALIDATE_DAY:
             results["validate"] = pipeline.validate(run)

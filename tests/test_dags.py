@@ -11,8 +11,8 @@ from conftest import REPO, SAMPLE_IMPORT, env_for
 from listening import lake
 from listening.schema import MENTIONS, METRICS_DAILY
 
-STEPS = ["ingest", "build_mentions", "compute_metrics", "score_influence", "detect", "validate",
-         "publish", "deliver", "summarise"]
+STEPS = ["ingest", "build_mentions", "compute_metrics", "score_influence",
+         "track_responses", "measure_campaigns", "detect", "validate", "publish", "deliver", "summarise"]
 
 
 @pytest.fixture(scope="module")

@@ -268,7 +268,12 @@ TEXT = {
            "mute": "To mute a topic for 24 h: {cmds} (run where Vigie runs).",
            "detectors": {"volume_spike": "volume spike", "sentiment_drop": "sentiment drop",
                          "emerging_hashtag": "emerging hashtag", "emerging_term": "emerging word",
-                         "coordinated_copies": "coordinated copies", "crisis_words": "crisis words"}},
+                         "coordinated_copies": "coordinated copies", "crisis_words": "crisis words",
+                         "unanswered": "left unanswered"},
+           "desk_head": "Waiting for an answer for more than 24 h: {n} (of {total} posts addressed to the institution "
+                        "over {days} days; response rate {rate})",
+           "desk_line": "- {hours} h, {platform}, {kind}: {url}", "desk_more": "... and {n} more",
+           "desk_kinds": {"question": "question", "negative": "complaint", "misinformation": "wrong information"}},
     "fr": {"sev": {"red": "ROUGE", "amber": "ORANGE", "green": "VERT"},
            "sev_lower": {"red": "rouge", "amber": "orange", "green": "vert"},
            "why": "Pourquoi", "when": "Quand", "posts": "Les messages qui le montrent", "open": "voir le message",
@@ -288,7 +293,12 @@ TEXT = {
                    "Vigie tourne).",
            "detectors": {"volume_spike": "pic de volume", "sentiment_drop": "ton en baisse",
                          "emerging_hashtag": "hashtag \u00e9mergent", "emerging_term": "mot \u00e9mergent",
-                         "coordinated_copies": "copies coordonn\u00e9es", "crisis_words": "mots de crise"}},
+                         "coordinated_copies": "copies coordonn\u00e9es", "crisis_words": "mots de crise",
+                         "unanswered": "sans r\u00e9ponse"},
+           "desk_head": "En attente de r\u00e9ponse depuis plus de 24 h\u00a0: {n} (sur {total} messages adress\u00e9s "
+                        "\u00e0 l'institution en {days} jours\u00a0; taux de r\u00e9ponse {rate})",
+           "desk_line": "- {hours} h, {platform}, {kind}\u00a0: {url}", "desk_more": "... et {n} autres",
+           "desk_kinds": {"question": "question", "negative": "plainte", "misinformation": "information fausse"}},
 }
 FR_DAYS = ["lun.", "mar.", "mer.", "jeu.", "ven.", "sam.", "dim."]
 FR_MONTHS = ["janv.", "f\u00e9vr.", "mars", "avr.", "mai", "juin", "juil.", "ao\u00fbt", "sept.", "oct.", "nov.",
@@ -519,8 +529,26 @@ def red_message(run, a: dict, posts: dict[str, dict], hourly: list[dict], sender
     return _attach(msg, text, page, {cid: png})
 
 
+def _desk_lines(run, team_name: str, desk: list[dict], at: dict) -> list[str]:
+    """What waits for the team's answer for more than 24 h, oldest first (listening.responses)."""
+    mine = [r for r in desk if team_name in r["teams"] and r["status"] != "unknown"]
+    if not mine:
+        return []
+    late = sorted((r for r in mine if r["status"] == "unanswered" and r["overdue_24h"]),
+                  key=lambda r: (-r["age_hours"], r["post_id"]))
+    answered = sum(r["status"] == "answered" for r in mine)
+    lines = [at["desk_head"].format(n=len(late), total=len(mine), days=run.config.settings.response_window_days,
+                                    rate=f"{round(100 * answered / len(mine))}%")]
+    lines += [at["desk_line"].format(hours=f"{r['age_hours']:.0f}", platform=r["platform"],
+                                     kind=at["desk_kinds"].get(r["triage"], r["triage"]), url=r["url"] or r["post_id"])
+              for r in late[:10]]
+    if len(late) > 10:
+        lines.append(at["desk_more"].format(n=len(late) - 10))
+    return lines
+
+
 def digest_message(run, team_name: str, alerts: list[dict], posts: dict[str, dict], hourly: list[dict],
-                   metrics: list[dict], sender_: str) -> EmailMessage:
+                   metrics: list[dict], sender_: str, desk: list[dict] | None = None) -> EmailMessage:
     """The daily digest of a team: its topics' day in numbers and the day's alerts (red ones recalled)."""
     from listening import report
 
@@ -560,9 +588,12 @@ def digest_message(run, team_name: str, alerts: list[dict], posts: dict[str, dic
             images[cid] = chart_png(hourly, a["topic"], wins, zone, start, end, lang)
         blocks.append(_alert_html(a, label, posts, zone, cid, lang))
         text_blocks.append(_alert_text(a, label, posts, zone, lang))
+    desk_lines = _desk_lines(run, team_name, desk or [], at)
+    if desk_lines:
+        lines += ["", *desk_lines]
     intro = t["intro"].format(day=day)
     summary_html = "".join(f'<div style="font-family:Arial,Helvetica,sans-serif;font-size:13px;color:#333;'
-                           f'padding:2px 0;">{esc(line)}</div>' for line in lines)
+                           f'padding:2px 0;">{esc(line) or "&nbsp;"}</div>' for line in lines)
     if mine:
         head = at["head"].format(n=len(mine))
     else:
@@ -597,8 +628,9 @@ def _day_inputs(run) -> tuple[list[dict], dict[str, dict], list[dict], list[dict
     alerts = alerts.to_pylist() if alerts is not None else []
     posts: dict[str, dict] = {}
     need = {p for a in alerts for p in a["evidence_post_ids"]}
-    if need:
-        m = lake.read_partition(run.lake, MENTIONS, dt=run.day)
+    days = {run.day} | {a["window_start"].astimezone(timezone.utc).date() for a in alerts}
+    for d in sorted(days) if need else []:  # an alert may quote a post of an earlier day (left unanswered)
+        m = lake.read_partition(run.lake, MENTIONS, dt=d)
         if m is not None:
             for r in m.select(["post_id", "platform", "url", "created_at", "text"]).to_pylist():
                 if r["post_id"] in need:
@@ -618,7 +650,11 @@ def digests(run, sender_: str | None = None) -> dict[str, EmailMessage]:
     alerts = [a for a in alerts if not a["status_reason"].startswith("topic muted")]
     s = sender_ or sender()
     wl = run.config.watchlists
-    return {name: digest_message(run, name, alerts, posts, hourly, metrics, s)
+    from listening.schema import RESPONSES
+
+    desk = lake.read_partition(run.lake, RESPONSES, dt=run.day)
+    desk = desk.to_pylist() if desk is not None else []
+    return {name: digest_message(run, name, alerts, posts, hourly, metrics, s, desk)
             for name in sorted(wl.teams) if any(tp.team == name for tp in wl.topics)}
 
 

@@ -231,7 +231,7 @@ class Settings(_Strict):
     # the response desk (listening.responses): how many days back posts wait for an answer, and
     # after how many hours a red post still unanswered raises an alert to its team
     response_window_days: int = Field(default=7, ge=1, le=28)
-    response_alert_hours: float = Field(default=4.0, gt=0)
+    response_alert_hours: float = Field(default=24.0, gt=0)
     # weights of the influence score's components (listening.influence, docs/influence.md)
     influence_weights: dict[str, float] = {"reach": 0.2, "engagement": 0.2, "centrality": 0.3,
                                            "relevance": 0.15, "authenticity": 0.15}

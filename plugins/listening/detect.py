@@ -756,6 +756,19 @@ def _staged_or_published(run, ds) -> pa.Table:
     return t
 
 
+def _unanswered(run) -> list[dict]:
+    """Red posts the institution has left unanswered too long (listening.responses), once each."""
+    from listening import responses
+    from listening.schema import RESPONSES
+
+    p = lake.stage_path(run.lake, run.day, RESPONSES, dt=run.day)
+    desk = lake.read_file(p, RESPONSES) if p.exists() else lake.read_partition(run.lake, RESPONSES, dt=run.day)
+    if desk is None:
+        return []
+    s = run.config.settings
+    return responses.overdue_alerts(desk, run.day, s.response_alert_hours, language(s.digest_language))
+
+
 def detect_day(run) -> dict:
     """Run the detectors over the run's day and stage its alerts partition (validated, then published).
 
@@ -771,6 +784,7 @@ def detect_day(run) -> dict:
     daily = _staged_or_published(run, METRICS_DAILY)
     rows = detect(**inputs_from_lake(run.lake, run.day, mentions, hourly, daily),
                   lang=language(run.config.settings.digest_language))
+    rows += _unanswered(run)
     rows = delivery.initial_status(run, rows)
     table = pa.Table.from_pylist(rows, schema=ALERTS.schema)
     lake.write_file(lake.stage_path(run.lake, run.day, ALERTS, dt=run.day), ALERTS, table)

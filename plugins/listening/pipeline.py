@@ -363,19 +363,86 @@ INFLUENCE_COLUMNS = ["post_id", "platform", "created_at", "author_key", "author_
                      "mentioned_keys", "cluster_id", "cluster_size", "cluster_authors", "bot_score"]
 
 
+def _read_columns(path: Path, ds, columns: list[str]) -> pa.Table:
+    """Columns of a partition; a column a lake written by an older version lacks comes back null."""
+    import pyarrow.parquet as pq
+
+    have = set(pq.read_schema(path).names)
+    t = pq.read_table(path, columns=[c for c in columns if c in have])
+    fields = [ds.schema.field(c) for c in columns]
+    cols = [t[c] if c in have else pa.nulls(t.num_rows, f.type) for c, f in zip(columns, fields)]
+    return pa.Table.from_arrays(cols, schema=pa.schema([f.with_nullable(True) for f in fields])).cast(
+        pa.schema([f.with_nullable(True) for f in fields]))
+
+
 def window_mentions(run: Run, days: int, columns: list[str]) -> pa.Table:
     """The mentions of the `days` days ending on the run's day: published ones, and today's staged."""
     from datetime import timedelta
 
-    import pyarrow.parquet as pq
-
-    tables = [staged(run, MENTIONS).select(columns)]
+    tables = [_read_columns(lake.stage_path(run.lake, run.day, MENTIONS, dt=run.day), MENTIONS, columns)]
     for k in range(1, days):
         p = lake.partition_dir(run.lake, MENTIONS, dt=run.day - timedelta(days=k)) / lake.PART
         if p.exists():
-            t = pq.read_table(p, columns=columns)
-            tables.append(t.cast(pa.schema([MENTIONS.schema.field(c) for c in columns])))
+            tables.append(_read_columns(p, MENTIONS, columns))
     return pa.concat_tables(tables)
+
+
+def window_raw(run: Run, days: int, columns: list[str]) -> pa.Table:
+    """Raw posts of every source over the `days` days ending on the run's day (today's staged)."""
+    from datetime import timedelta
+
+    paths = sorted((lake.staging_dir(run.lake, run.day) / RAW.path).glob(f"source=*/dt=*/{lake.PART}"))
+    for k in range(1, days):
+        d = (run.day - timedelta(days=k)).isoformat()
+        paths += sorted((run.lake / RAW.path).glob(f"source=*/dt={d}/{lake.PART}"))
+    tables = [_read_columns(p, RAW, columns) for p in paths]
+    if not tables:
+        return pa.schema([RAW.schema.field(c).with_nullable(True) for c in columns]).empty_table()
+    return pa.concat_tables(tables)
+
+
+RESPONSE_COLUMNS = ["post_id", "platform", "url", "created_at", "topics", "triage", "urgency",
+                    "addresses_institution"]
+
+
+def track_responses(run: Run) -> dict:
+    """The response desk at the end of the day (listening.responses)."""
+    from listening import responses
+    from listening.queries import AccountSet
+    from listening.schema import RESPONSE_METRICS, RESPONSES
+
+    s, wl = run.config.settings, run.config.watchlists
+    cands = responses.candidates(window_mentions(run, s.response_window_days, RESPONSE_COLUMNS))
+    raw = window_raw(run, s.response_window_days, ["post_id", "platform", "created_at", "reply_to", "author_handle"])
+    own = {p: AccountSet(h) for p, h in wl.institution.accounts.items()}
+    replies = responses.own_posts(raw, own)
+    teams_of = {t.name: t.team for t in wl.topics}
+    table = responses.desk(cands, replies, raw.select(["post_id", "reply_to"]), run.day, teams_of,
+                           observed=set(replies["platform"].to_pylist()))
+    lake.write_file(lake.stage_path(run.lake, run.day, RESPONSES, dt=run.day), RESPONSES, table)
+    summary = responses.metrics(table, teams_of)
+    lake.write_file(lake.stage_path(run.lake, run.day, RESPONSE_METRICS, dt=run.day), RESPONSE_METRICS, summary)
+    status = table["status"].to_pylist()
+    log.info("%s: response desk: %d posts awaiting an answer, %d answered, %d unknown", run.day,
+             status.count("unanswered"), status.count("answered"), status.count("unknown"))
+    return {"desk": len(status), "answered": status.count("answered"), "unanswered": status.count("unanswered"),
+            "unknown": status.count("unknown")}
+
+
+def measure_campaigns(run: Run) -> dict:
+    """Uptake of each campaign hashtag on the day (listening.campaigns)."""
+    from listening import campaigns
+    from listening.schema import CAMPAIGN_DAILY
+
+    wanted = run.config.watchlists.campaigns
+    first = campaigns.history_needed(wanted, run.day)
+    if first is None:
+        table = CAMPAIGN_DAILY.schema.empty_table()
+    else:
+        mentions = window_mentions(run, (run.day - first).days + 1, list(campaigns.COLUMNS))
+        table = campaigns.daily(mentions, run.day, wanted)
+    lake.write_file(lake.stage_path(run.lake, run.day, CAMPAIGN_DAILY, dt=run.day), CAMPAIGN_DAILY, table)
+    return {"campaigns": table.num_rows}
 
 
 def score_influence(run: Run) -> dict:
@@ -436,7 +503,9 @@ def run_day(day: str | date, **kw) -> dict:
     """The whole nightly run of one day, without a scheduler (CLI and tests)."""
     run = make_run(day, **kw)
     out = {"ingest": ingest(run), "mentions": build_mentions(run), "metrics": compute_metrics(run),
-           "influence": score_influence(run), "detect": detect(run), "validate": validate(run),
+           "influence": score_influence(run), "responses": track_responses(run),
+           "campaigns": measure_campaigns(run), "detect": detect(run),
+           "validate": validate(run),
            "publish": publish(run), "deliver": deliver(run)}
     out["summary"] = summarise(run)
     return out
@@ -456,7 +525,8 @@ def _not_retriable() -> tuple[type[Exception], ...]:
 NOT_RETRIABLE = _not_retriable()
 
 STEP_FUNCTIONS = {"ingest": ingest, "build_mentions": build_mentions, "compute_metrics": compute_metrics,
-                  "score_influence": score_influence, "detect": detect, "validate": validate, "publish": publish,
+                  "score_influence": score_influence, "track_responses": track_responses,
+                  "measure_campaigns": measure_campaigns, "detect": detect, "validate": validate, "publish": publish,
                   "deliver": deliver, "summarise": summarise}
 
 

@@ -141,6 +141,26 @@ def suite(ds: Dataset, day, topics: list[str], languages: list[str]) -> tuple[li
             Rule("window_days_set", "row", E.ExpectColumnValuesToBeInSet(column="window_days", value_set=[7, 28])),
             Rule("rank_positive", "row", E.ExpectColumnValuesToBeBetween(column="rank", min_value=1)),
         ]
+    if ds.name == "responses":
+        rules += [
+            Rule("status_set", "row", E.ExpectColumnValuesToBeInSet(column="status",
+                                                                   value_set=["answered", "unanswered", "unknown"])),
+            Rule("triage_needs_answer", "row", E.ExpectColumnValuesToBeInSet(
+                column="triage", value_set=["question", "negative", "misinformation"])),
+            Rule("urgency_set", "row", E.ExpectColumnValuesToBeInSet(column="urgency", value_set=SEVERITIES)),
+            Rule("response_hours_not_negative", "row",
+                 E.ExpectColumnValuesToBeBetween(column="response_hours", min_value=0)),
+        ]
+    if ds.name == "response_metrics":
+        rules += [
+            Rule("response_rate_range", "row",
+                 E.ExpectColumnValuesToBeBetween(column="response_rate", min_value=0, max_value=1)),
+        ]
+    if ds.name == "campaign_daily":
+        rules += [Rule("day_is_the_run_day", "row",
+                       E.ExpectColumnValuesToBeInSet(column="day", value_set=[day.isoformat()]))]
+        rules += [Rule(f"{c}_range", "row", E.ExpectColumnValuesToBeBetween(column=c, min_value=0, max_value=1))
+                  for c in ("share_fr", "share_nl", "share_en", "share_de", "share_other")]
     if ds.name == "alerts":
         derived = ["_missing_evidence", "_window_hours"]
         rules += [

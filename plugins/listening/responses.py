@@ -1,0 +1,160 @@
+"""The response desk: did the institution answer the people who addressed it, and how fast.
+
+The guide for parliaments asks for an answer within 48 hours, 24 if possible. Every night, the
+posts of the last `response_window_days` days that call for an answer (addressed to one of the
+institution's accounts, triaged question, negative or misinformation) are matched with the
+replies of the institution's own accounts found in the raw layer: a reply to the post itself
+or anywhere below it in its thread. Own replies rarely mention a watched keyword, so they are
+looked for in `raw`, not in `mentions`.
+
+A platform on which none of the institution's accounts posted anything in the window is taken
+as one whose replies are not collected: its posts are "unknown", never "unanswered".
+
+The `responses` dataset of day D is the desk as it stood at the end of D (a snapshot, so a
+re-run of D gives the same rows whatever happened later); `response_metrics` sums it per team
+and topic. A red post still unanswered `response_alert_hours` after it was published raises one
+alert, on the day that delay runs out, routed to the team owning its first topic.
+"""
+from __future__ import annotations
+
+from datetime import date, datetime, time, timedelta, timezone
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from listening.schema import RESPONSE_METRICS, RESPONSES, conform
+
+NEEDS_ANSWER = ("question", "negative", "misinformation")
+THREAD_DEPTH = 6  # replies below replies looked through, at most
+
+
+def end_of(day: date) -> datetime:
+    return datetime.combine(day + timedelta(days=1), time(), tzinfo=timezone.utc)
+
+
+def candidates(mentions: pa.Table) -> pa.Table:
+    """Posts that call for an answer."""
+    if not mentions.num_rows:
+        return mentions
+    keep = pc.and_(mentions["addresses_institution"], pc.is_in(mentions["triage"], pa.array(NEEDS_ANSWER)))
+    return mentions.filter(keep)
+
+
+def own_posts(raw: pa.Table, own) -> pa.Table:
+    """The raw posts written by the institution's accounts (`own`: platform -> AccountSet)."""
+    if not raw.num_rows:
+        return raw.select(["post_id", "platform", "created_at", "reply_to", "author_handle"])
+    mask = [h in own.get(p, ()) for p, h in zip(raw["platform"].to_pylist(), raw["author_handle"].to_pylist())]
+    return raw.filter(pa.array(mask, pa.bool_())).select(["post_id", "platform", "created_at", "reply_to",
+                                                          "author_handle"])
+
+
+def first_answers(wanted: set[str], replies: pa.Table, raw_parents: pa.Table) -> dict[str, tuple]:
+    """Earliest own reply per wanted post: (answer id, handle, time), walking up each reply's thread.
+
+    `raw_parents` holds post_id -> reply_to for the window's raw posts, so a reply to a reply to
+    the question still counts as an answer to it.
+    """
+    parent = {}
+    # Only the chains above the own replies matter: fetch them level by level.
+    frontier = {r for r in replies["reply_to"].to_pylist() if r}
+    for _ in range(THREAD_DEPTH):
+        frontier -= parent.keys()
+        if not frontier:
+            break
+        hit = raw_parents.filter(pc.is_in(raw_parents["post_id"], pa.array(sorted(frontier), pa.string())))
+        found = dict(zip(hit["post_id"].to_pylist(), hit["reply_to"].to_pylist()))
+        parent.update({k: found.get(k) for k in frontier})
+        frontier = {v for v in found.values() if v}
+    best: dict[str, tuple] = {}
+    order = sorted(zip(replies["created_at"].to_pylist(), replies["post_id"].to_pylist(),
+                       replies["author_handle"].to_pylist(), replies["reply_to"].to_pylist()))
+    for at, pid, handle, up in order:
+        seen = 0
+        while up and seen <= THREAD_DEPTH:
+            if up in wanted and up not in best:
+                best[up] = (pid, handle, at)
+            up, seen = parent.get(up), seen + 1
+    return best
+
+
+def desk(cands: pa.Table, replies: pa.Table, raw_parents: pa.Table, day: date, teams_of: dict[str, str],
+         observed: set[str]) -> pa.Table:
+    """The responses dataset of `day`: each candidate with its status at the end of the day."""
+    as_of = end_of(day)
+    rows = []
+    if cands.num_rows:
+        replies = replies.filter(pc.less(replies["created_at"], pa.scalar(as_of, replies.schema.field("created_at").type)))
+        answers = first_answers(set(cands["post_id"].to_pylist()), replies, raw_parents)
+        for m in cands.select(["post_id", "platform", "url", "created_at", "topics", "triage", "urgency"]).to_pylist():
+            ans = answers.get(m["post_id"])
+            if ans and ans[2] >= m["created_at"]:
+                status, hours = "answered", (ans[2] - m["created_at"]).total_seconds() / 3600
+                age = hours
+            else:
+                ans, hours = None, None
+                status = "unanswered" if m["platform"] in observed else "unknown"
+                age = (as_of - m["created_at"]).total_seconds() / 3600
+            late = (lambda h: (status == "unanswered" and age > h) or (hours is not None and hours > h))
+            rows.append({**m, "teams": sorted({teams_of[t] for t in m["topics"] if t in teams_of}),
+                         "status": status, "answered_by": ans[1] if ans else None, "answer_id": ans[0] if ans else None,
+                         "answered_at": ans[2] if ans else None, "response_hours": hours, "age_hours": age,
+                         "overdue_24h": late(24), "overdue_48h": late(48)})
+    return conform(RESPONSES, pa.Table.from_pylist(rows, schema=RESPONSES.schema))
+
+
+def _summary(team: str, topic: str | None, rs: list[dict]) -> dict:
+    known = [r for r in rs if r["status"] != "unknown"]
+    answered = [r["response_hours"] for r in known if r["status"] == "answered"]
+    return {"team": team, "topic": topic, "awaiting": len(known), "answered": len(answered),
+            "unknown": len(rs) - len(known),
+            "response_rate": len(answered) / len(known) if known else None,
+            "median_response_hours": float(np.median(answered)) if answered else None,
+            "p90_response_hours": float(np.percentile(answered, 90)) if answered else None,
+            "overdue_24h": sum(r["overdue_24h"] for r in rs), "overdue_48h": sum(r["overdue_48h"] for r in rs)}
+
+
+def metrics(responses: pa.Table, teams_of: dict[str, str]) -> pa.Table:
+    """Per team and topic, and per team (topic null): every configured pair gets a row, zeros included."""
+    rows = responses.to_pylist()
+    out = []
+    for team in sorted(set(teams_of.values())):
+        topics = sorted(t for t, tm in teams_of.items() if tm == team)
+        for topic in topics:
+            out.append(_summary(team, topic, [r for r in rows if topic in r["topics"]]))
+        out.append(_summary(team, None, [r for r in rows if set(r["topics"]) & set(topics)]))
+    return conform(RESPONSE_METRICS, pa.Table.from_pylist(out, schema=RESPONSE_METRICS.schema))
+
+
+def overdue_alerts(responses: pa.Table, day: date, delay_hours: float, lang: str = "fr") -> list[dict]:
+    """One alert per red post whose answer delay ran out during `day` with no answer by then."""
+    from listening.detect import _row
+
+    start, end = end_of(day) - timedelta(days=1), end_of(day)
+    out = []
+    for r in responses.to_pylist():
+        if r["urgency"] != "red" or r["status"] == "unknown" or not r["topics"]:
+            continue
+        due = r["created_at"] + timedelta(hours=delay_hours)
+        if not start <= due < end or (r["answered_at"] is not None and r["answered_at"] <= due):
+            continue
+        t = TEXT[lang if lang in TEXT else "en"]
+        what = t["kinds"].get(r["triage"], r["triage"])
+        out.append(_row(r["topics"][0], "unanswered", "red", delay_hours, r["created_at"], due,
+                        t["title"].format(what=what, hours=f"{delay_hours:g}"),
+                        t["why"].format(what=what, platform=r["platform"], hours=f"{delay_hours:g}",
+                                        url=r["url"] or r["post_id"]),
+                        [r["post_id"]], subject=r["post_id"], observed=delay_hours, expected=None))
+    return out
+
+
+TEXT = {
+    "fr": {"title": "Sans réponse depuis {hours} h : {what} adressée à l'institution",
+           "why": "Une {what} adressée à l'institution sur {platform} attend une réponse depuis {hours} heures : "
+                  "{url}",
+           "kinds": {"question": "question", "negative": "plainte", "misinformation": "information fausse"}},
+    "en": {"title": "Unanswered for {hours} h: {what} addressed to the institution",
+           "why": "A {what} addressed to the institution on {platform} has waited {hours} hours for an answer: {url}",
+           "kinds": {"question": "question", "negative": "complaint", "misinformation": "piece of wrong information"}},
+}
