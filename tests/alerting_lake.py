@@ -38,6 +38,7 @@ def build(base: Path) -> tuple[Path, dict, dict]:
         pipeline.compute_metrics(run)
         pipeline.score_influence(run)
         pipeline.track_responses(run)
+        pipeline.measure_campaigns(run)
         results[day] = detect.detect_day(run)
         if day == VALIDATE_DAY:
             results["validate"] = pipeline.validate(run)

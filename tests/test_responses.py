@@ -143,3 +143,23 @@ def test_the_digest_lists_what_is_overdue(built):
     assert f"En attente de réponse depuis plus de 24 h\u00a0: {len(late)} " in text
     oldest = max(late, key=lambda r: r["age_hours"])
     assert (oldest["url"] or oldest["post_id"]) in text
+
+
+def test_the_daily_report_shows_the_desk_and_the_campaign(built):
+    import re
+
+    from listening import pipeline, report_html
+    from listening.schema import CAMPAIGN_DAILY
+
+    root, _, days, _ = built
+    day = days[-1]
+    run = pipeline.make_run(day, "r", lake_dir=str(root))
+    page = report_html.group_page(run, "institution")
+    desk = [r for r in lake.read_partition(root, RESPONSES, dt=day).to_pylist() if "parlement" in r["topics"]]
+    known = [r for r in desk if r["status"] != "unknown"]
+    assert re.search(rf'<td class="n awaiting">{len(known)}</td>', page)
+    assert re.search(rf'<td class="n late24">{sum(r["overdue_24h"] for r in desk)}</td>', page)
+    [agora] = lake.read_partition(root, CAMPAIGN_DAILY, dt=day).to_pylist()
+    page = report_html.group_page(run, "campaigns")
+    assert re.search(rf'data-campaign="agora">.*?<td class="n people">{agora["people"]:,}</td>', page, re.S)
+    assert f"jour {agora['day_of_campaign']}" in page

@@ -15,7 +15,8 @@ from datetime import date, datetime, timedelta, timezone
 from pathlib import Path
 
 from listening import lake
-from listening.schema import ALERTS, AUTHORS, MENTIONS, METRICS_DAILY, METRICS_HOURLY
+from listening.schema import (ALERTS, AUTHORS, CAMPAIGN_DAILY, MENTIONS, METRICS_DAILY, METRICS_HOURLY,
+                              RESPONSE_METRICS, RESPONSES)
 
 E = html.escape
 COLOURS = ["#1f5fa8", "#d9822b", "#2e8b57", "#b03a5b", "#6a4fb3", "#3a8fa6"]
@@ -33,6 +34,11 @@ TEXT = {
            "class": "Type", "action": "Réponse recommandée", "waiting": "Questions adressées à l'institution",
            "to_report": "Insultes à signaler", "to_correct": "Informations fausses à corriger",
            "urgent": "Messages urgents (rouge)",
+           "desk": "Réponses de l'institution ({days} derniers jours)", "awaiting": "Attendent une réponse",
+           "answered": "Répondus", "rate": "Taux de réponse", "median": "Délai médian", "p90": "Délai (90 %)",
+           "late24": "En retard (> 24 h)", "late48": "En retard (> 48 h)", "unknown": "Réponses non visibles",
+           "campaigns": "Campagnes", "people": "Personnes", "new_people": "Nouvelles", "cumulative": "Depuis le début",
+           "reach": "Portée estimée", "vs_first": "Par rapport aux 3 premiers jours", "day_n": "jour {n}",
            "classes": {"question": "question", "positive_feedback": "retour positif", "disagreement": "désaccord",
                        "humour": "humour", "negative": "négatif", "misinformation": "information fausse",
                        "inflammatory": "provocation", "insult": "insulte", "spam": "spam / publicité",
@@ -51,6 +57,11 @@ TEXT = {
            "class": "Type", "action": "Recommended response", "waiting": "Questions addressed to the institution",
            "to_report": "Insults to report", "to_correct": "Wrong information to correct",
            "urgent": "Urgent posts (red)",
+           "desk": "The institution's answers (last {days} days)", "awaiting": "Waiting for an answer",
+           "answered": "Answered", "rate": "Response rate", "median": "Median time", "p90": "Time (90%)",
+           "late24": "Late (> 24 h)", "late48": "Late (> 48 h)", "unknown": "Answers not visible",
+           "campaigns": "Campaigns", "people": "People", "new_people": "New", "cumulative": "Since the start",
+           "reach": "Estimated reach", "vs_first": "Compared with the first 3 days", "day_n": "day {n}",
            "classes": {"question": "question", "positive_feedback": "positive feedback", "disagreement": "disagreement",
                        "humour": "humour", "negative": "negative", "misinformation": "wrong or misleading information",
                        "inflammatory": "inflammatory", "insult": "insult", "spam": "spam / advertising",
@@ -154,6 +165,61 @@ def _influencers(authors, names: list[str], labels: dict[str, str], t: dict) -> 
                        f'<td class="n">{a["influence"]:.2f}</td><td>{E(a["explanation"])}</td></tr>')
         out.append("</table>")
     return "".join(out) or f'<p>{E(t["none"])}</p>'
+
+
+def _hours(h) -> str:
+    return "–" if h is None else (f"{h:.0f} h" if h >= 2 else f"{h * 60:.0f} min")
+
+
+def _desk(run, names: list[str], t: dict) -> str:
+    """Answered or not, how fast: the response desk over the group's topics (listening.responses)."""
+    desk = lake.read_partition(run.lake, RESPONSES, dt=run.day)
+    if desk is None:
+        return f'<p class="muted">{E(t["not_yet"])}</p>'
+    rows = [r for r in desk.to_pylist() if set(r["topics"]) & set(names)]
+    if not rows:
+        return f'<p>{E(t["none"])}</p>'
+    known = [r for r in rows if r["status"] != "unknown"]
+    hours = sorted(r["response_hours"] for r in known if r["status"] == "answered")
+    med = hours[len(hours) // 2] if hours else None
+    p90 = hours[min(len(hours) - 1, int(0.9 * len(hours)))] if hours else None
+    cells = [("awaiting", len(known)), ("answered", len(hours)),
+             ("rate", f"{round(100 * len(hours) / len(known))}%" if known else "–"),
+             ("median", _hours(med)), ("p90", _hours(p90)),
+             ("late24", sum(r["overdue_24h"] for r in rows)), ("late48", sum(r["overdue_48h"] for r in rows)),
+             ("unknown", len(rows) - len(known))]
+    return ('<table id="desk">' + "".join(f'<tr><td>{E(t[k])}</td><td class="n {k}">{E(str(v))}</td></tr>'
+                                          for k, v in cells) + "</table>")
+
+
+def _campaigns(run, names: list[str], t: dict) -> str:
+    """Uptake of the campaign hashtags that belong to this group's topics (listening.campaigns)."""
+    wl = run.config.watchlists
+    tags = {h.casefold() for tp in wl.topics if tp.name in names for h in tp.hashtags}
+    mine = [c for c in wl.campaigns if c.hashtag.casefold() in tags]
+    if not mine:
+        return ""
+    days = [run.day - timedelta(days=k) for k in range(HISTORY_DAYS - 1, -1, -1)]
+    rows = [r for r in _read_days(run.lake, CAMPAIGN_DAILY, days) if r["campaign"] in {c.name for c in mine}]
+    out = [f'<section id="campaigns"><h2>{E(t["campaigns"])}</h2>']
+    for c in mine:
+        series = {r["day"]: r for r in rows if r["campaign"] == c.name}
+        today = series.get(run.day)
+        if today is None:
+            out.append(f'<p>{E(c.label)}: {E(t["not_yet"])}</p>')
+            continue
+        vs = today["vs_first_days"]
+        cells = [("posts", f'{today["posts"]:,}'), ("people", f'{today["people"]:,}'),
+                 ("new_people", f'{today["new_people"]:,}'), ("cumulative", f'{today["cumulative_people"]:,}'),
+                 ("reach", f'{today["reach"]:,}'), ("vs_first", "–" if vs is None else f"×{vs:.1f}")]
+        out.append(f'<h3 style="font-size:.95rem">{E(c.label)} · {E(t["day_n"].format(n=today["day_of_campaign"]))}'
+                   f'</h3><table class="campaign" data-campaign="{E(c.name)}">'
+                   + "".join(f'<tr><td>{E(t[k])}</td><td class="n {k}">{v}</td></tr>' for k, v in cells) + "</table>")
+        people = {"people": [float(series[d]["people"]) if d in series else None for d in days],
+                  "new_people": [float(series[d]["new_people"]) if d in series else None for d in days]}
+        out.append(_line_chart(people, [d.strftime("%d/%m") for d in days],
+                               {"people": COLOURS[0], "new_people": COLOURS[1]}, ymin=0, title=t["people"]))
+    return "".join(out) + "</section>"
 
 
 TRIAGE_ORDER = ["question", "misinformation", "insult", "inflammatory", "negative", "disagreement",
@@ -274,6 +340,8 @@ def group_page(run, group: str) -> str:
 <h2>{E(t['terms'])}</h2><p>{E(term_line) or '–'}</p></section>
 <section id="influencers"><h2>{E(t['influencers'])}</h2>{influencers}</section>
 <section id="triage"><h2>{E(t['triage'])}</h2>{triage}</section>
+<section id="responses"><h2>{E(t['desk'].format(days=settings.response_window_days))}</h2>{_desk(run, names, t)}</section>
+{_campaigns(run, names, t)}
 <section id="examples"><h2>{E(t['examples'])}</h2>{example_html}</section>
 <p class="muted">{E(t['generated'].format(lake=run.lake))}</p>
 </main></body></html>
