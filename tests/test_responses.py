@@ -12,7 +12,7 @@ import pyarrow as pa
 import pytest
 
 from listening import lake, responses
-from listening.schema import ALERTS, RESPONSE_METRICS, RESPONSES
+from listening.schema import RESPONSE_METRICS, RESPONSES
 
 
 @pytest.fixture(scope="module")
@@ -81,20 +81,24 @@ def test_metrics_per_team_and_topic(built):
     assert ("communication", None) in m     # the team as a whole
 
 
-def test_overdue_alert_fires_once_per_post_on_the_right_day_and_not_when_answered_in_time(built):
+def test_overdue_alert_lists_each_post_once_on_the_right_day_and_not_when_answered_in_time(built):
     root, answers, days, _ = built
     alerts = [a for a in lake.read_dataset(root, "alerts").to_pylist() if a["detector"] == "unanswered"]
     assert alerts
+    owner = {"parlement": "communication", "budget-2027": "greffe", "climate-bill": "greffe", "agora": "campagnes"}
     per_post = {}
     for a in alerts:
-        [pid] = a["evidence_post_ids"]
-        per_post.setdefault(pid, []).append(a)
-    assert all(len(v) == 1 for v in per_post.values())        # once per post
-    for pid, [a] in per_post.items():
-        due = a["window_end"]
-        assert due - a["window_start"] == timedelta(hours=24)
-        owner = {"parlement": "communication", "budget-2027": "greffe", "climate-bill": "greffe", "agora": "campagnes"}
         assert a["severity"] == "red" and a["team"] == owner[a["topic"]]   # routed to the topic's team
+        assert len({(x["topic"], x["window_end"].date()) for x in alerts if x["topic"] == a["topic"]
+                    and x["window_end"].date() == a["window_end"].date()}) == 1   # one alert per topic and day
+        for pid in a["evidence_post_ids"]:
+            per_post.setdefault(pid, []).append(a)
+    assert all(len(v) == 1 for v in per_post.values())        # each post alerted once
+    desk = {r["post_id"]: r for day in days for r in lake.read_partition(root, RESPONSES, dt=day).to_pylist()}
+    for pid, [a] in per_post.items():
+        due = desk[pid]["created_at"] + timedelta(hours=24)
+        assert a["window_start"] <= desk[pid]["created_at"] and due <= a["window_end"]
+        assert due.date() == a["window_end"].date()   # raised on the day it fell due
         t = answers.get(pid)
         if t is not None:
             assert t["status"] != "unknown"
@@ -127,7 +131,9 @@ def test_posts_of_a_platform_without_the_institution_are_unknown_not_unanswered(
     alerts = responses.overdue_alerts(pa.Table.from_pylist(list(desk.values()), schema=RESPONSES.schema),
                                       date(2026, 11, 3), 24, "en")
     assert [a["evidence_post_ids"] for a in alerts] == [["x:1"]]
-    assert ALERTS.schema.field("detector") is not None
+    assert alerts[0]["title"] == "Unanswered for 24 h: 1 urgent post(s) addressed to the institution"
+    assert responses.overdue_alerts(pa.Table.from_pylist(list(desk.values()), schema=RESPONSES.schema),
+                                    date(2026, 11, 4), 24, "en") == []   # not again the next day
 
 
 def test_the_digest_lists_what_is_overdue(built):

@@ -12,8 +12,9 @@ as one whose replies are not collected: its posts are "unknown", never "unanswer
 
 The `responses` dataset of day D is the desk as it stood at the end of D (a snapshot, so a
 re-run of D gives the same rows whatever happened later); `response_metrics` sums it per team
-and topic. A red post still unanswered `response_alert_hours` after it was published raises one
-alert, on the day that delay runs out, routed to the team owning its first topic.
+and topic. Red posts still unanswered `response_alert_hours` after they were published raise an
+alert on the day that delay runs out: one per topic listing them (each post in exactly one),
+routed to the team owning the topic.
 """
 from __future__ import annotations
 
@@ -128,33 +129,42 @@ def metrics(responses: pa.Table, teams_of: dict[str, str]) -> pa.Table:
 
 
 def overdue_alerts(responses: pa.Table, day: date, delay_hours: float, lang: str = "fr") -> list[dict]:
-    """One alert per red post whose answer delay ran out during `day` with no answer by then."""
+    """Red posts whose answer delay ran out during `day` with no answer by then: one alert per topic
+    (the team owning the post's first topic), listing them. Each post is in exactly one alert, on
+    the day its delay runs out; one e-mail per post would bury a busy desk in red e-mails.
+    """
     from listening.detect import _row
 
     start, end = end_of(day) - timedelta(days=1), end_of(day)
-    out = []
+    late: dict[str, list[dict]] = {}
     for r in responses.to_pylist():
         if r["urgency"] != "red" or r["status"] == "unknown" or not r["topics"]:
             continue
         due = r["created_at"] + timedelta(hours=delay_hours)
-        if not start <= due < end or (r["answered_at"] is not None and r["answered_at"] <= due):
-            continue
-        t = TEXT[lang if lang in TEXT else "en"]
-        what = t["kinds"].get(r["triage"], r["triage"])
-        out.append(_row(r["topics"][0], "unanswered", "red", delay_hours, r["created_at"], due,
-                        t["title"].format(what=what, hours=f"{delay_hours:g}"),
-                        t["why"].format(what=what, platform=r["platform"], hours=f"{delay_hours:g}",
-                                        url=r["url"] or r["post_id"]),
-                        [r["post_id"]], subject=r["post_id"], observed=delay_hours, expected=None))
+        if start <= due < end and not (r["answered_at"] is not None and r["answered_at"] <= due):
+            late.setdefault(r["topics"][0], []).append({**r, "due": due})
+    t = TEXT[lang if lang in TEXT else "en"]
+    out = []
+    for topic, rows in sorted(late.items()):
+        rows.sort(key=lambda r: (r["created_at"], r["post_id"]))
+        kinds = ", ".join(f"{n} {t['kinds'].get(k, k)}" for k, n in
+                          sorted(((k, sum(r["triage"] == k for r in rows)) for k in {r["triage"] for r in rows})))
+        links = " ; ".join(r["url"] or r["post_id"] for r in rows[:10]) + (" …" if len(rows) > 10 else "")
+        out.append(_row(topic, "unanswered", "red", len(rows), rows[0]["created_at"], rows[-1]["due"],
+                        t["title"].format(n=len(rows), hours=f"{delay_hours:g}"),
+                        t["why"].format(n=len(rows), kinds=kinds, hours=f"{delay_hours:g}", links=links),
+                        [r["post_id"] for r in rows], subject=f"unanswered {day.isoformat()}",
+                        observed=len(rows), expected=0))
     return out
 
 
 TEXT = {
-    "fr": {"title": "Sans réponse depuis {hours} h : {what} adressée à l'institution",
-           "why": "Une {what} adressée à l'institution sur {platform} attend une réponse depuis {hours} heures : "
-                  "{url}",
-           "kinds": {"question": "question", "negative": "plainte", "misinformation": "information fausse"}},
-    "en": {"title": "Unanswered for {hours} h: {what} addressed to the institution",
-           "why": "A {what} addressed to the institution on {platform} has waited {hours} hours for an answer: {url}",
-           "kinds": {"question": "question", "negative": "complaint", "misinformation": "piece of wrong information"}},
+    "fr": {"title": "Sans réponse depuis {hours} h : {n} message(s) urgent(s) adressé(s) à l'institution",
+           "why": "{n} message(s) urgent(s) adressé(s) à l'institution ({kinds}) attendent une réponse depuis "
+                  "{hours} heures : {links}",
+           "kinds": {"question": "question(s)", "negative": "plainte(s)", "misinformation": "information(s) fausse(s)"}},
+    "en": {"title": "Unanswered for {hours} h: {n} urgent post(s) addressed to the institution",
+           "why": "{n} urgent post(s) addressed to the institution ({kinds}) have waited {hours} hours for an answer: "
+                  "{links}",
+           "kinds": {"question": "question(s)", "negative": "complaint(s)", "misinformation": "wrong information"}},
 }
