@@ -69,7 +69,7 @@ def cmd_simulate(args) -> int:
     from listening import simulate
 
     manifest = simulate.simulate(Path(args.out), start=date.fromisoformat(args.start), days=args.days,
-                                 posts=args.posts, seed=args.seed)
+                                 posts=args.posts, seed=args.seed, answers=args.answers)
     print(json.dumps({k: manifest[k] for k in ("start", "end", "posts", "languages", "topics")}, ensure_ascii=False))
     return 0
 
@@ -248,6 +248,8 @@ def main(argv: list[str] | None = None) -> int:
     m.add_argument("--days", type=int, default=14)
     m.add_argument("--posts", type=int, default=20000)
     m.add_argument("--seed", type=int, default=7)
+    m.add_argument("--answers", action="store_true",
+                   help="the institution's accounts answer some questions, after known delays (truth.json: answers)")
     m.set_defaults(func=cmd_simulate)
     n = sub.add_parser("nightly", help="run the DAG for each day of a range")
     n.add_argument("--start", required=True)
