@@ -238,3 +238,15 @@ def test_cli_config_check_shows_the_caret(tmp_path):
     assert "topics.2.queries.1: topic 'climate-bill': bad query: NEAR needs a distance in words" in lines[0]
     assert lines[1] == "    klimaat NEAR (ordonnantie OR wet)"
     assert lines[2] == "            ^^^^"
+
+
+def test_campaign_hashtag_and_dates_are_checked(tmp_path):
+    d, text = broken(tmp_path, 'hashtag: "#AgoraBXL"', 'hashtag: "AgoraBXL"')
+    msg = error_of(d)
+    line = line_of(text, 'hashtag: "AgoraBXL"')
+    assert msg.startswith(f"{d / 'watchlists.yml'}:{line}: campaigns.0.hashtag: ")
+    assert "is not a hashtag" in msg
+    (tmp_path / "b").mkdir()
+    d, text = broken(tmp_path / "b", "start: 2026-11-02\n    team: campagnes",
+                     "start: 2026-11-02\n    end: 2026-11-01\n    team: campagnes")
+    assert "ends (2026-11-01) before it starts (2026-11-02)" in error_of(d)

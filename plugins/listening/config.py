@@ -88,8 +88,23 @@ def _exclude_item(v: Any, info: ValidationInfo) -> Union[str, ExcludeQuery]:
 ExcludeItem = Annotated[Union[str, ExcludeQuery], PlainValidator(_exclude_item)]
 
 
+def _check_name(v: str) -> str:
+    if not NAME_RE.match(v):
+        raise ValueError(f"{v!r} must be lowercase letters, digits and dashes")
+    return v
+
+
+def _check_hashtag(v: str) -> str:
+    if not HASHTAG_RE.match(v):
+        raise ValueError(f"{v!r} is not a hashtag (write it with its '#', no spaces)")
+    return v
+
+
+Name = Annotated[str, AfterValidator(_check_name)]
+
+
 class Topic(_Strict):
-    name: str
+    name: Name
     label: str
     keywords: list[str] = []
     hashtags: list[str] = []
@@ -101,20 +116,10 @@ class Topic(_Strict):
     team: str
     group: str = "default"
 
-    @field_validator("name")
-    @classmethod
-    def _name(cls, v: str) -> str:
-        if not NAME_RE.match(v):
-            raise ValueError(f"{v!r} must be lowercase letters, digits and dashes")
-        return v
-
     @field_validator("hashtags")
     @classmethod
     def _hashtags(cls, v: list[str]) -> list[str]:
-        for h in v:
-            if not HASHTAG_RE.match(h):
-                raise ValueError(f"{h!r} is not a hashtag (write it with its '#', no spaces)")
-        return v
+        return [_check_hashtag(h) for h in v]
 
     @field_validator("accounts")
     @classmethod
@@ -154,26 +159,13 @@ class Institution(_Strict):
 
 class Campaign(_Strict):
     """A campaign hashtag whose uptake the team measures (listening.campaigns)."""
-    name: str
+    name: Name
     label: str
-    hashtag: str
+    hashtag: Annotated[str, AfterValidator(_check_hashtag)]
     start: date
     end: date | None = None
     team: str
 
-    @field_validator("name")
-    @classmethod
-    def _name(cls, v: str) -> str:
-        if not NAME_RE.match(v):
-            raise ValueError(f"{v!r} must be lowercase letters, digits and dashes")
-        return v
-
-    @field_validator("hashtag")
-    @classmethod
-    def _hashtag(cls, v: str) -> str:
-        if not HASHTAG_RE.match(v):
-            raise ValueError(f"{v!r} is not a hashtag (write it with its '#', no spaces)")
-        return v
 
     @model_validator(mode="after")
     def _dates(self) -> "Campaign":
