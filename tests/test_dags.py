@@ -7,7 +7,7 @@ from datetime import date, timedelta
 
 import pytest
 
-from conftest import REPO, SAMPLE_IMPORT, env_for
+from conftest import REPO, SAMPLE_IMPORT, env_for, everything_in
 from listening import lake
 from listening.schema import MENTIONS, METRICS_DAILY
 
@@ -53,12 +53,29 @@ def test_sample_day_runs_under_airflow(tmp_path, sample_truth):
     day = date.fromisoformat(manifest["start"]) + timedelta(days=2)
     lake_root, home = tmp_path / "lake", tmp_path / "airflow"
     env = env_for(lake_root, SAMPLE_IMPORT, home)
+    # The pseudonym key as an operator keeps it: an Airflow variable (a secrets backend in production).
+    secret = "k3y-0f-the-pseud0nyms-9b1f2"
+    del env["VIGIE_PSEUDONYM_KEY"]
+    env["AIRFLOW_VAR_VIGIE_PSEUDONYM_KEY"] = secret
     airflow = str(REPO / ".venv" / "bin" / "airflow") if (REPO / ".venv" / "bin" / "airflow").exists() else "airflow"
     subprocess.run([airflow, "db", "migrate"], env=env, check=True, capture_output=True)
     res = subprocess.run([airflow, "dags", "test", "listening_nightly", (day + timedelta(days=1)).isoformat()],
                          env=env, capture_output=True, text=True)
     log = res.stdout + res.stderr
     assert res.returncode == 0 and "state=success" in log, log[-4000:]
+    # The key reached the run (pseudonyms made with it), and no log, dataset, report or e-mail holds it.
+    from listening import privacy
+
+    assert not (lake_root / "_secrets").exists()
+    keys = set(lake.read_partition(lake_root, MENTIONS, dt=day)["author_key"].to_pylist())
+    raw = lake.read_dataset(lake_root, "raw").select(["platform", "author_id"]).to_pylist()
+    assert any(privacy.author_key(secret.encode(), r["platform"], r["author_id"]) in keys for r in raw)
+    assert secret not in log
+    # Airflow's own files too: its config, task logs and metadata database (XComs, rendered fields).
+    files = [p for p in home.rglob("*") if p.is_file()]
+    assert any(p.name == "airflow.db" for p in files)
+    assert not any(secret.encode() in p.read_bytes() for p in files)
+    assert not any(secret in s for _, s in everything_in(lake_root))
     mentions = lake.read_partition(lake_root, MENTIONS, dt=day).to_pylist()
     raw_ids = set(lake.read_dataset(lake_root, "raw")["post_id"].to_pylist())
     assert raw_ids and raw_ids <= set(truth)
