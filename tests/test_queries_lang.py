@@ -2,6 +2,7 @@
 records, filters, and what each platform is sent."""
 from __future__ import annotations
 
+import copy
 import gzip
 import json
 from pathlib import Path
@@ -255,7 +256,7 @@ def test_example_queries_file_loads_and_matches(tmp_path):
 def test_shipped_watchlists_as_queries_match_the_same_sample_posts():
     """Every shorthand written as a query gives the same topics on the bundled sample."""
     shipped = yaml.safe_load((CONFIG / "watchlists.yml").read_text("utf-8"))
-    as_queries = json.loads(json.dumps(shipped))
+    as_queries = copy.deepcopy(shipped)
     for t in as_queries["topics"]:
         qs = [f'"{k}"' if " " in k or "'" in k else k for k in t.pop("keywords", [])]
         qs += t.pop("hashtags", []) + t.pop("accounts", [])
@@ -333,7 +334,7 @@ def test_shipped_queries_keep_the_sample_matches_identical():
     (the simulator's truth is computed from keywords, hashtags and accounts)."""
     shipped = yaml.safe_load((CONFIG / "watchlists.yml").read_text("utf-8"))
     assert any(t.get("queries") for t in shipped["topics"])
-    plain = json.loads(json.dumps(shipped))
+    plain = copy.deepcopy(shipped)
     for t in plain["topics"]:
         t.pop("queries", None)
         if "exclude" in t:

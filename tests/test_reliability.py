@@ -5,6 +5,7 @@ import subprocess
 import sys
 from datetime import date, timedelta
 
+import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
@@ -16,7 +17,10 @@ from listening import pipeline
 # influence over 7 and 28 days) depends on the order days run in, by design: a backfill in order
 # is what a scheduler does, and re-running a day once the days before it exist converges.
 HISTORY_COLUMNS = ["new_hashtags", "new_terms"]
-HISTORY_DATASETS = ("authors",)
+HISTORY_DATASETS = ("authors", "responses", "response_metrics", "campaign_daily")
+HISTORY_DETECTORS = ("unanswered",)   # the response desk's alerts: posts of earlier days left unanswered
+# When an alert was handed to the SMTP server (or the outbox) is the wall clock's, not the data's.
+DELIVERY_COLUMNS = ["sent_at"]
 
 
 def _datasets(root, history=True):
@@ -27,7 +31,11 @@ def _datasets(root, history=True):
         if rel.parts[0] in ("quality", "_staging") or (not history and rel.parts[0] in HISTORY_DATASETS):
             continue
         t = pq.read_table(p)
-        out[str(rel)] = t.drop([c for c in ["run_id", *HISTORY_COLUMNS] if c in t.column_names])
+        if not history and "detector" in t.column_names:
+            import pyarrow.compute as pc
+
+            t = t.filter(pc.invert(pc.is_in(t["detector"], pa.array(HISTORY_DETECTORS))))
+        out[str(rel)] = t.drop([c for c in ["run_id", *HISTORY_COLUMNS, *DELIVERY_COLUMNS] if c in t.column_names])
     return out
 
 
