@@ -72,7 +72,7 @@ bench: $(STAMP)
 
 sample: $(STAMP)
 	rm -rf $(SAMPLE)/import $(SAMPLE)/truth.json $(SAMPLE)/truth.jsonl.gz
-	$(PY) -m listening simulate --out $(SAMPLE) --start 2026-11-02 --days 14 --posts 20000 --seed 7
+	$(PY) -m listening simulate --out $(SAMPLE) --start 2026-11-02 --days 14 --posts 20000 --seed 7 --answers
 
 docs: $(STAMP)
 	$(PY) -m listening schema --markdown > docs/data-dictionary.md

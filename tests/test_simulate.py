@@ -403,8 +403,9 @@ def test_bundled_sample_is_what_the_simulator_makes(tmp_path):
     from conftest import SAMPLE
 
     manifest = json.loads((SAMPLE / "truth.json").read_text())
+    answers = next((e["count"] for e in manifest["events"] if e["type"] == "answers"), None)
     sim.simulate(tmp_path, start=date.fromisoformat(manifest["start"]), days=manifest["days"],
-             posts=manifest["posts"], seed=manifest["seed"])
+                 posts=manifest["posts"] - (answers or 0), seed=manifest["seed"], answers=answers is not None)
     shipped = sorted(str(p.relative_to(SAMPLE)) for p in SAMPLE.rglob("*") if p.is_file())
     assert shipped == sorted(str(p.relative_to(tmp_path)) for p in tmp_path.rglob("*") if p.is_file())
     for name in shipped:
