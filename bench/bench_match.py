@@ -13,8 +13,6 @@ than the matcher and tells how much the query language costs on top.
 from __future__ import annotations
 
 import argparse
-import gzip
-import json
 import random
 import re
 import sys
@@ -37,18 +35,12 @@ WORDS = ("budget régional parlement ordonnance climat klimaat begroting gewest 
 
 
 def sample_posts(n: int) -> list[tuple]:
+    from listening.sources.files import records
+
     rows = []
-    for f in sorted((REPO / "include" / "sample" / "import").glob("*.jsonl.gz")):
-        with gzip.open(f, "rt", encoding="utf-8") as fh:
-            for line in fh:
-                try:
-                    r = json.loads(line)
-                except ValueError:
-                    continue
-                if isinstance(r, dict) and isinstance(r.get("text"), str):
-                    t = clean_text(r["text"])
-                    rows.append((t, hashtags(t), mentions(t), r.get("author_handle"), r.get("lang"),
-                                 r.get("platform")))
+    for r in records(REPO / "include" / "sample" / "import"):
+        t = clean_text(r["text"])
+        rows.append((t, hashtags(t), mentions(t), r.get("author_handle"), r.get("lang"), r.get("platform")))
     return (rows * (n // len(rows) + 1))[:n]
 
 

@@ -3,8 +3,6 @@ records, filters, and what each platform is sent."""
 from __future__ import annotations
 
 import copy
-import gzip
-import json
 from pathlib import Path
 
 import pytest
@@ -221,16 +219,9 @@ def test_shorthands_and_queries_together_keep_legacy_records():
 # The shipped example file and the bundled sample
 # --------------------------------------------------------------------------------------
 def _sample_posts(limit_files: int | None = None):
-    files = sorted((REPO / "include" / "sample" / "import").glob("*.jsonl.gz"))[:limit_files]
-    for f in files:
-        with gzip.open(f, "rt", encoding="utf-8") as fh:
-            for line in fh:
-                try:
-                    r = json.loads(line)
-                except ValueError:
-                    continue
-                if isinstance(r, dict) and isinstance(r.get("text"), str):
-                    yield r
+    from listening.sources.files import records
+
+    return records(REPO / "include" / "sample" / "import", limit_files)
 
 
 def _all_topics(m: Matcher, posts) -> list[list[str]]:

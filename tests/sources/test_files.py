@@ -213,3 +213,12 @@ def test_truncated_gzip_does_not_stop_the_run(imp):
     assert "mastodon:0" in ids(rows)            # what could be read of the truncated file is kept
     assert sorted(b["source_file"] for b in bad if b["rule"] == "unreadable_file") == ["a.jsonl.gz", "b.jsonl.gz"]
     assert all(b["reason"].startswith(b["source_file"] + ": ") for b in bad)
+
+
+def test_records_skip_bad_lines_and_records_without_text(tmp_path):
+    from listening.sources.files import records
+
+    (tmp_path / "a.jsonl").write_text('{"text": "un"}\nnot json\n[1, 2]\n{"text": 3}\n{"text": "deux"}\n')
+    (tmp_path / "b.jsonl").write_text('{"text": "trois"}\n')
+    assert [r["text"] for r in records(tmp_path)] == ["un", "deux", "trois"]
+    assert [r["text"] for r in records(tmp_path, limit_files=1)] == ["un", "deux"]
