@@ -531,14 +531,15 @@ def red_message(run, a: dict, posts: dict[str, dict], hourly: list[dict], sender
 
 def _desk_lines(run, team_name: str, desk: list[dict], at: dict) -> list[str]:
     """What waits for the team's answer for more than 24 h, oldest first (listening.responses)."""
+    from listening.responses import summary
+
     mine = [r for r in desk if team_name in r["teams"] and r["status"] != "unknown"]
     if not mine:
         return []
     late = sorted((r for r in mine if r["status"] == "unanswered" and r["overdue_24h"]),
                   key=lambda r: (-r["age_hours"], r["post_id"]))
-    answered = sum(r["status"] == "answered" for r in mine)
     lines = [at["desk_head"].format(n=len(late), total=len(mine), days=run.config.settings.response_window_days,
-                                    rate=f"{round(100 * answered / len(mine))}%")]
+                                    rate=f"{round(100 * summary(mine)['response_rate'])}%")]
     lines += [at["desk_line"].format(hours=f"{r['age_hours']:.0f}", platform=r["platform"],
                                      kind=at["desk_kinds"].get(r["triage"], r["triage"]), url=r["url"] or r["post_id"])
               for r in late[:10]]

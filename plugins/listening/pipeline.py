@@ -19,7 +19,7 @@ from listening import clean, lake, metrics, privacy
 from listening.config import TRIAGE, Config, import_dir as default_import_dir, lake_root, load_config
 from listening.nlp import entities, language, sentiment
 from listening.queries import Matcher, topics_of
-from listening.schema import MENTIONS, METRICS_DAILY, METRICS_HOURLY, QUARANTINE, RAW
+from listening.schema import MENTIONS, METRICS_DAILY, METRICS_HOURLY, QUARANTINE, RAW, conform
 from listening.sources import files
 
 log = logging.getLogger(__name__)
@@ -259,12 +259,6 @@ def add_day_columns(table: pa.Table, handles: list[str | None] | None = None) ->
     extra = {**found, "bot_score": scores, "bot_reasons": reasons}
     for c in DAY_COLUMNS:
         table = table.append_column(MENTIONS.schema.field(c), pa.array(extra[c], MENTIONS.schema.field(c).type))
-    return schema_conform(table)
-
-
-def schema_conform(table: pa.Table) -> pa.Table:
-    from listening.schema import conform
-
     return conform(MENTIONS, table)
 
 
@@ -369,10 +363,9 @@ def _read_columns(path: Path, ds, columns: list[str]) -> pa.Table:
 
     have = set(pq.read_schema(path).names)
     t = pq.read_table(path, columns=[c for c in columns if c in have])
-    fields = [ds.schema.field(c) for c in columns]
+    fields = [ds.schema.field(c).with_nullable(True) for c in columns]
     cols = [t[c] if c in have else pa.nulls(t.num_rows, f.type) for c, f in zip(columns, fields)]
-    return pa.Table.from_arrays(cols, schema=pa.schema([f.with_nullable(True) for f in fields])).cast(
-        pa.schema([f.with_nullable(True) for f in fields]))
+    return pa.Table.from_arrays(cols, schema=pa.schema(fields))
 
 
 def window_mentions(run: Run, days: int, columns: list[str]) -> pa.Table:

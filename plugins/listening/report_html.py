@@ -16,7 +16,7 @@ from pathlib import Path
 
 from listening import lake
 from listening.schema import (ALERTS, AUTHORS, CAMPAIGN_DAILY, MENTIONS, METRICS_DAILY, METRICS_HOURLY,
-                              RESPONSE_METRICS, RESPONSES)
+                              RESPONSES)
 
 E = html.escape
 COLOURS = ["#1f5fa8", "#d9822b", "#2e8b57", "#b03a5b", "#6a4fb3", "#3a8fa6"]
@@ -179,15 +179,14 @@ def _desk(run, names: list[str], t: dict) -> str:
     rows = [r for r in desk.to_pylist() if set(r["topics"]) & set(names)]
     if not rows:
         return f'<p>{E(t["none"])}</p>'
-    known = [r for r in rows if r["status"] != "unknown"]
-    hours = sorted(r["response_hours"] for r in known if r["status"] == "answered")
-    med = hours[len(hours) // 2] if hours else None
-    p90 = hours[min(len(hours) - 1, int(0.9 * len(hours)))] if hours else None
-    cells = [("awaiting", len(known)), ("answered", len(hours)),
-             ("rate", f"{round(100 * len(hours) / len(known))}%" if known else "–"),
-             ("median", _hours(med)), ("p90", _hours(p90)),
-             ("late24", sum(r["overdue_24h"] for r in rows)), ("late48", sum(r["overdue_48h"] for r in rows)),
-             ("unknown", len(rows) - len(known))]
+    from listening.responses import summary
+
+    m = summary(rows)
+    rate = m["response_rate"]
+    cells = [("awaiting", m["awaiting"]), ("answered", m["answered"]),
+             ("rate", "–" if rate is None else f"{round(100 * rate)}%"),
+             ("median", _hours(m["median_response_hours"])), ("p90", _hours(m["p90_response_hours"])),
+             ("late24", m["overdue_24h"]), ("late48", m["overdue_48h"]), ("unknown", m["unknown"])]
     return ('<table id="desk">' + "".join(f'<tr><td>{E(t[k])}</td><td class="n {k}">{E(str(v))}</td></tr>'
                                           for k, v in cells) + "</table>")
 

@@ -105,7 +105,8 @@ def desk(cands: pa.Table, replies: pa.Table, raw_parents: pa.Table, day: date, t
     return conform(RESPONSES, pa.Table.from_pylist(rows, schema=RESPONSES.schema))
 
 
-def _summary(team: str, topic: str | None, rs: list[dict]) -> dict:
+def summary(rs: list[dict], team: str | None = None, topic: str | None = None) -> dict:
+    """The desk's measures over some of its rows (a team's, a topic's, a report group's)."""
     known = [r for r in rs if r["status"] != "unknown"]
     answered = [r["response_hours"] for r in known if r["status"] == "answered"]
     return {"team": team, "topic": topic, "awaiting": len(known), "answered": len(answered),
@@ -123,8 +124,8 @@ def metrics(responses: pa.Table, teams_of: dict[str, str]) -> pa.Table:
     for team in sorted(set(teams_of.values())):
         topics = sorted(t for t, tm in teams_of.items() if tm == team)
         for topic in topics:
-            out.append(_summary(team, topic, [r for r in rows if topic in r["topics"]]))
-        out.append(_summary(team, None, [r for r in rows if set(r["topics"]) & set(topics)]))
+            out.append(summary([r for r in rows if topic in r["topics"]], team, topic))
+        out.append(summary([r for r in rows if set(r["topics"]) & set(topics)], team))
     return conform(RESPONSE_METRICS, pa.Table.from_pylist(out, schema=RESPONSE_METRICS.schema))
 
 
