@@ -90,10 +90,17 @@ class _ArrowSink:
 
 
 def ingest(run: Run) -> dict:
-    """Import files -> raw rows of the day, per platform, as received."""
+    """Import files and the collectors' landed files -> raw rows of the day, per platform."""
+    from listening import collect
+
     lake.clear_staging(run.lake, run.day)
     sink = _ArrowSink(RAW.schema)
-    _, bad = files.read_day(run.import_dir, run.day, rows=sink)
+    landed = collect.landing_files(run.lake, run.day)
+    collecting = (run.lake / collect.LANDING).is_dir()
+    import_dir = run.import_dir if run.import_dir.is_dir() or not collecting else None
+    seen: dict = {}
+    _, bad = files.read_day(import_dir, run.day, rows=sink, landed=landed, seen=seen)
+    bad += collect.landing_quarantine(run.lake, run.day)
     tables = sink.tables()
     erased = privacy.suppressed(run.lake)
     skipped = 0
@@ -106,9 +113,12 @@ def ingest(run: Run) -> dict:
     for platform, table in tables.items():
         lake.write_file(lake.stage_path(run.lake, run.day, RAW, source=platform, dt=run.day), RAW, table)
     stage_quarantine(run, "raw", bad)
-    log.info("%s: %d posts read from %s, %d lines quarantined, %d skipped (authors erased on request)",
-             run.day, sink.count - skipped, run.import_dir, len(bad), skipped)
-    return {"posts": sink.count - skipped, "quarantined": len(bad), "erased": skipped, "platforms": sorted(tables)}
+    log.info("%s: %d posts read from %s and %d landed files (%d copies of posts fetched twice "
+             "folded), %d lines quarantined, %d skipped (authors erased on request)",
+             run.day, sink.count - skipped, import_dir or "no import directory", len(landed),
+             seen["_folded"], len(bad), skipped)
+    return {"posts": sink.count - skipped, "quarantined": len(bad), "erased": skipped,
+            "platforms": sorted(tables), "landed_files": len(landed), "folded": seen["_folded"]}
 
 
 def staged_raw(run: Run) -> pa.Table:

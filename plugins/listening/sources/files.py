@@ -138,7 +138,8 @@ def records(import_dir: Path, limit_files: int | None = None):
                     yield r
 
 
-def read_day(import_dir: Path, day: date, rows=None) -> tuple[list[dict], list[dict]]:
+def read_day(import_dir: Path | None, day: date, rows=None, landed: list[Path] = (),
+             seen: dict | None = None) -> tuple[list[dict], list[dict]]:
     """Posts created on `day` (UTC) from every import file, and the bad lines to quarantine.
 
     A bad line is reported by the run of the day it claims; one whose date can't be read is
@@ -146,16 +147,21 @@ def read_day(import_dir: Path, day: date, rows=None) -> tuple[list[dict], list[d
     the first file in name order wins, and the copy is quarantined as a duplicate.
     `rows` may be any object with `append` (the pipeline passes one that packs rows into Arrow
     batches as they come, so a day of a million posts never sits in memory as dicts).
+    `landed` are the collectors' files of the day (listening.collect), most recent first: a post
+    fetched twice (overlapping queries, a retried run) is expected there, so its older copies
+    are dropped without quarantine (counted in `seen["_folded"]`).
     """
     start = datetime(day.year, day.month, day.day, tzinfo=timezone.utc)
     end = start + timedelta(days=1)
     rows = [] if rows is None else rows
     bad: list[dict] = []
-    seen: dict[str, tuple[str, int]] = {}
-    for path in import_files(import_dir):
-        name = path.name
+    seen = {} if seen is None else seen
+    seen.setdefault("_folded", 0)
+    paths = [(p, False) for p in (import_files(import_dir) if import_dir is not None else [])]
+    for path, fold in paths + [(p, True) for p in landed]:
+        name = path.name if not fold else f"{path.parent.parent.name}/{path.parent.name}/{path.name}"
         try:
-            _read_file(path, name, start, end, rows, bad, seen)
+            _read_file(path, name, start, end, rows, bad, seen, fold)
         except (OSError, EOFError) as e:  # a truncated or corrupt .gz must not stop the run
             bad.append({"rule": "unreadable_file", "reason": f"{name}: cannot read the file ({e}); "
                         f"the lines before the failure were read", "post_id": None,
@@ -164,7 +170,7 @@ def read_day(import_dir: Path, day: date, rows=None) -> tuple[list[dict], list[d
 
 
 def _read_file(path: Path, name: str, start: datetime, end: datetime,
-               rows: list[dict], bad: list[dict], seen: dict[str, tuple[str, int]]) -> None:
+               rows: list[dict], bad: list[dict], seen: dict, fold: bool = False) -> None:
     with _open(path) as fh:
         for lineno, raw_line in enumerate(fh, start=1):
             if not raw_line.strip():
@@ -204,6 +210,9 @@ def _read_file(path: Path, name: str, start: datetime, end: datetime,
                 reject(e.rule, e.reason, pid)
                 continue
             if row["post_id"] in seen:
+                if fold:
+                    seen["_folded"] += 1
+                    continue
                 f0, l0 = seen[row["post_id"]]
                 reject("duplicate", f"post {row['post_id']} already read from {f0}:{l0}", row["post_id"])
                 continue

@@ -1,0 +1,290 @@
+"""Hourly collection: ask each platform what is new since the last run, land it, move the cursor.
+
+One job per (source, topic). For each of its queries the job fetches, newest first, every post
+since the query's cursor (minus a small overlap, for posts indexed late), drops the ones the
+last run already landed, and writes the rest as JSON Lines in the import format under
+
+    <lake>/landing/source=<platform>/dt=<day the post was created>/<time>-<topic>-<nonce>.jsonl
+
+each line carrying the platform's record as received (`original`), then saves the cursor. The
+order matters: a crash between the two only means the next run fetches those posts again, and
+the nightly reader keeps one copy per post id (the most recent). A query that fails (platform
+down, rate limit too long, unreadable page) keeps its old cursor, so the next run fetches the
+gap; the job then fails so that Airflow retries it, after landing what the others fetched.
+"""
+from __future__ import annotations
+
+import json
+import logging
+import os
+import uuid
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+
+from pydantic import create_model
+
+from listening import sources
+from listening.sources import files
+from listening.config import Config, ConfigError, _load_model, config_dir_from_env, lake_root, load_config
+from listening.sources.base import BadRecord, Creds, MalformedPage, SourceError, SourceOptions, iso, utc
+from listening.sources.http import Client, scrub
+
+log = logging.getLogger(__name__)
+
+SOURCES_FILE = "sources.yml"
+LANDING = "landing"
+STATE = "_state/collect"
+OVERLAP = timedelta(minutes=15)   # posts indexed late by the platform are still found
+MAX_IDS = 5000                    # ids remembered per query, at the overlap's edge
+
+
+# ---- configuration ----------------------------------------------------------------------
+
+def load_sources(config_dir: str | Path | None = None, config: Config | None = None) -> dict[str, SourceOptions]:
+    """The enabled collectors of sources.yml (absent file: none), each with its checked options."""
+    d = Path(config_dir) if config_dir else config_dir_from_env()
+    fields = {name: (sources.collector(name).Options | None, None) for name in sources.COLLECTORS}
+    model = create_model("Sources", __config__={"extra": "forbid"}, **fields)
+    loaded = _load_model(d / SOURCES_FILE, model, required=False)
+    out = {name: opts for name in sources.COLLECTORS
+           if (opts := getattr(loaded, name)) is not None and opts.enabled}
+    if config is not None:
+        known = {t.name for t in config.watchlists.topics}
+        for name, opts in out.items():
+            unknown = sorted(set(opts.topics or []) - known)
+            if unknown:
+                raise ConfigError(f"{d / SOURCES_FILE}: {name}.topics: unknown topics {unknown} "
+                                  f"(topics of the watchlists: {sorted(known)})")
+    return out
+
+
+def credentials(name: str) -> Creds | None:
+    """The collector's Airflow connection, or None when it isn't defined."""
+    conn_id = sources.collector(name).CONNECTION
+    if not conn_id:
+        return None
+    try:
+        from airflow.sdk import Connection
+
+        c = Connection.get(conn_id)
+    except Exception:  # not defined (or no Airflow to ask): the job says so and skips
+        return None
+    extra = c.extra_dejson if hasattr(c, "extra_dejson") else json.loads(c.extra or "{}")
+    return Creds(login=c.login, password=c.password, host=c.host, extra=extra or {})
+
+
+def plan(config: Config, options: dict[str, SourceOptions]) -> list[dict]:
+    """The jobs of an hourly run: one per (source, topic) that has something to ask."""
+    jobs = []
+    for name, opts in options.items():
+        mod = sources.collector(name)
+        topics = {q.topic for q in mod.queries(config.watchlists, opts, credentials(name))}
+        if opts.topics is not None:
+            topics &= set(opts.topics)
+        jobs += [{"source": name, "topic": t} for t in sorted(topics)]
+    return jobs
+
+
+# ---- state ------------------------------------------------------------------------------
+
+def state_path(lake: Path, source: str, topic: str) -> Path:
+    return Path(lake) / STATE / source / f"{topic}.json"
+
+
+def load_state(lake: Path, source: str, topic: str) -> dict:
+    p = state_path(lake, source, topic)
+    if not p.exists():
+        return {"queries": {}}
+    try:
+        return json.loads(p.read_text())
+    except ValueError as e:
+        raise SourceError(f"{p}: cursor file unreadable ({e}); move it away to start again "
+                          f"from the backfill horizon") from None
+
+
+def _write_atomic(path: Path, data: bytes) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.{uuid.uuid4().hex[:8]}.tmp")
+    with open(tmp, "wb") as f:
+        f.write(data)
+        f.flush()
+        os.fsync(f.fileno())
+    os.replace(tmp, path)
+
+
+# ---- one job ----------------------------------------------------------------------------
+
+def run_job(source: str, topic: str, *, config: Config | None = None,
+            options: SourceOptions | None = None, creds: Creds | None = None,
+            lake: Path | None = None, now: datetime | str | None = None,
+            client: Client | None = None, use_connection: bool = True) -> dict:
+    """Collect what is new for one (source, topic); returns the summary the task logs."""
+    config = config or load_config()
+    lake = Path(lake) if lake else lake_root(config)
+    mod = sources.collector(source)
+    if options is None:
+        options = load_sources(config.config_dir).get(source) or mod.Options()
+    if creds is None and use_connection:
+        creds = credentials(source)
+    now = utc(now) if now else datetime.now(timezone.utc)
+    summary = {"source": source, "topic": topic, "queries": 0, "pages": 0, "posts": 0,
+               "already_landed": 0, "quarantined": 0, "errors": [], "gaps": [], "files": []}
+    if mod.CONNECTION and creds is None and getattr(mod, "REQUIRES_CREDENTIALS", True):
+        msg = (f"{source}: skipped, no credentials (define the Airflow connection "
+               f"{mod.CONNECTION!r}, docs/sources.md)")
+        log.warning(msg)
+        return {**summary, "skipped": msg}
+    secrets = creds.secrets() if creds else []
+    client = client or Client(secrets=secrets)
+    queries = [q for q in mod.queries(config.watchlists, options, creds) if q.topic == topic]
+    state = load_state(lake, source, topic)
+    posts: dict[str, dict] = {}
+    bad: list[dict] = []
+    horizon = now - timedelta(days=getattr(mod, "HORIZON_DAYS", 3650))
+    for q in queries:
+        summary["queries"] += 1
+        cur = state["queries"].get(q.key) or {}
+        if cur.get("newest"):
+            since = utc(cur["newest"]) - OVERLAP
+            if since < horizon:
+                summary["gaps"].append(f"{q.key}: posts from {iso(since)} to {iso(horizon)} are older "
+                                       f"than {source} keeps ({mod.HORIZON_DAYS} days): not reachable")
+                since = horizon
+        else:
+            since = now - timedelta(hours=options.backfill_hours)
+        landed_before = set(cur.get("ids", []))
+        found: list[dict] = []
+        pages, complete = 0, False
+        try:
+            for page in mod.fetch(client, q, since, options, creds):
+                pages += 1
+                for rec in page.records:
+                    try:
+                        post = mod.to_post(rec, page)
+                        created = files.to_raw(post)["created_at"]  # the nightly reader's checks, now
+                    except BadRecord as e:
+                        bad.append({"rule": e.rule, "reason": e.reason, "request": page.request,
+                                    "record": rec})
+                        continue
+                    except (KeyError, TypeError, ValueError) as e:
+                        bad.append({"rule": "mapping", "reason": f"{type(e).__name__}: {e}",
+                                    "request": page.request, "record": rec})
+                        continue
+                    if created < since:
+                        continue
+                    found.append(post)
+                if pages >= options.max_pages:
+                    summary["gaps"].append(f"{q.key}: stopped after {pages} pages (max_pages); posts "
+                                           f"older than the last page and newer than {iso(since)} not fetched")
+                    break
+            complete = True
+        except MalformedPage as e:
+            bad.append({"rule": "malformed_page", "reason": e.reason, "request": e.request, "record": e.body})
+            summary["errors"].append(f"{q.key}: {e}")
+        except SourceError as e:
+            summary["errors"].append(f"{q.key}: {e}")
+        summary["pages"] += pages
+        for post in found:
+            pid = f"{post['platform']}:{post['id']}"
+            if str(post["id"]) in landed_before:
+                summary["already_landed"] += 1
+            elif pid not in posts:
+                post["collected"] = {"at": iso(now), "source": source, "topic": topic, "query": q.key}
+                posts[pid] = post
+        if complete:
+            state["queries"][q.key] = _next_cursor(cur, found)
+    summary["quarantined"] = len(bad)
+    summary["posts"] = len(posts)
+    summary["files"] = _land(lake, source, topic, posts.values(), bad, secrets)
+    state["updated"] = iso(now)
+    _write_atomic(state_path(lake, source, topic), json.dumps(state, indent=1, sort_keys=True).encode())
+    for g in summary["gaps"]:
+        log.warning("%s/%s: gap: %s", source, topic, g)
+    log.info("%s/%s: %d queries, %d pages, %d new posts, %d already landed, %d quarantined, %d errors",
+             source, topic, summary["queries"], summary["pages"], summary["posts"],
+             summary["already_landed"], summary["quarantined"], len(summary["errors"]))
+    if summary["errors"]:
+        raise SourceError(scrub(f"{source}/{topic}: {len(summary['errors'])} of {summary['queries']} queries "
+                                f"failed (what the others fetched is landed; the failed ones resume from "
+                                f"their cursor): " + "; ".join(summary["errors"]), secrets))
+    return summary
+
+
+def _next_cursor(cur: dict, found: list[dict]) -> dict:
+    """Newest creation time landed, and the ids near it (so the overlap does not land them twice)."""
+    times = [(utc(p["created_at"]), str(p["id"])) for p in found]
+    if cur.get("newest"):
+        times += [(utc(cur["newest"]), i) for i in cur.get("ids", [])]
+    if not times:
+        return dict(cur)
+    newest = max(t for t, _ in times)
+    edge = newest - OVERLAP - OVERLAP
+    ids = sorted({i for t, i in times if t >= edge})[-MAX_IDS:]
+    return {"newest": iso(newest), "ids": ids}
+
+
+def _land(lake: Path, source: str, topic: str, posts, bad: list[dict], secrets: list[str]) -> list[str]:
+    stamp = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%S%fZ")
+    nonce = uuid.uuid4().hex[:6]
+    by_day: dict[str, list[bytes]] = {}
+    for p in posts:
+        day = utc(p["created_at"]).date().isoformat()
+        line = json.dumps(p, ensure_ascii=False, sort_keys=True)
+        by_day.setdefault(day, []).append(scrub(line, secrets).encode() + b"\n")
+    written = []
+    for day, lines in sorted(by_day.items()):
+        path = Path(lake) / LANDING / f"source={source}" / f"dt={day}" / f"{stamp}-{topic}-{nonce}.jsonl"
+        _write_atomic(path, b"".join(lines))
+        written.append(str(path))
+    if bad:
+        day = stamp[:4] + "-" + stamp[4:6] + "-" + stamp[6:8]
+        path = Path(lake) / LANDING / "_quarantine" / f"source={source}" / f"dt={day}" / f"{stamp}-{topic}-{nonce}.jsonl"
+        lines = [scrub(json.dumps(b, ensure_ascii=False, default=str), secrets).encode() + b"\n" for b in bad]
+        _write_atomic(path, b"".join(lines))
+        written.append(str(path))
+    return written
+
+
+# ---- the nightly side -------------------------------------------------------------------
+
+def landing_files(lake: Path, day) -> list[Path]:
+    """The day's landed files, most recent first (the nightly reader keeps the first copy)."""
+    root = Path(lake) / LANDING
+    if not root.is_dir():
+        return []
+    files = [p for d in root.glob(f"source=*/dt={day}") for p in d.glob("*.jsonl")]
+    return sorted(files, key=lambda p: p.name, reverse=True)
+
+
+def landing_quarantine(lake: Path, day) -> list[dict]:
+    """What the collectors refused on `day` (by collection time), as quarantine rows."""
+    out = []
+    for path in sorted((Path(lake) / LANDING / "_quarantine").glob(f"source=*/dt={day}/*.jsonl")):
+        name = f"{path.parent.parent.name}/{path.parent.name}/{path.name}"
+        for n, line in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
+            try:
+                b = json.loads(line)
+            except ValueError:
+                continue
+            record = b.get("record")
+            out.append({"rule": b.get("rule"), "reason": f"{b.get('request')}: {b.get('reason')}",
+                        "post_id": None, "source_file": name, "source_line": n,
+                        "record": (record if isinstance(record, str) else json.dumps(record, ensure_ascii=False))[:10_000]})
+    return out
+
+
+def run_all(config: Config | None = None, lake: Path | None = None, now=None,
+            only_source: str | None = None, only_topic: str | None = None) -> list[dict]:
+    """Every job in turn (the CLI's `collect`); one job failing does not stop the others."""
+    config = config or load_config()
+    options = load_sources(config.config_dir, config)
+    out = []
+    for job in plan(config, options):
+        if (only_source and job["source"] != only_source) or (only_topic and job["topic"] != only_topic):
+            continue
+        try:
+            out.append(run_job(job["source"], job["topic"], config=config, options=options[job["source"]],
+                               lake=lake, now=now))
+        except SourceError as e:
+            out.append({**job, "failed": str(e)})
+    return out

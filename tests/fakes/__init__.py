@@ -1,0 +1,1 @@
+"""Fake platforms: real HTTP servers speaking each platform's wire format, for the collector tests."""
