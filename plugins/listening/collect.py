@@ -35,6 +35,7 @@ SOURCES_FILE = "sources.yml"
 LANDING = "landing"
 STATE = "_state/collect"
 OVERLAP = timedelta(minutes=15)   # posts indexed late by the platform are still found
+ALL = "all"                       # the topic of queries that serve every topic (a news feed)
 MAX_IDS = 5000                    # ids remembered per query, at the overlap's edge
 
 
@@ -79,8 +80,8 @@ def plan(config: Config, options: dict[str, SourceOptions]) -> list[dict]:
     for name, opts in options.items():
         mod = sources.collector(name)
         topics = {q.topic for q in mod.queries(config.watchlists, opts, credentials(name))}
-        if opts.topics is not None:
-            topics &= set(opts.topics)
+        if opts.topics is not None:  # ALL: queries of no topic in particular (a news feed)
+            topics &= set(opts.topics) | {ALL}
         jobs += [{"source": name, "topic": t} for t in sorted(topics)]
     return jobs
 

@@ -142,8 +142,9 @@ class Client:
                 return max(0.0, (when - datetime.now(timezone.utc)).total_seconds())
             except (TypeError, ValueError):
                 pass
-        if h.get("x-rate-limit-reset", "").isdigit():  # X: epoch seconds of the window's end
-            return max(0.0, int(h["x-rate-limit-reset"]) - time.time()) + 1
+        for epoch in ("x-rate-limit-reset", "ratelimit-reset"):  # X, Bluesky: epoch of the window's end
+            if h.get(epoch, "").isdigit():
+                return max(0.0, int(h[epoch]) - time.time()) + 1
         reset = h.get("x-ratelimit-reset")  # Reddit: seconds until the window resets
         if reset:
             try:
