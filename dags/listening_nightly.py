@@ -1,7 +1,9 @@
-"""Nightly listening run: one UTC day of posts, from the import files to validated Parquet.
+"""Nightly listening run: one UTC day of posts, from the import files and what the hourly
+collection landed (listening_collect) to validated Parquet.
 
 Wiring only: each task calls one function of `listening.pipeline` with the day and the run id.
-The run for day D has the data interval [D, D+1) UTC and starts once that day is over.
+The run for day D has the data interval [D, D+1) UTC and starts once that day is over, after
+the collection has run past midnight (at most two hours of waiting; at once for a past day).
 """
 from __future__ import annotations
 
@@ -14,6 +16,18 @@ from airflow.timetables.interval import CronDataIntervalTimetable
 
 STEPS = ("ingest", "build_mentions", "compute_metrics", "score_influence",
          "track_responses", "measure_campaigns", "detect", "validate", "publish", "deliver", "summarise")
+
+
+@task.sensor(task_id="wait_for_collection", poke_interval=300, timeout=4 * 3600, mode="reschedule")
+def wait_for_collection(data_interval_start=None):
+    """The hourly collection past midnight (at most 2 h); at once without collectors or for a past day."""
+    from airflow.sdk import PokeReturnValue
+
+    from listening import collect
+
+    ready, why = collect.ready_for_nightly(data_interval_start.date().isoformat())
+    print(why)
+    return PokeReturnValue(is_done=ready)
 
 
 def step(name: str):
@@ -42,11 +56,10 @@ def step(name: str):
     doc_md=__doc__,
 )
 def listening_nightly():
-    previous = None
+    previous = wait_for_collection()
     for name in STEPS:
         current = step(name)
-        if previous is not None:
-            previous >> current
+        previous >> current
         previous = current
 
 

@@ -1,6 +1,7 @@
 """Command line: `python -m listening COMMAND …` (with plugins/ on the path, as the Makefile does).
 
-  config check DIR              check watchlists.yml and settings.yml, print the topics
+  config check DIR              check watchlists.yml, settings.yml and sources.yml, print the topics
+  collect [--source S] [--topic T]   fetch what is new from the platforms (what the hourly DAG does)
   sentiment --lang XX           score stdin lines, print one JSON object per line
   simulate --out DIR [...]      write a synthetic corpus and its truth file
   nightly --start D --end D     run the Airflow DAG for each day (airflow dags test), then summarise
@@ -42,12 +43,34 @@ def cmd_config(args) -> int:
     from listening.queries import Matcher
 
     Matcher(cfg.watchlists)
-    print(f"{cfg.config_dir}: ok, {len(cfg.watchlists.topics)} topics, {len(cfg.watchlists.teams)} teams")
+    from listening import collect
+
+    try:
+        sources = collect.load_sources(cfg.config_dir, cfg)
+    except ConfigError as e:
+        print(e, file=sys.stderr)
+        return 1
+    print(f"{cfg.config_dir}: ok, {len(cfg.watchlists.topics)} topics, {len(cfg.watchlists.teams)} teams, "
+          f"collectors: {', '.join(sources) or 'none (no sources.yml: import files only)'}")
     for t in cfg.watchlists.topics:
         print(f"  {t.name:<16} team {t.team:<14} {len(t.keywords)} keywords, {len(t.hashtags)} hashtags, "
               f"{len(t.accounts)} accounts, {len(t.queries)} queries, {len(t.exclude)} exclusions, "
               f"languages {','.join(t.languages)}")
     return 0
+
+
+def cmd_collect(args) -> int:
+    import logging
+
+    from listening import collect
+
+    logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
+    results = collect.run_all(only_source=args.source, only_topic=args.topic)
+    for r in results:
+        print(json.dumps({k: v for k, v in r.items() if k != "files"}, ensure_ascii=False))
+    if not results:
+        print("nothing to collect: no collector enabled in sources.yml (docs/sources.md)")
+    return 1 if any("failed" in r for r in results) else 0
 
 
 def cmd_sentiment(args) -> int:
@@ -239,6 +262,10 @@ def main(argv: list[str] | None = None) -> int:
     c.add_argument("action", choices=["check"])
     c.add_argument("dir", nargs="?", default=None)
     c.set_defaults(func=cmd_config)
+    co = sub.add_parser("collect", help="fetch what is new from the platforms once")
+    co.add_argument("--source")
+    co.add_argument("--topic")
+    co.set_defaults(func=cmd_collect)
     s = sub.add_parser("sentiment", help="score stdin lines")
     s.add_argument("--lang", required=True)
     s.set_defaults(func=cmd_sentiment)

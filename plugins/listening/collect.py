@@ -86,6 +86,16 @@ def plan(config: Config, options: dict[str, SourceOptions]) -> list[dict]:
     return jobs
 
 
+def plan_jobs(config_dir: str | Path | None = None) -> list[dict]:
+    """The hourly DAG's plan: config from VIGIE_CONFIG_DIR, checked before anything is fetched."""
+    config = load_config(config_dir)
+    options = load_sources(config.config_dir, config)
+    if not options:
+        log.info("%s: no collector enabled (no %s): nothing to collect",
+                 config.config_dir, SOURCES_FILE)
+    return plan(config, options)
+
+
 # ---- state ------------------------------------------------------------------------------
 
 def state_path(lake: Path, source: str, topic: str) -> Path:
@@ -272,6 +282,35 @@ def landing_quarantine(lake: Path, day) -> list[dict]:
                         "post_id": None, "source_file": name, "source_line": n,
                         "record": (record if isinstance(record, str) else json.dumps(record, ensure_ascii=False))[:10_000]})
     return out
+
+
+def late_sources(config: Config, lake: Path, day_end: datetime) -> list[str]:
+    """The jobs whose last run did not reach `day_end` yet (what the nightly run waits for)."""
+    late = []
+    for job in plan(config, load_sources(config.config_dir, config)):
+        p = state_path(lake, job["source"], job["topic"])
+        updated = json.loads(p.read_text()).get("updated") if p.exists() else None
+        if not updated or utc(updated) < day_end:
+            late.append(f"{job['source']}/{job['topic']} (last run: {updated or 'never'})")
+    return late
+
+
+WAIT_FOR_COLLECTION = timedelta(hours=2)
+
+
+def ready_for_nightly(day: str, now: datetime | None = None, config_dir=None) -> tuple[bool, str]:
+    """Whether the nightly run of `day` may start: every collection job has run past midnight,
+    or two hours have passed (a platform that is down must not hold the others' day back)."""
+    config = load_config(config_dir)
+    day_end = datetime.fromisoformat(day).replace(tzinfo=timezone.utc) + timedelta(days=1)
+    late = late_sources(config, lake_root(config), day_end)
+    if not late:
+        return True, f"{day}: every collection job has run past the end of the day"
+    now = now or datetime.now(timezone.utc)
+    if now - day_end >= WAIT_FOR_COLLECTION:
+        return True, (f"{day}: going on without waiting longer for {', '.join(late)}; their posts of "
+                      f"{day} that land later need a re-run of this day")
+    return False, f"{day}: waiting for {', '.join(late)}"
 
 
 def run_all(config: Config | None = None, lake: Path | None = None, now=None,

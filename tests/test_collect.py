@@ -1,0 +1,99 @@
+"""The hourly collection: sources.yml checked, jobs planned, the DAG run by Airflow against a
+fake platform, and the nightly run reading what it landed."""
+from __future__ import annotations
+
+import subprocess
+from datetime import datetime, timedelta, timezone
+
+import pytest
+
+from conftest import REPO, env_for, everything_in
+from fakes.harness import config_with, landed
+from fakes.mastodon import Mastodon, corpus
+from fakes.server import FakeServer
+from listening import collect
+from listening.config import ConfigError
+
+NOW = datetime(2026, 11, 20, 12, 0, tzinfo=timezone.utc)
+
+
+def test_sources_yml_errors_name_the_file_line_and_key(tmp_path):
+    cfg = config_with(tmp_path, {"mastodon": {"instances": ["https://mastodon.social"]}})
+    path = cfg.config_dir / "sources.yml"
+    path.write_text("mastodon:\n  instances: [https://mastodon.social]\n  max_pages: 0\n")
+    with pytest.raises(ConfigError, match=r"sources.yml:3: mastodon.max_pages"):
+        collect.load_sources(cfg.config_dir, cfg)
+    path.write_text("mastodon: {}\nmyspace:\n  enabled: true\n")
+    with pytest.raises(ConfigError, match=r"sources.yml:2: myspace"):
+        collect.load_sources(cfg.config_dir, cfg)
+    path.write_text("mastodon:\n  topics: [parlement, budjet]\n")
+    with pytest.raises(ConfigError, match=r"unknown topics \['budjet'\]"):
+        collect.load_sources(cfg.config_dir, cfg)
+    path.write_text("mastodon:\n  enabled: false\n")
+    assert collect.load_sources(cfg.config_dir, cfg) == {}
+
+
+def test_config_check_reports_a_bad_sources_yml(tmp_path):
+    cfg = config_with(tmp_path, {"mastodon": {"instance": "typo"}})
+    env = env_for(tmp_path / "lake", tmp_path)
+    out = subprocess.run([str(REPO / ".venv" / "bin" / "python"), "-m", "listening", "config", "check",
+                          str(cfg.config_dir)], env=env, capture_output=True, text=True)
+    assert out.returncode == 1 and "sources.yml:2: mastodon.instance: Extra inputs are not permitted" in out.stderr
+
+
+def test_plan_one_job_per_source_and_topic_with_something_to_ask(tmp_path):
+    cfg = config_with(tmp_path, {"mastodon": {"base_url": "http://127.0.0.1:9", "topics": ["parlement", "budget-2027"]}})
+    jobs = collect.plan(cfg, collect.load_sources(cfg.config_dir, cfg))
+    assert jobs == [{"source": "mastodon", "topic": "budget-2027"}, {"source": "mastodon", "topic": "parlement"}]
+
+
+def test_the_nightly_run_waits_for_the_collection_past_midnight_but_not_for_ever(tmp_path, monkeypatch):
+    day = "2026-11-19"
+    end = datetime(2026, 11, 20, tzinfo=timezone.utc)
+    cfg = config_with(tmp_path, {})
+    monkeypatch.setenv("VIGIE_CONFIG_DIR", str(cfg.config_dir))
+    assert collect.ready_for_nightly(day, end)[0]  # no collector: at once
+    config_with(tmp_path, {"mastodon": {"base_url": "http://127.0.0.1:9", "topics": ["parlement"]}})
+    ready, why = collect.ready_for_nightly(day, end + timedelta(minutes=10))
+    assert not ready and "mastodon/parlement (last run: never)" in why
+    ready, why = collect.ready_for_nightly(day, end + timedelta(hours=2))
+    assert ready and "re-run" in why
+
+
+@pytest.mark.slow
+def test_collect_dag_under_airflow_lands_posts_the_nightly_run_reads(tmp_path):
+    token = "tok-" + "5ecret" * 4
+    app = Mastodon(corpus(60, NOW - timedelta(minutes=5)), token=token)
+    with FakeServer(app) as server:
+        app.url = server.url
+        cfg = config_with(tmp_path, {"mastodon": {"base_url": server.url, "page_size": 20,
+                                                  "topics": ["parlement", "budget-2027"]}})
+        lake, home = tmp_path / "lake", tmp_path / "airflow"
+        env = env_for(lake, tmp_path / "no-import", home)
+        env["VIGIE_CONFIG_DIR"] = str(cfg.config_dir)
+        env["AIRFLOW_CONN_VIGIE_MASTODON"] = f'{{"conn_type": "generic", "password": "{token}"}}'
+        airflow = str(REPO / ".venv" / "bin" / "airflow")
+        subprocess.run([airflow, "db", "migrate"], env=env, check=True, capture_output=True)
+        # the run for 11:00-12:00 (data interval end = NOW)
+        res = subprocess.run([airflow, "dags", "test", "listening_collect", (NOW - timedelta(hours=1)).isoformat()],
+                             env=env, capture_output=True, text=True)
+    log = res.stdout + res.stderr
+    assert res.returncode == 0 and "state=success" in log, log[-4000:]
+    lines = landed(lake, "mastodon")
+    assert len({x["id"] for x in lines}) == 60 == len(lines)
+    assert {x["collected"]["topic"] for x in lines} == {"parlement"}  # budget-2027 found nothing
+    assert server.hits("/api/v2/search"), "the token from the Airflow connection reached the collector"
+    assert token not in log
+    assert not any(token in s for _, s in everything_in(lake))
+    assert not any(token.encode() in p.read_bytes() for p in home.rglob("*") if p.is_file())
+    # the nightly run of that day reads them: raw rows, then mentions of the topic
+    from listening import pipeline
+    from listening.schema import MENTIONS
+    from listening import lake as lakemod
+
+    run = pipeline.Run(day=NOW.date(), run_id="t", config=cfg, lake=lake, import_dir=tmp_path / "no-import")
+    assert pipeline.ingest(run)["posts"] == 60
+    pipeline.build_mentions(run)
+    mentions = pipeline.staged(run, MENTIONS)
+    assert mentions.num_rows == 60
+    assert all(t == ["parlement"] for t in mentions["topics"].to_pylist())
