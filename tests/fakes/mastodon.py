@@ -112,7 +112,7 @@ class Mastodon:
         if req.path == "/api/v2/search":
             if not authed:
                 return json_response({"error": "The access token is invalid"}, 401)
-            q = (req.arg("q") or "").lower()
+            q = (req.arg("q") or "").strip('"').lower()  # a phrase, as the compiled watch sends them
             hits = [s for s in self.statuses if q in s["content"].lower()]
             resp = self._page(req, hits, req.path)
             resp.body = {"accounts": [], "statuses": resp.body, "hashtags": []}

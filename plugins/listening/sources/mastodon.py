@@ -1,5 +1,6 @@
 """Mastodon: hashtag timelines of the configured instances, statuses of watched accounts, and
-full-text search where a token is given (REST API v1/v2, plain HTTP).
+full-text search of the topic's watch compiled to Mastodon's syntax (`queries_compile`) where a
+token is given (REST API v1/v2, plain HTTP).
 
 Status ids are local to each instance, so a post's native id is `<instance host>/<status id>`;
 authors are their full `user@domain`, the same on every instance. Pagination follows the
@@ -14,6 +15,7 @@ from urllib.parse import quote, urlsplit
 
 from pydantic import Field
 
+from listening.queries_compile import compile_topic
 from listening.sources.base import BadRecord, Creds, Page, Query, SourceOptions, utc
 
 NAME = "mastodon"
@@ -48,8 +50,11 @@ def queries(watchlists, options: Options, creds: Creds | None) -> list[Query]:
             else:  # a bare handle: the local account of each configured instance
                 out += [Query(topic.name, "account", parts[0], (("instance", i),)) for i in instances]
         if creds and creds.password and options.search and instances:
-            for kw in topic.keywords:
-                out.append(Query(topic.name, "search", kw, (("instance", instances[0]),)))
+            # the topic's watch in Mastodon's search syntax (queries_compile); hashtags are read
+            # from their timelines above, which see more than search does
+            for q in compile_topic(topic, NAME).requests:
+                if not q.startswith("#"):
+                    out.append(Query(topic.name, "search", q, (("instance", instances[0]),)))
     return out
 
 
