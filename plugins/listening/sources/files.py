@@ -1,4 +1,5 @@
-"""The file source: JSON Lines posts dropped in the import directory (docs/import-format.md).
+"""The file source: JSON Lines posts dropped in the import directory (docs/import-format.md),
+and CSV exports read through a mapping (listening.sources.csvfiles).
 
 Every file is read on every run and only the posts of the data interval are kept, so a file
 may span many days and a re-run sees the same posts. A bad line never stops the run: it goes
@@ -16,6 +17,7 @@ from pathlib import Path
 log = logging.getLogger(__name__)
 
 SUFFIXES = (".jsonl", ".ndjson", ".jsonl.gz", ".ndjson.gz")
+CSV_SUFFIXES = (".csv", ".csv.gz")  # read with a mapping: listening.sources.csvfiles
 PLATFORM_RE = re.compile(r"^[a-z][a-z0-9_]{0,31}$")
 COUNTS = ("like_count", "repost_count", "reply_count", "quote_count")
 OPTIONAL_STR = ("url", "author_handle", "lang", "reply_to", "repost_of", "quote_of")
@@ -28,7 +30,8 @@ class BadRecord(ValueError):
         self.rule, self.reason = rule, reason
 
 
-def import_files(import_dir: Path) -> list[Path]:
+def import_files(import_dir: Path, csv: bool = True) -> list[Path]:
+    """The import files in name order: JSON Lines, and CSV exports unless `csv=False`."""
     d = Path(import_dir)
     if not d.is_dir():
         raise FileNotFoundError(f"{d}: import directory not found (set VIGIE_IMPORT_DIR)")
@@ -36,11 +39,21 @@ def import_files(import_dir: Path) -> list[Path]:
     for p in sorted(d.rglob("*")):
         if not p.is_file() or p.name.startswith((".", "_")):
             continue
-        (files if p.name.endswith(SUFFIXES) else ignored).append(p)
+        if p.name.endswith(CSV_SUFFIXES):
+            if csv:
+                files.append(p)
+        elif p.name.endswith(SUFFIXES):
+            files.append(p)
+        elif not (p.name == "csv-mapping.yml" or p.name.endswith(".mapping.yml")):
+            ignored.append(p)
     if ignored:
-        log.info("ignoring %d files that are not JSON Lines: %s", len(ignored),
+        log.info("ignoring %d files that are neither JSON Lines nor CSV: %s", len(ignored),
                  ", ".join(p.name for p in ignored[:10]))
     return files
+
+
+def is_csv(path: Path) -> bool:
+    return path.name.endswith(CSV_SUFFIXES)
 
 
 def parse_time(value: object, field: str = "created_at") -> datetime:
@@ -128,6 +141,11 @@ def records(import_dir: Path, limit_files: int | None = None):
     quarantines what it skips.
     """
     for path in import_files(import_dir)[:limit_files]:
+        if is_csv(path):
+            from listening.sources import csvfiles
+
+            yield from (r for r in csvfiles.records(path) if isinstance(r.get("text"), str))
+            continue
         with _open(path) as fh:
             for line in fh:
                 try:
@@ -141,6 +159,10 @@ def records(import_dir: Path, limit_files: int | None = None):
 def read_day(import_dir: Path | None, day: date, rows=None, landed: list[Path] = (),
              seen: dict | None = None) -> tuple[list[dict], list[dict]]:
     """Posts created on `day` (UTC) from every import file, and the bad lines to quarantine.
+
+    Import files are JSON Lines and CSV exports with their mapping (listening.sources.csvfiles);
+    a CSV file without a usable mapping is one quarantine row (csv_no_mapping, csv_mapping,
+    csv_header) by every run, and the other files are read.
 
     A bad line is reported by the run of the day it claims; one whose date can't be read is
     reported by every run (it can't be placed in a day). A post id seen twice is kept once:
@@ -161,7 +183,12 @@ def read_day(import_dir: Path | None, day: date, rows=None, landed: list[Path] =
     for path, fold in paths + [(p, True) for p in landed]:
         name = path.name if not fold else f"{path.parent.parent.name}/{path.parent.name}/{path.name}"
         try:
-            _read_file(path, name, start, end, rows, bad, seen, fold)
+            if not fold and is_csv(path):
+                from listening.sources import csvfiles
+
+                csvfiles.read_file(path, name, start, end, rows, bad, seen)
+            else:
+                _read_file(path, name, start, end, rows, bad, seen, fold)
         except (OSError, EOFError) as e:  # a truncated or corrupt .gz must not stop the run
             bad.append({"rule": "unreadable_file", "reason": f"{name}: cannot read the file ({e}); "
                         f"the lines before the failure were read", "post_id": None,
