@@ -22,10 +22,15 @@ STEPS = ("ingest", "build_mentions", "compute_metrics", "score_influence",
 def wait_for_collection(data_interval_start=None):
     """The hourly collection past midnight (at most 2 h); at once without collectors or for a past day."""
     from airflow.sdk import PokeReturnValue
+    from airflow.sdk.exceptions import AirflowFailException
 
     from listening import collect
+    from listening.config import ConfigError
 
-    ready, why = collect.ready_for_nightly(data_interval_start.date().isoformat())
+    try:
+        ready, why = collect.ready_for_nightly(data_interval_start.date().isoformat())
+    except ConfigError as e:  # a wrong config fails the run at once, naming the file and line
+        raise AirflowFailException(str(e)) from e
     print(why)
     return PokeReturnValue(is_done=ready)
 

@@ -26,7 +26,7 @@ from pydantic import create_model
 from listening import sources
 from listening.sources import files
 from listening.config import Config, ConfigError, _load_model, config_dir_from_env, lake_root, load_config
-from listening.sources.base import BadRecord, Creds, MalformedPage, SourceError, SourceOptions, iso, utc
+from listening.sources.base import ALL, BadRecord, Creds, MalformedPage, SourceError, SourceOptions, iso, utc
 from listening.sources.http import Client, scrub
 
 log = logging.getLogger(__name__)
@@ -35,7 +35,6 @@ SOURCES_FILE = "sources.yml"
 LANDING = "landing"
 STATE = "_state/collect"
 OVERLAP = timedelta(minutes=15)   # posts indexed late by the platform are still found
-ALL = "all"                       # the topic of queries that serve every topic (a news feed)
 MAX_IDS = 5000                    # ids remembered per query, at the overlap's edge
 
 
@@ -152,11 +151,12 @@ def run_job(source: str, topic: str, *, config: Config | None = None,
     posts: dict[str, dict] = {}
     bad: list[dict] = []
     horizon = now - timedelta(days=getattr(mod, "HORIZON_DAYS", 3650))
+    overlap = getattr(mod, "OVERLAP", OVERLAP)  # news sites may date an item hours before it shows
     for q in queries:
         summary["queries"] += 1
         cur = state["queries"].get(q.key) or {}
         if cur.get("newest"):
-            since = utc(cur["newest"]) - OVERLAP
+            since = utc(cur["newest"]) - overlap
             if since < horizon:
                 summary["gaps"].append(f"{q.key}: posts from {iso(since)} to {iso(horizon)} are older "
                                        f"than {source} keeps ({mod.HORIZON_DAYS} days): not reachable")
@@ -170,20 +170,11 @@ def run_job(source: str, topic: str, *, config: Config | None = None,
             for page in mod.fetch(client, q, since, options, creds):
                 pages += 1
                 for rec in page.records:
-                    try:
-                        post = mod.to_post(rec, page)
-                        created = files.to_raw(post)["created_at"]  # the nightly reader's checks, now
-                    except BadRecord as e:
-                        bad.append({"rule": e.rule, "reason": e.reason, "request": page.request,
-                                    "record": rec})
-                        continue
-                    except (KeyError, TypeError, ValueError) as e:
-                        bad.append({"rule": "mapping", "reason": f"{type(e).__name__}: {e}",
-                                    "request": page.request, "record": rec})
-                        continue
-                    if created < since:
-                        continue
-                    found.append(post)
+                    post, refused = map_record(mod, rec, page)
+                    if refused:
+                        bad.append(refused)
+                    elif utc(post["created_at"]) >= since:
+                        found.append(post)
                 if pages >= options.max_pages:
                     summary["gaps"].append(f"{q.key}: stopped after {pages} pages (max_pages); posts "
                                            f"older than the last page and newer than {iso(since)} not fetched")
@@ -203,7 +194,7 @@ def run_job(source: str, topic: str, *, config: Config | None = None,
                 post["collected"] = {"at": iso(now), "source": source, "topic": topic, "query": q.key}
                 posts[pid] = post
         if complete:
-            state["queries"][q.key] = _next_cursor(cur, found)
+            state["queries"][q.key] = _next_cursor(cur, found, overlap, now)
     summary["quarantined"] = len(bad)
     summary["posts"] = len(posts)
     summary["files"] = _land(lake, source, topic, posts.values(), bad, secrets)
@@ -221,15 +212,31 @@ def run_job(source: str, topic: str, *, config: Config | None = None,
     return summary
 
 
-def _next_cursor(cur: dict, found: list[dict]) -> dict:
-    """Newest creation time landed, and the ids near it (so the overlap does not land them twice)."""
-    times = [(utc(p["created_at"]), str(p["id"])) for p in found]
+def map_record(mod, rec, page) -> tuple[dict | None, dict | None]:
+    """A platform record -> (post, None), or (None, quarantine row) when it can't be mapped or
+    would not pass the nightly reader's checks (checked now, while the request is known)."""
+    try:
+        post = mod.to_post(rec, page)
+        files.to_raw(post)
+        return post, None
+    except BadRecord as e:
+        rule, reason = e.rule, e.reason
+    except (KeyError, TypeError, ValueError, AttributeError, IndexError, RecursionError) as e:
+        rule, reason = "mapping", f"{type(e).__name__}: {str(e)[:200]}"
+    return None, {"rule": rule, "reason": reason, "request": page.request, "record": rec}
+
+
+def _next_cursor(cur: dict, found: list[dict], overlap: timedelta = OVERLAP, now: datetime | None = None) -> dict:
+    """Newest creation time landed, and the ids near it (so the overlap does not land them twice).
+
+    Creation times set by the author's app can lie in the future: the cursor never passes `now`."""
+    times = [(min(utc(p["created_at"]), now) if now else utc(p["created_at"]), str(p["id"])) for p in found]
     if cur.get("newest"):
         times += [(utc(cur["newest"]), i) for i in cur.get("ids", [])]
     if not times:
         return dict(cur)
     newest = max(t for t, _ in times)
-    edge = newest - OVERLAP - OVERLAP
+    edge = newest - overlap - overlap
     ids = sorted({i for t, i in times if t >= edge})[-MAX_IDS:]
     return {"newest": iso(newest), "ids": ids}
 

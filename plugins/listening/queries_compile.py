@@ -22,7 +22,7 @@ from __future__ import annotations
 import argparse
 import re
 import sys
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Callable
 
 from listening.queries_lang import (Account, And, Filter, Near, Node, Not, Or, Tag, Text, parse)
@@ -292,8 +292,10 @@ def _pack(clauses: list[tuple[Lit, ...]], p: Platform, notes: list[str]) -> list
     return requests
 
 
-def compile_node(node: Node, platform: str, words_for_tags: bool = False) -> Compiled:
-    p = PLATFORMS[platform]
+def compile_node(node: Node, platform: str, words_for_tags: bool = False,
+                 max_len: int | None = None) -> Compiled:
+    """`max_len` overrides the platform's length limit (an Enterprise X access, or room for filters)."""
+    p = PLATFORMS[platform] if max_len is None else replace(PLATFORMS[platform], max_len=max_len)
     out = Compiled(platform)
     clauses = _dnf(_widen(node, p, words_for_tags, out.notes), out.notes)
     if not clauses:
@@ -329,8 +331,8 @@ def topic_node(topic) -> Node:
     return parts[0] if len(parts) == 1 else Or(tuple(parts))
 
 
-def compile_topic(topic, platform: str) -> Compiled:
-    return compile_node(topic_node(topic), platform, topic.hashtags_match_words)
+def compile_topic(topic, platform: str, max_len: int | None = None) -> Compiled:
+    return compile_node(topic_node(topic), platform, topic.hashtags_match_words, max_len)
 
 
 def main(argv: list[str] | None = None) -> int:

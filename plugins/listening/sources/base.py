@@ -9,6 +9,9 @@ from pydantic import BaseModel, ConfigDict, Field
 from listening.sources.files import BadRecord  # noqa: F401  (re-exported for collectors)
 
 
+ALL = "all"  # the topic of queries that serve every topic (a news feed, a channel)
+
+
 class SourceError(RuntimeError):
     """The source can't go on for this query (down after retries, refused, rate limit too long).
 
@@ -76,8 +79,9 @@ class Creds:
     extra: dict = field(default_factory=dict)
 
     def secrets(self) -> list[str]:
+        # a user name is not a secret (and it appears in posts: scrubbing it would mangle them)
         vals = [self.password] + [v for k, v in self.extra.items()
-                                  if isinstance(v, str) and k != "user_agent"]
+                                  if isinstance(v, str) and k not in ("user_agent", "username")]
         return [v for v in vals if v and len(v) >= 4]
 
 

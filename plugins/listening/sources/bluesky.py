@@ -36,7 +36,7 @@ log = logging.getLogger(__name__)
 NAME = "bluesky"
 CONNECTION = "vigie_bluesky"
 REQUIRES_CREDENTIALS = False
-ALL = "all"                      # listening.collect.ALL: queries that serve every topic
+from listening.sources.base import ALL  # noqa: E402  (queries that serve every topic)
 PAGE = 100                       # the most searchPosts and getAuthorFeed give per call
 PROFILES = 25                    # actors per getProfiles call
 PDS = "https://bsky.social"

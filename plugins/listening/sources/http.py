@@ -64,6 +64,13 @@ class Client:
             url = f"{url}{'&' if '?' in url else '?'}{urlencode(params, doseq=True)}"
         return scrub(f"{method} {redact_url(url)}", self.secrets)
 
+    def pause(self, seconds: float, why: str, request: str) -> None:
+        """Wait before asking again (counted); more than `max_wait` gives up the query for this run."""
+        self._pause(seconds, why, request)
+
+    def backoff_delay(self, attempt: int) -> float:
+        return self._backoff(attempt)
+
     def _pause(self, seconds: float, why: str, request: str) -> None:
         if seconds > self.max_wait:
             raise SourceError(f"{request}: {why}; asked to wait {seconds:.0f} s, more than the "

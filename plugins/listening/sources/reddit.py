@@ -53,7 +53,7 @@ API_ROOT = "https://oauth.reddit.com"
 USER_AGENT = "python:vigie-listening:1.0 (social listening for public institutions)"
 SUB_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_]{1,20}$")
 GAP_AFTER = 250            # results after which a search that ends early has probably been cut
-ALL = "all"                # collect.ALL: one read of a subreddit's comments serves every topic
+from listening.sources.base import ALL  # noqa: E402  (one read of a subreddit serves every topic)
 REMOVED = {"[removed]", "[deleted]"}
 
 

@@ -38,6 +38,8 @@ log = logging.getLogger(__name__)
 NAME = "rss"
 CONNECTION = None
 REQUIRES_CREDENTIALS = False
+# news sites often date an article hours before it shows in their feed: look back that far
+OVERLAP = timedelta(hours=6)
 ACCEPT = ("application/atom+xml, application/rss+xml, application/rdf+xml;q=0.9, "
           "application/xml;q=0.8, text/xml;q=0.8, */*;q=0.5")
 FUTURE_SLACK = timedelta(hours=1)
@@ -74,7 +76,7 @@ class Options(SourceOptions):
 
 
 def queries(watchlists, options: Options, creds: Creds | None) -> list[Query]:
-    from listening.collect import ALL
+    from listening.sources.base import ALL
     from listening.config import ConfigError
 
     known = {t.name for t in watchlists.topics}

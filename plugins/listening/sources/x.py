@@ -24,7 +24,6 @@ host and extra are not used.
 """
 from __future__ import annotations
 
-import dataclasses
 import logging
 from datetime import datetime, timedelta, timezone
 
@@ -74,16 +73,8 @@ def compile_topic(topic, options: Options) -> tuple[list[str], list[str]]:
     """The X queries of a topic (each within the length limit), and what could not be sent."""
     tail = _tail(topic, options)
     room = options.max_query_length - (len(tail) + 3 if tail else 0)  # "(…) " + tail
-    platform = dataclasses.replace(qc.PLATFORMS["x"], max_len=room)
-    notes: list[str] = []
-    clauses = qc._dnf(qc._widen(qc.topic_node(topic), platform, topic.hashtags_match_words, notes), notes)
-    sendable, missed = [], []
-    for c in clauses:
-        if any(lit.content and lit.send for lit in c):
-            sendable.append(tuple(lit for lit in c if lit.send))
-        else:
-            missed.append(" AND ".join(lit.text for lit in c) or "(everything)")
-    requests = qc._pack(qc._absorb(sendable), platform, notes)
+    compiled = qc.compile_topic(topic, "x", max_len=room)
+    requests, missed, notes = compiled.requests, compiled.missed, compiled.notes
     if tail:
         requests = [f"({r}) {tail}" for r in requests]
     for n in notes:

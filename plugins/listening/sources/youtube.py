@@ -48,7 +48,7 @@ NAME = "youtube"
 CONNECTION = "vigie_youtube"
 REQUIRES_CREDENTIALS = True
 BASE = "https://www.googleapis.com/youtube/v3"
-ALL = "all"  # listening.collect.ALL: the channels' comments serve every topic
+from listening.sources.base import ALL  # noqa: E402
 PAGE = 100   # commentThreads.list maxResults ceiling
 QUOTA_REASONS = {"quotaExceeded", "dailyLimitExceeded"}
 RATE_REASONS = {"rateLimitExceeded", "userRateLimitExceeded"}  # short-term: worth a retry
