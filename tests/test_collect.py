@@ -97,3 +97,16 @@ def test_collect_dag_under_airflow_lands_posts_the_nightly_run_reads(tmp_path):
     mentions = pipeline.staged(run, MENTIONS)
     assert mentions.num_rows == 60
     assert all(t == ["parlement"] for t in mentions["topics"].to_pylist())
+
+
+def test_the_example_sources_yml_is_valid_and_plans_jobs(tmp_path):
+    import yaml
+
+    example = yaml.safe_load((REPO / "include" / "config" / "examples" / "sources.yml").read_text())
+    cfg = config_with(tmp_path, example)
+    options = collect.load_sources(cfg.config_dir, cfg)
+    assert sorted(options) == ["bluesky", "mastodon", "reddit", "rss", "x", "youtube"]
+    jobs = {(j["source"], j["topic"]) for j in collect.plan(cfg, options)}
+    assert ("rss", "all") in jobs and ("rss", "budget-2027") in jobs  # a shared feed is one job
+    assert {t for s, t in jobs if s == "x"} == {"parlement", "budget-2027"}
+    assert ("youtube", "all") in jobs
