@@ -23,7 +23,7 @@ from pathlib import Path
 
 from pydantic import create_model
 
-from listening import sources
+from listening import privacy, sources
 from listening.sources import files
 from listening.config import Config, ConfigError, _load_model, config_dir_from_env, lake_root, load_config
 from listening.sources.base import ALL, BadRecord, Creds, MalformedPage, SourceError, SourceOptions, iso, utc
@@ -195,6 +195,16 @@ def run_job(source: str, topic: str, *, config: Config | None = None,
                 posts[pid] = post
         if complete:
             state["queries"][q.key] = _next_cursor(cur, found, overlap, now)
+    erased = privacy.suppressed(lake)
+    if erased:  # authors erased on request: their new posts are not even landed
+        key = privacy.load_key(lake)
+        for pid in [pid for pid, p in posts.items()
+                    if privacy.author_key(key, p["platform"], str(p["author_id"])) in erased]:
+            del posts[pid]
+            summary["erased"] = summary.get("erased", 0) + 1
+        kept = [b for b in bad if not privacy.names_erased(b["record"], key, mod.NAME, erased)]
+        summary["erased"] = summary.get("erased", 0) + len(bad) - len(kept)
+        bad = kept
     summary["quarantined"] = len(bad)
     summary["posts"] = len(posts)
     summary["files"] = _land(lake, source, topic, posts.values(), bad, secrets)

@@ -177,6 +177,116 @@ def _scrub_references(table, post_ids: set[str], keys: set[str]):
     return pa.Table.from_pylist(rows, schema=table.schema) if changed else table
 
 
+def author_names(ids_and_handles: set[str]) -> set[str]:
+    """The forms under which an author may appear in a platform's raw record: a refused record is
+    the platform's JSON, where the author may be named locally only (Mastodon's acct "name" for
+    name@host), so string values equal to one of these are taken as naming the author."""
+    names = {n.casefold() for n in ids_and_handles}
+    return names | {n.lstrip("@").split("@")[0] for n in names} | {n.lstrip("@") for n in names}
+
+
+def name_key(key: bytes, platform: str, name: str) -> str:
+    """Pseudonym of a name form (author_names) kept in the suppression list: collections drop
+    refused records naming an erased author without the list holding the name itself."""
+    return author_key(key, platform, "name:" + name.casefold())
+
+
+def names_erased(record, key: bytes, platform: str, erased: set[str]) -> bool:
+    stack = [record]
+    while stack:
+        v = stack.pop()
+        if isinstance(v, dict):
+            stack += v.values()
+        elif isinstance(v, list):
+            stack += v
+        elif isinstance(v, str) and len(v) < 200 and name_key(key, platform, v) in erased:
+            return True
+    return False
+
+
+def _erase_landed(lake: Path, platform: str, wanted: str, author_ids: set, post_ids: set, handles: set) -> int:
+    """Drop the author's posts from the collectors' landed files, their quarantine and cursors.
+
+    Fills `author_ids`, `post_ids` and `handles` with what it finds, so the other layers are
+    cleaned of posts that only the landing area knew. Files are rewritten atomically."""
+    from listening.lake import write_atomic
+
+    root = lake / "landing"
+    files = sorted(root.glob(f"source={platform}/dt=*/*.jsonl"))
+    found_native: set[str] = set()
+    for p in files:  # first pass: who and which posts (the handle finds the author id)
+        for line in p.read_text(encoding="utf-8").splitlines():
+            try:
+                r = json.loads(line)
+            except ValueError:
+                continue
+            h = r.get("author_handle")
+            if str(r.get("author_id")) in author_ids or (isinstance(h, str) and h.casefold() == wanted):
+                author_ids.add(str(r["author_id"]))
+                post_ids.add(f"{platform}:{r.get('id')}")
+                found_native.add(str(r.get("id")))
+                if isinstance(h, str):
+                    handles.add(h)
+    removed = 0
+    for p in files:
+        lines = p.read_text(encoding="utf-8").splitlines()
+        keep = []
+        for line in lines:
+            try:
+                r = json.loads(line)
+            except ValueError:
+                r = {}
+            if str(r.get("author_id")) in author_ids or f"{platform}:{r.get('id')}" in post_ids:
+                continue
+            keep.append(line)
+        if len(keep) != len(lines):
+            removed += len(lines) - len(keep)
+            if keep:
+                write_atomic(p, "\n".join(keep) + "\n")
+            else:
+                p.unlink()
+    needles = sorted(author_ids | handles | found_native)
+    names = author_names(author_ids | handles)
+
+    def mentions_author(line: str) -> bool:
+        if any(n in line for n in needles):
+            return True
+        try:
+            rec = json.loads(line)
+        except ValueError:
+            return False
+        stack = [rec]
+        while stack:
+            v = stack.pop()
+            if isinstance(v, dict):
+                stack += v.values()
+            elif isinstance(v, list):
+                stack += v
+            elif isinstance(v, str) and v.casefold() in names:
+                return True
+        return False
+
+    for p in sorted(root.glob(f"_quarantine/source={platform}/dt=*/*.jsonl")):
+        lines = p.read_text(encoding="utf-8").splitlines()
+        keep = [line for line in lines if not mentions_author(line)]
+        if len(keep) != len(lines):
+            removed += len(lines) - len(keep)
+            if keep:
+                write_atomic(p, "\n".join(keep) + "\n")
+            else:
+                p.unlink()
+    for p in sorted((lake / "_state" / "collect" / platform).glob("*.json")):
+        state = json.loads(p.read_text())
+        changed = False
+        for q in state.get("queries", {}).values():
+            ids = [i for i in q.get("ids", []) if i not in found_native]
+            if len(ids) != len(q.get("ids", [])):
+                q["ids"], changed = ids, True
+        if changed:
+            write_atomic(p, json.dumps(state, indent=1, sort_keys=True))
+    return removed
+
+
 def erase_author(lake: Path, platform: str, author: str, key: bytes) -> dict:
     """Remove an author's posts and scores from every layer, and keep them out of later runs.
 
@@ -205,8 +315,13 @@ def erase_author(lake: Path, platform: str, author: str, key: bytes) -> dict:
                 post_ids.add(pid)
                 if h:
                     handles.add(h)
-    keys = {author_key(key, platform, a) for a in author_ids}
     removed: dict[str, int] = {}
+    # what the collectors landed and the nightly run has not read yet (or read already)
+    landed = _erase_landed(lake, platform, wanted, author_ids, post_ids, handles)
+    if landed:
+        removed["landing"] = landed
+    keys = {author_key(key, platform, a) for a in author_ids}
+    name_keys = {name_key(key, platform, n) for n in author_names(author_ids | handles)}
 
     def rewrite(ds, path: Path, keep_mask) -> None:
         table = lk.read_file(path, ds)
@@ -269,7 +384,8 @@ def erase_author(lake: Path, platform: str, author: str, key: bytes) -> dict:
     if scrubbed:
         removed["text_files_scrubbed"] = len(scrubbed)
     # Keep them out of every later run: the importer skips these pseudonyms.
-    lk.write_atomic(_suppression_path(lake), json.dumps(sorted(suppressed(lake) | keys), ensure_ascii=False, indent=1))
+    lk.write_atomic(_suppression_path(lake), json.dumps(sorted(suppressed(lake) | keys | name_keys),
+                                                        ensure_ascii=False, indent=1))
     entry = {"platform": platform, "author_keys": sorted(keys), "posts": len(post_ids), "removed": removed}
     log_path = lake / ERASURE_DIR / "log.jsonl"
     with open(log_path, "a", encoding="utf-8") as fh:
@@ -294,6 +410,8 @@ def apply_retention(lake: Path, today, retention_days: int, raw_retention_days: 
     roots = {name: lake / ds.path for name, ds in DATASETS.items()}
     roots["outbox"], limits["outbox"] = lake / "outbox", retention_days
     roots["reports"], limits["reports"] = lake / "reports", retention_days
+    # what the collectors landed is raw data (the original records): raw's retention
+    roots["landing"], limits["landing"] = lake / "landing", raw_retention_days
     for name, root in roots.items():
         cutoff = (today - timedelta(days=limits[name])).isoformat()
         for d in sorted(root.rglob("dt=*")) if root.exists() else []:
