@@ -1,0 +1,340 @@
+"""The nightly DAG on the production stack's executor: CeleryExecutor, PostgreSQL, Redis, two workers.
+
+Starts, as processes of the venv's `airflow` with a temporary AIRFLOW_HOME: the API server, the
+scheduler, the DAG processor and two Celery workers (concurrency 1 each); unpauses
+`listening_nightly` with VIGIE_START_DATE on a sample day, so that the scheduler's first catch-up
+run is that day's; waits for it; checks that it succeeded, that its tasks ran on both workers,
+and that its mentions and daily metrics are the rows of the embedded run (`airflow dags test`).
+
+Needs PostgreSQL on 127.0.0.1:5432 (trust authentication, user postgres or root) and Redis on
+127.0.0.1:6379; skips, saying which is missing, elsewhere. Each run gets its own database
+(dropped at the end) and an empty Redis database number (flushed at the end). The timings are
+printed (`pytest -s`) and written to <tmp>/timings.json; docs/scaling.md quotes them.
+"""
+from __future__ import annotations
+
+import json
+import os
+import random
+import secrets
+import signal
+import socket
+import subprocess
+import sys
+import time
+from datetime import date, timedelta
+from pathlib import Path
+
+import pytest
+
+from conftest import REPO, SAMPLE, SAMPLE_IMPORT, env_for
+
+pytestmark = pytest.mark.slow
+
+PG_HOST, PG_PORT = "127.0.0.1", 5432
+REDIS_HOST, REDIS_PORT = "127.0.0.1", 6379
+DAG_ID = "listening_nightly"
+RUN_TIMEOUT = 8 * 60  # seconds for the Celery run, from unpause to a final state
+STEPS = ["wait_for_collection", "ingest", "build_mentions", "compute_metrics", "score_influence",
+         "track_responses", "measure_campaigns", "detect", "validate", "publish", "deliver", "summarise"]
+BIN = REPO / ".venv" / "bin"
+AIRFLOW = str(BIN / "airflow") if (BIN / "airflow").exists() else "airflow"
+# The TI's `hostname` column says which worker ran it: both workers share this machine's host
+# name, so each one reports its Celery node name through Airflow's `hostname_callable`.
+HOSTNAME_MODULE = 'import os\n\ndef hostname():\n    return os.environ["VIGIE_IT_WORKER"]\n'
+
+
+def _postgres():
+    """A connection to the maintenance database, or a skip saying why not."""
+    try:
+        import psycopg2
+    except ImportError:
+        pytest.skip("psycopg2 is not installed (requirements.txt has psycopg2-binary)")
+    errors = []
+    for user in ("postgres", "root"):
+        try:
+            conn = psycopg2.connect(host=PG_HOST, port=PG_PORT, user=user, dbname="postgres", connect_timeout=3)
+            conn.autocommit = True
+            return user, conn
+        except psycopg2.OperationalError as e:
+            errors.append(f"{user}: {str(e).strip().splitlines()[0]}")
+    pytest.skip(f"no PostgreSQL with trust authentication on {PG_HOST}:{PG_PORT} ({'; '.join(errors)})")
+
+
+def _redis_db():
+    """An empty Redis database number, claimed with a marker key, or a skip saying why not."""
+    try:
+        import redis
+    except ImportError:
+        pytest.skip("the redis client is not installed (requirements.txt has redis)")
+    try:
+        r = redis.Redis(host=REDIS_HOST, port=REDIS_PORT, socket_connect_timeout=3)
+        r.ping()
+        count = int(r.config_get("databases").get("databases", 16))
+    except redis.RedisError as e:
+        pytest.skip(f"no Redis on {REDIS_HOST}:{REDIS_PORT} ({e})")
+    for n in random.sample(range(1, count), count - 1):
+        db = redis.Redis(host=REDIS_HOST, port=REDIS_PORT, db=n)
+        if db.dbsize() == 0 and db.set("vigie-it-claim", "1", nx=True):
+            return n, db
+    pytest.skip(f"every Redis database number on {REDIS_HOST}:{REDIS_PORT} holds keys")
+
+
+@pytest.fixture
+def backends():
+    """A fresh PostgreSQL database and Redis database number for this run, removed afterwards."""
+    user, admin = _postgres()
+    n, rdb = _redis_db()
+    name = f"vigie_it_{secrets.token_hex(4)}"
+    with admin.cursor() as cur:
+        cur.execute(f"CREATE DATABASE {name}")
+    try:
+        yield {"pg_user": user, "pg_db": name, "redis_db": n,
+               "sql": f"postgresql+psycopg2://{user}@{PG_HOST}:{PG_PORT}/{name}",
+               "result_backend": f"db+postgresql+psycopg2://{user}@{PG_HOST}:{PG_PORT}/{name}",
+               "broker": f"redis://{REDIS_HOST}:{REDIS_PORT}/{n}"}
+    finally:
+        with admin.cursor() as cur:
+            cur.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+        admin.close()
+        rdb.flushdb()
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class Processes:
+    """Every process this test starts, each in its own process group, all killed at the end."""
+
+    def __init__(self, logs: Path):
+        self.logs = logs
+        logs.mkdir(parents=True, exist_ok=True)
+        self.procs: dict[str, subprocess.Popen] = {}
+
+    def start(self, name: str, args: list[str], env: dict) -> subprocess.Popen:
+        out = open(self.logs / f"{name}.log", "wb")
+        p = subprocess.Popen(args, env=env, stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+                             cwd=REPO, start_new_session=True)
+        out.close()
+        self.procs[name] = p
+        return p
+
+    def check_alive(self, *names: str) -> None:
+        for name in names:
+            if self.procs[name].poll() is not None:
+                raise AssertionError(f"{name} exited with {self.procs[name].returncode}:\n{self.tail(name)}")
+
+    def tail(self, name: str, chars: int = 3000) -> str:
+        p = self.logs / f"{name}.log"
+        return p.read_text(errors="replace")[-chars:] if p.exists() else ""
+
+    def stop(self) -> None:
+        import psutil
+
+        # Descendants that left the group (task processes) are collected first, then every group.
+        family = []
+        for p in self.procs.values():
+            try:
+                family += psutil.Process(p.pid).children(recursive=True)
+            except psutil.Error:
+                pass
+        for p in self.procs.values():
+            if p.poll() is None:
+                try:
+                    os.killpg(p.pid, signal.SIGTERM)
+                except ProcessLookupError:
+                    pass
+        deadline = time.monotonic() + 10
+        for p in self.procs.values():
+            try:
+                p.wait(timeout=max(0.1, deadline - time.monotonic()))
+            except subprocess.TimeoutExpired:
+                pass
+        for p in self.procs.values():
+            try:
+                os.killpg(p.pid, signal.SIGKILL)
+            except (ProcessLookupError, PermissionError):
+                pass
+            try:
+                p.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                pass
+        for child in family:
+            try:
+                child.kill()
+            except psutil.Error:
+                pass
+
+
+def _celery_env(base: dict, backends: dict, port: int) -> dict:
+    env = dict(base)
+    env.update({
+        "AIRFLOW__CORE__EXECUTOR": "CeleryExecutor",
+        "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN": backends["sql"],
+        "AIRFLOW__CELERY__BROKER_URL": backends["broker"],
+        "AIRFLOW__CELERY__RESULT_BACKEND": backends["result_backend"],
+        "AIRFLOW__CELERY__WORKER_CONCURRENCY": "1",
+        "AIRFLOW__API__BASE_URL": f"http://127.0.0.1:{port}",
+        "AIRFLOW__API__PORT": str(port),
+        "AIRFLOW__API__WORKERS": "1",
+        "AIRFLOW__CORE__EXECUTION_API_SERVER_URL": f"http://127.0.0.1:{port}/execution/",
+        # One secret for every component: the scheduler signs the workers' task tokens, the API
+        # server checks them.
+        "AIRFLOW__API_AUTH__JWT_SECRET": secrets.token_urlsafe(32),
+        "AIRFLOW__API__SECRET_KEY": secrets.token_urlsafe(32),
+        "AIRFLOW__CORE__DAGS_ARE_PAUSED_AT_CREATION": "True",
+        "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_ALL_ADMINS": "True",
+        "AIRFLOW__SCHEDULER__ENABLE_HEALTH_CHECK": "False",
+        "AIRFLOW__LOGGING__LOGGING_LEVEL": "INFO",
+    })
+    return env
+
+
+def _query(dsn: dict, sql: str, *args):
+    import psycopg2
+
+    conn = psycopg2.connect(host=PG_HOST, port=PG_PORT, user=dsn["pg_user"], dbname=dsn["pg_db"], connect_timeout=3)
+    try:
+        with conn.cursor() as cur:
+            cur.execute(sql, args)
+            return cur.fetchall()
+    finally:
+        conn.close()
+
+
+def _wait(what: str, probe, timeout: float, procs: Processes, alive: tuple[str, ...], step: float = 1.0):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        procs.check_alive(*alive)
+        result = probe()
+        if result:
+            return result
+        time.sleep(step)
+    raise AssertionError(f"timed out after {timeout:.0f} s waiting for {what}:\n"
+                         + "\n".join(f"--- {n}\n{procs.tail(n, 1500)}" for n in alive))
+
+
+def _rows(table, key):
+    return sorted(table.to_pylist(), key=lambda r: tuple(r[k] for k in key))
+
+
+def test_nightly_run_on_two_celery_workers(tmp_path, backends):
+    from listening import lake
+    from listening.schema import MENTIONS, METRICS_DAILY
+
+    t0 = time.monotonic()
+    timings: dict[str, float] = {}
+    start = json.loads((SAMPLE / "truth.json").read_text())["start"]
+    day = date.fromisoformat(start) + timedelta(days=2)
+    procs = Processes(tmp_path / "logs")
+    try:
+        # The embedded reference run (SQLite, `airflow dags test`), in the background meanwhile.
+        ref_lake, ref_home = tmp_path / "ref" / "lake", tmp_path / "ref" / "airflow"
+        ref_env = env_for(ref_lake, SAMPLE_IMPORT, ref_home)
+        ref = procs.start("reference", ["sh", "-c", f'"{AIRFLOW}" db migrate >/dev/null && exec "{AIRFLOW}" dags test '
+                                                    f'{DAG_ID} {(day + timedelta(days=1)).isoformat()}'], ref_env)
+
+        # The stack: one metadata database on PostgreSQL, Redis as broker.
+        port = _free_port()
+        cel_lake, home = tmp_path / "celery" / "lake", tmp_path / "celery" / "airflow"
+        env = _celery_env(env_for(cel_lake, SAMPLE_IMPORT, home), backends, port)
+        env["VIGIE_START_DATE"] = day.isoformat()  # the first catch-up run is that day's
+        migrate = subprocess.run([AIRFLOW, "db", "migrate"], env=env, capture_output=True, text=True, cwd=REPO)
+        assert migrate.returncode == 0, (migrate.stdout + migrate.stderr)[-4000:]
+        timings["db_migrate_s"] = time.monotonic() - t0
+
+        hostmod = tmp_path / "hostname"
+        hostmod.mkdir()
+        (hostmod / "vigie_it_hostname.py").write_text(HOSTNAME_MODULE)
+        t_stack = time.monotonic()
+        procs.start("api-server", [AIRFLOW, "api-server", "--port", str(port), "--workers", "1"], env)
+        procs.start("scheduler", [AIRFLOW, "scheduler"], env)
+        procs.start("dag-processor", [AIRFLOW, "dag-processor"], env)
+        for w in ("w1", "w2"):
+            wenv = dict(env, VIGIE_IT_WORKER=w, PYTHONPATH=f"{env['PYTHONPATH']}{os.pathsep}{hostmod}",
+                        AIRFLOW__CORE__HOSTNAME_CALLABLE="vigie_it_hostname.hostname")
+            procs.start(w, [AIRFLOW, "celery", "worker", "--concurrency", "1", "-H", f"{w}@%h",
+                            "--skip-serve-logs"], wenv)
+        services = ("api-server", "scheduler", "dag-processor", "w1", "w2")
+
+        # The DAG processor has serialised the DAG, both workers answer, the API server is up.
+        _wait("the DAG in the metadata database",
+              lambda: _query(backends, "SELECT 1 FROM dag WHERE dag_id = %s", DAG_ID), 120, procs, services)
+        _wait("both Celery workers", lambda: all("ready" in procs.tail(w, 100_000) for w in ("w1", "w2")),
+              120, procs, services)
+
+        def api_up():
+            import urllib.request
+
+            try:
+                with urllib.request.urlopen(f"http://127.0.0.1:{port}/api/v2/version", timeout=2) as r:
+                    return r.status == 200
+            except OSError:
+                return False
+
+        _wait("the API server", api_up, 120, procs, services)
+        timings["stack_ready_s"] = time.monotonic() - t_stack
+
+        t_run = time.monotonic()
+        unpause = subprocess.run([AIRFLOW, "dags", "unpause", DAG_ID], env=env, capture_output=True, text=True,
+                                 cwd=REPO)
+        assert unpause.returncode == 0, (unpause.stdout + unpause.stderr)[-4000:]
+
+        def run_state():
+            rows = _query(backends, "SELECT run_id, state FROM dag_run WHERE dag_id = %s "
+                                    "AND data_interval_start::date = %s", DAG_ID, day)
+            if rows and rows[0][1] in ("success", "failed"):
+                return rows[0]
+            # A retry would wait five minutes (retry_delay): say at once what failed instead.
+            retrying = _query(backends, "SELECT task_id FROM task_instance WHERE dag_id = %s "
+                                        "AND state IN ('up_for_retry', 'failed')", DAG_ID)
+            if retrying:
+                raise AssertionError(f"task {retrying[0][0]} failed:\n" + _task_log(home, retrying[0][0]))
+            return None
+
+        run_id, state = _wait(f"the run of {day}", run_state, RUN_TIMEOUT, procs, services, step=2)
+        timings["run_wall_s"] = time.monotonic() - t_run
+        assert state == "success"
+
+        tis = _query(backends, "SELECT task_id, state, hostname, "
+                               "EXTRACT(EPOCH FROM start_date), EXTRACT(EPOCH FROM end_date), "
+                               "EXTRACT(EPOCH FROM queued_dttm) FROM task_instance "
+                               "WHERE dag_id = %s AND run_id = %s", DAG_ID, run_id)
+        assert sorted(t[0] for t in tis) == sorted(STEPS)
+        assert {t[1] for t in tis} == {"success"}
+        workers = {t[0]: t[2] for t in tis}
+        assert set(workers.values()) == {"w1", "w2"}, workers  # both workers took tasks
+        dr = _query(backends, "SELECT EXTRACT(EPOCH FROM end_date - start_date) FROM dag_run WHERE run_id = %s",
+                    run_id)
+        timings["dag_run_s"] = float(dr[0][0])
+        timings["tasks_running_s"] = sum(float(t[4]) - float(t[3]) for t in tis)
+        timings["tasks_waiting_s"] = sum(float(t[3]) - float(t[5]) for t in tis if t[5] is not None)
+        tasks = {t[0]: {"worker": t[2], "seconds": round(float(t[4]) - float(t[3]), 1)} for t in tis}
+
+        # The same datasets as the embedded run, row for row.
+        try:
+            ref.wait(timeout=max(10.0, RUN_TIMEOUT - (time.monotonic() - t0)))
+        except subprocess.TimeoutExpired:
+            raise AssertionError("the embedded run did not finish:\n" + procs.tail("reference"))
+        assert ref.returncode == 0 and "state=success" in procs.tail("reference", 200_000), procs.tail("reference")
+        for ds, key in ((MENTIONS, ("post_id",)), (METRICS_DAILY, ("topic",))):
+            got, want = lake.read_partition(cel_lake, ds, dt=day), lake.read_partition(ref_lake, ds, dt=day)
+            assert got is not None and want is not None and want.num_rows > 0, ds.name
+            assert got.schema == want.schema, ds.name
+            assert _rows(got, key) == _rows(want, key), ds.name
+        timings["test_wall_s"] = time.monotonic() - t0
+        mentions = lake.read_partition(cel_lake, MENTIONS, dt=day).num_rows
+        report = {"day": day.isoformat(), "workers": 2, "concurrency": 1, "mentions": mentions,
+                  **{k: round(v, 1) for k, v in timings.items()}, "tasks": tasks}
+        (tmp_path / "timings.json").write_text(json.dumps(report, indent=1))
+        print("\ncelery stack timings:", json.dumps(report, indent=1))
+    finally:
+        procs.stop()
+
+
+def _task_log(home: Path, task_id: str) -> str:
+    logs = sorted((home / "logs").rglob(f"*task_id={task_id}*/*.log"))
+    return logs[-1].read_text(errors="replace")[-4000:] if logs else "(no task log)"
