@@ -107,6 +107,31 @@ def mentions(text: str) -> list[str]:
     return list(dict.fromkeys("@" + m for m in found))
 
 
+def tags(text: str) -> tuple[list[str], list[str]]:
+    """(hashtags(text), mentions(text)), the links removed once for both."""
+    has_hash, has_at = "#" in text, "@" in text
+    if not (has_hash or has_at):
+        return [], []
+    t = _without_links(text)
+    tags_ = list(dict.fromkeys(h.casefold() for h in HASHTAG_RE.findall(t))) if has_hash else []
+    if not has_at:
+        return tags_, []
+    found = (m.rstrip(".-").casefold() for m in MENTION_RE.findall(t))
+    return tags_, list(dict.fromkeys("@" + m for m in found))
+
+
+@lru_cache(maxsize=1)
+def digit_re() -> re.Pattern:
+    """Every character for which str.isdigit() is true (superscripts and circled digits too), as one
+    character class: a C-speed test of `any(c.isdigit() for c in text)` (built once per process)."""
+    from array import array
+
+    codes = array("I", range(sys.maxunicode + 1))
+    del codes[0xD800:0xE000]  # surrogates do not decode
+    every = codes.tobytes().decode("utf-32-le" if sys.byteorder == "little" else "utf-32-be")
+    return re.compile("[" + "".join(map(re.escape, filter(str.isdigit, every))) + "]")
+
+
 def links(text: str) -> list[str]:
     return list(dict.fromkeys(canonical_link(u) for u in LINK_RE.findall(text)))
 

@@ -133,10 +133,17 @@ def staged_raw(run: Run) -> pa.Table:
 def normalise(raw_rows: list[dict]) -> list[dict]:
     """Cleaned text, personal data masked, and what it holds: hashtags, mentions, emoji."""
     out = []
+    clean_text, tags, emoji, mask = clean.clean_text, clean.tags, clean.emoji, privacy.mask_personal
+    maybe_personal = clean.digit_re().search  # mask_personal changes only texts with an '@' or a digit
     for r in raw_rows:
-        text, masked = privacy.mask_personal(clean.clean_text(r["text"]))
-        out.append({**r, "text": text, "masked": masked, "hashtags": clean.hashtags(text),
-                    "mentions": clean.mentions(text), "emoji": clean.emoji(text)})
+        text = clean_text(r["text"])
+        if "@" in text or maybe_personal(text):
+            text, masked = mask(text)
+        else:
+            masked = []
+        hashtags, mentions = tags(text)
+        out.append({**r, "text": text, "masked": masked, "hashtags": hashtags, "mentions": mentions,
+                    "emoji": emoji(text)})
     return out
 
 

@@ -187,9 +187,15 @@ def transformer(model_dir: str):
     return None
 
 
-@lru_cache(maxsize=None)
 def engine(lang: str, model_dir: str | None = None):
     """The engine for a language, loaded once per process; None when no engine reads it."""
+    # one cache key whether model_dir is passed or not: engine("en") and engine("en", None) are
+    # the same engine (the harness and a worker warm it one way, score() asks the other way)
+    return _engine(lang, str(model_dir) if model_dir else None)
+
+
+@lru_cache(maxsize=None)
+def _engine(lang: str, model_dir: str | None):
     if lang not in SUPPORTED:
         return None
     if model_dir:
@@ -199,6 +205,9 @@ def engine(lang: str, model_dir: str | None = None):
     if lang in VADER_LANGS:
         return _Vader()
     return _Lexicon(lang)
+
+
+engine.cache_clear = _engine.cache_clear  # type: ignore[attr-defined]
 
 
 def score(texts: list[str], langs: list[str], model_dir: str | None = None) -> list[Sentiment | None]:
