@@ -44,7 +44,9 @@ def test_config_check_reports_a_bad_sources_yml(tmp_path):
 def test_plan_one_job_per_source_and_topic_with_something_to_ask(tmp_path):
     cfg = config_with(tmp_path, {"mastodon": {"base_url": "http://127.0.0.1:9", "topics": ["parlement", "budget-2027"]}})
     jobs = collect.plan(cfg, collect.load_sources(cfg.config_dir, cfg))
-    assert jobs == [{"source": "mastodon", "topic": "budget-2027"}, {"source": "mastodon", "topic": "parlement"}]
+    # the institution's own account is one job for every topic (its replies feed the response desk)
+    assert jobs == [{"source": "mastodon", "topic": "all"}, {"source": "mastodon", "topic": "budget-2027"},
+                    {"source": "mastodon", "topic": "parlement"}]
 
 
 def test_the_nightly_run_waits_for_the_collection_past_midnight_but_not_for_ever(tmp_path, monkeypatch):

@@ -150,6 +150,10 @@ def run_job(source: str, topic: str, *, config: Config | None = None,
     state = load_state(lake, source, topic)
     posts: dict[str, dict] = {}
     bad: list[dict] = []
+    # authors erased on request: their posts are neither landed nor remembered in cursors
+    erased = privacy.suppressed(lake)
+    key = privacy.load_key(lake) if erased else b""
+    summary["erased"] = 0
     horizon = now - timedelta(days=getattr(mod, "HORIZON_DAYS", 3650))
     overlap = getattr(mod, "OVERLAP", OVERLAP)  # news sites may date an item hours before it shows
     for q in queries:
@@ -173,6 +177,8 @@ def run_job(source: str, topic: str, *, config: Config | None = None,
                     post, refused = map_record(mod, rec, page)
                     if refused:
                         bad.append(refused)
+                    elif erased and privacy.author_key(key, post["platform"], str(post["author_id"])) in erased:
+                        summary["erased"] += 1
                     elif utc(post["created_at"]) >= since:
                         found.append(post)
                 if pages >= options.max_pages:
@@ -195,15 +201,9 @@ def run_job(source: str, topic: str, *, config: Config | None = None,
                 posts[pid] = post
         if complete:
             state["queries"][q.key] = _next_cursor(cur, found, overlap, now)
-    erased = privacy.suppressed(lake)
-    if erased:  # authors erased on request: their new posts are not even landed
-        key = privacy.load_key(lake)
-        for pid in [pid for pid, p in posts.items()
-                    if privacy.author_key(key, p["platform"], str(p["author_id"])) in erased]:
-            del posts[pid]
-            summary["erased"] = summary.get("erased", 0) + 1
+    if erased:
         kept = [b for b in bad if not privacy.names_erased(b["record"], key, mod.NAME, erased)]
-        summary["erased"] = summary.get("erased", 0) + len(bad) - len(kept)
+        summary["erased"] += len(bad) - len(kept)
         bad = kept
     summary["quarantined"] = len(bad)
     summary["posts"] = len(posts)

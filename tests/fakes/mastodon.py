@@ -109,6 +109,12 @@ class Mastodon:
         if req.path.startswith("/api/v1/accounts/") and req.path.endswith("/statuses"):
             aid = req.path.split("/")[4]
             return self._page(req, [s for s in self.statuses if s["account"]["id"] == aid], req.path)
+        if req.path.startswith("/api/v1/statuses/"):
+            sid = req.path.rsplit("/", 1)[1]
+            for s in self.statuses:
+                if s["id"] == sid:
+                    return json_response(s)
+            return json_response({"error": "Record not found"}, 404)
         if req.path == "/api/v2/search":
             if not authed:
                 return json_response({"error": "The access token is invalid"}, 401)

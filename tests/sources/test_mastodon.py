@@ -42,14 +42,14 @@ def test_full_paginated_collection_lands_every_status_once_with_its_original(tmp
     summary = run("mastodon", "parlement", cfg, lake, NOW, creds)
     lines = landed(lake, "mastodon")
     host = server.url.split("//")[1]
-    assert sorted(ids(lines)) == sorted(f"{host}/{i}" for i in range(1, 96))
+    assert sorted(ids(lines)) == sorted(f"https://fake.social/users/alice/statuses/{i}" for i in range(1, 96))
     assert summary["posts"] == 95 and summary["errors"] == [] and summary["quarantined"] == 0
     # 10 pages of the hashtag timeline and the empty one that ends it; then the searches of the
     # topic's keywords (a token is given)
     assert len(server.hits("/api/v1/timelines/tag/parlbxl")) == 11
     assert server.hits("/api/v2/search"), "the keywords are searched when a token is given"
     by_id = {line["id"]: line for line in lines}
-    first = by_id[f"{host}/1"]
+    first = by_id["https://fake.social/users/alice/statuses/1"]
     assert first["original"] == app.statuses[0]  # lossless
     assert first["author_id"] == f"alice@{host}" and first["author_followers"] == 120
     assert (first["like_count"], first["repost_count"], first["reply_count"]) == (1, 1, 1)
@@ -204,3 +204,26 @@ def test_the_nightly_ingest_reads_what_landed_once(tmp_path, instance):
     assert raw.num_rows == 95 and set(raw["platform"].to_pylist()) == {"mastodon"}
     payload = json.loads(raw["payload"][0].as_py())
     assert payload["original"]["account"]["acct"] == "alice"
+
+
+def test_the_institutions_replies_are_collected_with_the_post_they_answer(tmp_path, instance):
+    """The response desk needs the answer: the own account's statuses, replies included, each
+    naming the post it answers by its global uri, even when that post was not seen this run."""
+    app, server = instance
+    question = status(500, NOW - timedelta(hours=3), user="citizen", tags=("parlbxl",),
+                      text="<p>@parlbxl quand vote-t-on le budget ? #parlbxl</p>")
+    answer = status(501, NOW - timedelta(hours=2), user="parlbxl", remote="mastodon.brussels", tags=(),
+                    reply_to=500, text="<p>@citizen le vote est prévu jeudi.</p>")
+    app.add(question, answer)
+    cfg = _config(tmp_path, server, search=False, topics=["parlement"])
+    lake = tmp_path / "lake"
+    assert {"source": "mastodon", "topic": "all"} in collect.plan(cfg, collect.load_sources(cfg.config_dir, cfg))
+    summary = run("mastodon", "all", cfg, lake, NOW)
+    assert summary["posts"] == 1 and summary["queries"] == 1
+    [line] = landed(lake, "mastodon")
+    assert line["author_handle"] == "@parlbxl@mastodon.brussels"
+    assert line["reply_to"] == question["uri"]  # fetched with /api/v1/statuses/500
+    assert server.hits("/api/v1/statuses/500")
+    # the question itself comes with the hashtag: same id space, so the desk can pair them
+    run("mastodon", "parlement", cfg, lake, NOW)
+    assert question["uri"] in {x["id"] for x in landed(lake, "mastodon")}

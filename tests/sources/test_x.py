@@ -316,3 +316,19 @@ def test_a_200_with_only_errors_or_without_meta_fails_the_query_without_moving_i
         run("x", "parlement", cfg, lake, now, CREDS)
     assert quarantined(lake, "x")[0]["rule"] == "malformed_page"
     assert _state(lake)["queries"] == {} and landed(lake, "x") == []
+
+
+def test_the_institutions_replies_are_collected_for_the_response_desk(tmp_path, platform, now):
+    app, server = platform
+    citizen, own = user("citoyenne"), user("parlbxl", followers=9000)
+    question = tweet(900, now - timedelta(hours=3), citizen, "@parlbxl quand vote-t-on le budget ?")
+    answer = tweet(901, now - timedelta(hours=2), own, "@citoyenne jeudi, en séance plénière.", reply_to=question)
+    app.add(question, answer)
+    cfg = _config(tmp_path, server)
+    assert {"source": "x", "topic": "all"} in collect.plan(cfg, collect.load_sources(cfg.config_dir, cfg))
+    summary = run("x", "all", cfg, tmp_path / "lake", now, CREDS)
+    lines = landed(tmp_path / "lake", "x")
+    assert summary["queries"] == 1 and summary["posts"] == len(lines) > 0
+    assert {x["author_handle"] for x in lines} == {"@parlbxl"}  # only the institution's posts
+    assert {x["id"]: x["reply_to"] for x in lines}[answer["id"]] == question["id"]
+    assert server.hits("/2/tweets/search/recent")[-1].arg("query") == "from:parlbxl"

@@ -2,9 +2,12 @@
 full-text search of the topic's watch compiled to Mastodon's syntax (`queries_compile`) where a
 token is given (REST API v1/v2, plain HTTP).
 
-Status ids are local to each instance, so a post's native id is `<instance host>/<status id>`;
-authors are their full `user@domain`, the same on every instance. Pagination follows the
-`Link: <…max_id=…>; rel="next"` header, newest first.
+Status ids are local to each instance, so a post's native id is its `uri` (the ActivityPub id,
+the same on every instance: a post seen from two instances lands once); authors are their full
+`user@domain`. A reply names its parent by a local id only: the parent's uri is taken from the
+statuses the run has seen, and for the institution's own accounts (their replies are what the
+response desk looks for) fetched with GET /api/v1/statuses/:id when unseen. Pagination follows
+the `Link: <…max_id=…>; rel="next"` header, newest first.
 
 Connection `vigie_mastodon` (optional): password = an access token of an application on your
 home instance (scope `read`), needed for search; public timelines need none.
@@ -16,7 +19,7 @@ from urllib.parse import quote, urlsplit
 from pydantic import Field
 
 from listening.queries_compile import compile_topic
-from listening.sources.base import BadRecord, Creds, Page, Query, SourceOptions, utc
+from listening.sources.base import ALL, BadRecord, Creds, Page, Query, SourceOptions, utc
 
 NAME = "mastodon"
 CONNECTION = "vigie_mastodon"
@@ -49,6 +52,12 @@ def queries(watchlists, options: Options, creds: Creds | None) -> list[Query]:
                 out.append(Query(topic.name, "account", acct.lstrip("@"), (("instance", home),)))
             else:  # a bare handle: the local account of each configured instance
                 out += [Query(topic.name, "account", parts[0], (("instance", i),)) for i in instances]
+    # the institution's own accounts, with their replies: the response desk sees the answers
+    for acct in watchlists.institution.accounts.get(NAME, []) if watchlists.institution else []:
+        parts = acct.lstrip("@").split("@")
+        home = options.base_url or (f"https://{parts[1]}" if len(parts) == 2 else instances[0])
+        out.append(Query(ALL, "account", acct.lstrip("@"), (("instance", home), ("own", "1"))))
+    for topic in watchlists.topics:
         if creds and creds.password and options.search and instances:
             # the topic's watch in Mastodon's search syntax (queries_compile); hashtags are read
             # from their timelines above, which see more than search does
@@ -78,13 +87,19 @@ def fetch(client, query: Query, since, options: Options, creds: Creds | None):
     else:
         url = f"{base}/api/v2/search"
         params.update({"q": query.value, "type": "statuses", "resolve": "false"})
+    uris: dict[str, str] = {}  # local id -> uri of the statuses seen, to name reply parents
     while url:
         doc, r = client.get_json(url, params=params, headers=headers,
                                  expect=dict if query.kind == "search" else list)
         statuses = doc.get("statuses", []) if query.kind == "search" else doc
         if not statuses:
             return
-        yield Page(statuses, client.describe("GET", url, params), {"host": host})
+        for st in statuses:
+            if isinstance(st, dict) and st.get("id") and st.get("uri"):
+                uris[str(st["id"])] = st["uri"]
+        if query.param("own"):
+            _resolve_parents(client, base, headers, statuses, uris)
+        yield Page(statuses, client.describe("GET", url, params), {"host": host, "uris": dict(uris)})
         times = []
         for s in statuses:
             try:
@@ -97,6 +112,19 @@ def fetch(client, query: Query, since, options: Options, creds: Creds | None):
             params = {**params, "max_id": statuses[-1].get("id")}
         else:
             url, params = r.links.get("next", {}).get("url"), None
+
+
+def _resolve_parents(client, base: str, headers: dict, statuses: list, uris: dict) -> None:
+    """The uri of each parent the page's replies answer and the run has not seen."""
+    for st in statuses:
+        parent = st.get("in_reply_to_id") if isinstance(st, dict) else None
+        if parent and str(parent) not in uris:
+            r = client.request("GET", f"{base}/api/v1/statuses/{parent}", headers=headers, ok=(200, 404))
+            if r.status_code == 200:
+                try:
+                    uris[str(parent)] = r.json()["uri"]
+                except (ValueError, KeyError, TypeError):
+                    pass
 
 
 def to_post(s: dict, page: Page) -> dict:
@@ -113,12 +141,14 @@ def to_post(s: dict, page: Page) -> dict:
     if shown.get("spoiler_text"):
         text = f"{shown['spoiler_text']} {text}"
 
-    def local(i):
-        return f"{host}/{i}" if i else None
+    uris = page.context.get("uris", {})
+
+    def global_id(status) -> str | None:
+        return status.get("uri") or (f"{host}/{status['id']}" if status.get("id") else None)
 
     return {
         "platform": NAME,
-        "id": local(s["id"]),
+        "id": global_id(s),
         "created_at": s.get("created_at"),
         "author_id": acct,
         "author_handle": f"@{acct}",
@@ -126,9 +156,10 @@ def to_post(s: dict, page: Page) -> dict:
         "text": text,
         "lang": s.get("language") or shown.get("language"),
         "url": s.get("url") or s.get("uri"),
-        "reply_to": s.get("in_reply_to_id") and local(s["in_reply_to_id"]),
-        "repost_of": local(s["reblog"]["id"]) if shown is not s else None,
-        "quote_of": local((s.get("quote") or {}).get("quoted_status", {}).get("id"))
+        # a parent the run has not seen stays unnamed (its local id is in `original`)
+        "reply_to": uris.get(str(s["in_reply_to_id"])) if s.get("in_reply_to_id") else None,
+        "repost_of": global_id(s["reblog"]) if shown is not s else None,
+        "quote_of": global_id(s["quote"]["quoted_status"])
         if isinstance(s.get("quote"), dict) and isinstance(s["quote"].get("quoted_status"), dict) else None,
         "like_count": s.get("favourites_count") or 0,
         "repost_count": s.get("reblogs_count") or 0,

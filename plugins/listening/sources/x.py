@@ -30,7 +30,7 @@ from datetime import datetime, timedelta, timezone
 from pydantic import Field
 
 from listening import queries_compile as qc
-from listening.sources.base import BadRecord, Creds, MalformedPage, Page, Query, SourceError, SourceOptions, utc
+from listening.sources.base import ALL, BadRecord, Creds, MalformedPage, Page, Query, SourceError, SourceOptions, utc
 
 log = logging.getLogger(__name__)
 
@@ -94,6 +94,12 @@ def queries(watchlists, options: Options, creds: Creds | None) -> list[Query]:
             log.warning("x/%s: %s cannot be searched on X (collect it another way; the matcher "
                         "filters locally)", topic.name, what)
         out += [Query(topic.name, "search", r) for r in requests]
+    # the institution's own posts and replies (every topic's: the response desk pairs them with
+    # the posts they answer through referenced_tweets)
+    own = [h.lstrip("@").split("@")[0] for h in
+           (watchlists.institution.accounts.get(NAME, []) if watchlists.institution else [])]
+    if own:
+        out.append(Query(ALL, "search", " OR ".join(f"from:{h}" for h in own)))
     return out
 
 
