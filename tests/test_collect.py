@@ -2,6 +2,7 @@
 fake platform, and the nightly run reading what it landed."""
 from __future__ import annotations
 
+import json
 import subprocess
 from datetime import datetime, timedelta, timezone
 
@@ -112,3 +113,43 @@ def test_the_example_sources_yml_is_valid_and_plans_jobs(tmp_path):
     assert ("rss", "all") in jobs and ("rss", "budget-2027") in jobs  # a shared feed is one job
     assert {t for s, t in jobs if s == "x"} == {"parlement", "budget-2027"}
     assert ("youtube", "all") in jobs
+
+
+def test_the_response_desk_sees_an_answer_the_collectors_brought(tmp_path, monkeypatch):
+    """A question collected from a hashtag and the institution's reply collected from its own
+    account: the nightly desk pairs them (answered, by whom, after how long); a question on a
+    platform where the institution's replies are not collected is 'unknown', not 'unanswered'."""
+    from fakes.mastodon import status
+    from listening import pipeline
+    from listening.schema import RESPONSES
+
+    monkeypatch.setenv("VIGIE_PSEUDONYM_KEY", "k")
+    day_start = datetime(2026, 11, 20, tzinfo=timezone.utc)
+    question = status(500, day_start + timedelta(hours=9), user="citoyen", tags=("parlbxl",),
+                      text="<p>@parlbxl@mastodon.brussels Quand le Parlement bruxellois vote-t-il le budget ? #parlbxl</p>")
+    other = status(502, day_start + timedelta(hours=9, minutes=30), user="voisine", tags=("parlbxl",),
+                   text="<p>@parlbxl@mastodon.brussels Pourquoi le Parlement bruxellois ne publie-t-il pas l'ordre du jour ? #parlbxl</p>")
+    answer = status(501, day_start + timedelta(hours=11), user="parlbxl", remote="mastodon.brussels", tags=(),
+                    reply_to=500, text="<p>@citoyen Le vote est prévu jeudi en séance plénière.</p>")
+    app = Mastodon([question, other, answer])
+    with FakeServer(app) as server:
+        app.url = server.url
+        cfg = config_with(tmp_path, {"mastodon": {"base_url": server.url, "topics": ["parlement"], "search": False}})
+        lake = tmp_path / "lake"
+        for job in collect.plan(cfg, collect.load_sources(cfg.config_dir, cfg)):
+            collect.run_job(job["source"], job["topic"], config=cfg, lake=lake, now=day_start + timedelta(hours=23),
+                            use_connection=False)
+    (tmp_path / "import").mkdir()
+    (tmp_path / "import" / "x.jsonl").write_text(json.dumps({  # the same kind of question, on X
+        "platform": "x", "id": "77", "author_id": "u77", "author_handle": "@quidam",
+        "created_at": "2026-11-20T10:00:00Z", "text": "@parlbxl Quand le Parlement bruxellois vote-t-il le budget ?"}) + "\n")
+    run = pipeline.Run(day=day_start.date(), run_id="t", config=cfg, lake=lake, import_dir=tmp_path / "import")
+    pipeline.ingest(run)
+    pipeline.build_mentions(run)
+    pipeline.track_responses(run)
+    desk = {r["post_id"]: r for r in pipeline.staged(run, RESPONSES).to_pylist()}
+    q = desk[f"mastodon:{question['uri']}"]
+    assert q["status"] == "answered" and q["answered_by"] == "@parlbxl@mastodon.brussels"
+    assert q["response_hours"] == pytest.approx(2.0)
+    assert desk[f"mastodon:{other['uri']}"]["status"] == "unanswered"
+    assert desk["x:77"]["status"] == "unknown"  # no reply of the institution on X is collected here
