@@ -5,6 +5,7 @@ scheduler, the DAG processor and two Celery workers (concurrency 1 each); unpaus
 `listening_nightly` with VIGIE_START_DATE on a sample day, so that the scheduler's first catch-up
 run is that day's; waits for it; checks that it succeeded, that its tasks ran on both workers,
 and that its mentions and daily metrics are the rows of the embedded run (`airflow dags test`).
+A quick test checks docker-compose.yml against the same configuration (no Docker needed).
 
 Needs PostgreSQL on 127.0.0.1:5432 (trust authentication, user postgres or root) and Redis on
 127.0.0.1:6379; skips, saying which is missing, elsewhere. Each run gets its own database
@@ -28,8 +29,6 @@ from pathlib import Path
 import pytest
 
 from conftest import REPO, SAMPLE, SAMPLE_IMPORT, env_for
-
-pytestmark = pytest.mark.slow
 
 PG_HOST, PG_PORT = "127.0.0.1", 5432
 REDIS_HOST, REDIS_PORT = "127.0.0.1", 6379
@@ -221,6 +220,7 @@ def _rows(table, key):
     return sorted(table.to_pylist(), key=lambda r: tuple(r[k] for k in key))
 
 
+@pytest.mark.slow
 def test_nightly_run_on_two_celery_workers(tmp_path, backends):
     from listening import lake
     from listening.schema import MENTIONS, METRICS_DAILY
@@ -338,3 +338,62 @@ def test_nightly_run_on_two_celery_workers(tmp_path, backends):
 def _task_log(home: Path, task_id: str) -> str:
     logs = sorted((home / "logs").rglob(f"*task_id={task_id}*/*.log"))
     return logs[-1].read_text(errors="replace")[-4000:] if logs else "(no task log)"
+
+
+AIRFLOW_SERVICES = {"airflow-init", "api-server", "scheduler", "dag-processor", "triggerer", "worker"}
+
+
+def test_compose_file_describes_the_celery_stack(tmp_path):
+    """docker-compose.yml: the services, one Airflow configuration for all, a worker that scales,
+    real Airflow option names, and every secret documented in .env.example and kept out of git."""
+    import re
+
+    import yaml
+
+    text = (REPO / "docker-compose.yml").read_text()
+    services = yaml.safe_load(text)["services"]
+    assert AIRFLOW_SERVICES | {"postgres", "redis", "mailpit", "minio"} <= set(services)
+    commands = {n: " ".join(services[n]["command"]) for n in AIRFLOW_SERVICES}
+    assert "airflow db migrate" in commands["airflow-init"]
+    assert '"airflow", "api-server", "--port", "8080"' in commands["api-server"]
+    for name, cmd in (("scheduler", "airflow scheduler"), ("dag-processor", "airflow dag-processor"),
+                      ("triggerer", "airflow triggerer"), ("worker", "airflow celery worker")):
+        assert commands[name] == cmd, name
+    worker = services["worker"]
+    assert "container_name" not in worker and "ports" not in worker  # --scale worker=N
+    image = worker["image"]
+    assert "requirements.txt" in worker["build"]["dockerfile_inline"]
+    envs = {n: services[n]["environment"] for n in AIRFLOW_SERVICES}
+    for name, env in envs.items():
+        assert services[name]["image"] == image, name
+        assert env["AIRFLOW__CORE__EXECUTOR"] == "CeleryExecutor", name
+        assert env["AIRFLOW__CORE__EXECUTION_API_SERVER_URL"] == "http://api-server:8080/execution/", name
+        for shared in ("AIRFLOW__API_AUTH__JWT_SECRET", "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN",
+                       "AIRFLOW__CELERY__BROKER_URL", "AIRFLOW__CELERY__RESULT_BACKEND", "AIRFLOW__CORE__FERNET_KEY",
+                       "AIRFLOW__API__SECRET_KEY"):
+            assert env[shared] == envs["worker"][shared], (name, shared)
+        assert "./dags:/opt/vigie/dags:ro" in services[name]["volumes"], name
+    # Only the workers (and the CLI) hold the lake and the pseudonym key.
+    assert {n for n, s in services.items() if "lake:/data/lake" in s.get("volumes", [])} == {"worker", "cli"}
+    assert {n for n, s in services.items() if "VIGIE_PSEUDONYM_KEY" in (s.get("environment") or {})} == {"worker", "cli"}
+    # Every AIRFLOW__SECTION__KEY is an option of the installed Airflow (and its Celery provider).
+    names = sorted({k for env in envs.values() for k in env if k.startswith("AIRFLOW__")})
+    code = ("import json, sys; from airflow.configuration import conf; d = conf.configuration_description; "
+            "names = json.loads(sys.argv[1]); "
+            "print(json.dumps([n for n in names if n.split('__')[2].lower() not in "
+            "d.get(n.split('__')[1].lower(), {}).get('options', {})]))")
+    out = subprocess.run([str(BIN / "python") if (BIN / "python").exists() else sys.executable, "-W", "ignore", "-c",
+                          code, json.dumps(names)], capture_output=True, text=True,
+                         env=env_for(tmp_path / "lake", SAMPLE_IMPORT, tmp_path / "airflow"))
+    assert out.returncode == 0, out.stderr[-2000:]
+    assert json.loads(out.stdout.strip().splitlines()[-1]) == [], "unknown Airflow options"
+    # Secrets: every variable the file needs is documented in .env.example; .env is git-ignored.
+    example = {m.group(1) for m in re.finditer(r"^([A-Z0-9_]+)=", (REPO / ".env.example").read_text(), re.M)}
+    used = set(re.findall(r"(?<!\$)\$\{([A-Z0-9_]+)", text))  # $${X} is the container's own variable
+    assert used <= example, used - example
+    assert example <= used, example - used
+    assert ".env" in (REPO / ".gitignore").read_text().splitlines()
+    from cryptography.fernet import Fernet
+
+    key = re.search(r"^AIRFLOW_FERNET_KEY=(.*)$", (REPO / ".env.example").read_text(), re.M).group(1)
+    Fernet(key.encode())  # a valid key, or the stack would not start from the example
