@@ -708,7 +708,7 @@ def hourly_check(until: str | datetime, run_id: str = "hourly", config_dir: str 
                  attempts: int = ATTEMPTS, backoff: float = BACKOFF_SECONDS) -> dict:
     """The hourly path: red alerts of the day so far, e-mailed at once.
 
-    Reads the import files of the UTC day up to `until` (the end of the hour just finished),
+    Reads the import files and the collectors' landed files of the UTC day up to `until` (the end of the hour just finished),
     enriches them in memory (nothing is written to the datasets: the nightly run does that),
     runs the hourly detectors against the lake's 28 days, and sends each red alert whose
     window reaches the last two hours. The ledger keys are the nightly run's: the nightly
@@ -716,13 +716,12 @@ def hourly_check(until: str | datetime, run_id: str = "hourly", config_dir: str 
     """
     from listening import detect, metrics, pipeline, privacy
     from listening.schema import RAW
-    from listening.sources import files
 
     until = datetime.fromisoformat(until) if isinstance(until, str) else until
     until = until.astimezone(timezone.utc).replace(minute=0, second=0, microsecond=0)
     day = (until - timedelta(microseconds=1)).date()
     run = pipeline.make_run(day, run_id, config_dir=config_dir, import_dir=import_dir, lake_dir=lake_dir)
-    rows, _ = files.read_day(run.import_dir, day)
+    rows, _, _ = pipeline.read_sources(run)  # import files and what the collectors landed
     rows = [r for r in rows if r["created_at"] < until]
     raw = pa.Table.from_pylist(rows, schema=RAW.schema)
     mentions = pipeline.enrich(raw, run.config, privacy.load_key(run.lake))

@@ -89,18 +89,26 @@ class _ArrowSink:
         return {p: pa.Table.from_batches(b, schema=self.schema) for p, b in sorted(self.batches.items())}
 
 
-def ingest(run: Run) -> dict:
-    """Import files and the collectors' landed files -> raw rows of the day, per platform."""
+def read_sources(run: Run, rows=None) -> tuple[object, list[dict], dict]:
+    """The day's posts from the import files and the collectors' landed files (one copy of
+    each post), the refused lines, and where they came from. The import directory may be absent
+    when the collectors feed the lake."""
     from listening import collect
 
-    lake.clear_staging(run.lake, run.day)
-    sink = _ArrowSink(RAW.schema)
     landed = collect.landing_files(run.lake, run.day)
     collecting = (run.lake / collect.LANDING).is_dir()
     import_dir = run.import_dir if run.import_dir.is_dir() or not collecting else None
     seen: dict = {}
-    _, bad = files.read_day(import_dir, run.day, rows=sink, landed=landed, seen=seen)
+    rows, bad = files.read_day(import_dir, run.day, rows=rows, landed=landed, seen=seen)
     bad += collect.landing_quarantine(run.lake, run.day)
+    return rows, bad, {"import_dir": import_dir, "landed": len(landed), "folded": seen["_folded"]}
+
+
+def ingest(run: Run) -> dict:
+    """Import files and the collectors' landed files -> raw rows of the day, per platform."""
+    lake.clear_staging(run.lake, run.day)
+    sink = _ArrowSink(RAW.schema)
+    _, bad, read = read_sources(run, rows=sink)
     tables = sink.tables()
     erased = privacy.suppressed(run.lake)
     skipped = 0
@@ -115,10 +123,10 @@ def ingest(run: Run) -> dict:
     stage_quarantine(run, "raw", bad)
     log.info("%s: %d posts read from %s and %d landed files (%d copies of posts fetched twice "
              "folded), %d lines quarantined, %d skipped (authors erased on request)",
-             run.day, sink.count - skipped, import_dir or "no import directory", len(landed),
-             seen["_folded"], len(bad), skipped)
+             run.day, sink.count - skipped, read["import_dir"] or "no import directory", read["landed"],
+             read["folded"], len(bad), skipped)
     return {"posts": sink.count - skipped, "quarantined": len(bad), "erased": skipped,
-            "platforms": sorted(tables), "landed_files": len(landed), "folded": seen["_folded"]}
+            "platforms": sorted(tables), "landed_files": read["landed"], "folded": read["folded"]}
 
 
 def staged_raw(run: Run) -> pa.Table:
