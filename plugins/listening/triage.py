@@ -358,7 +358,13 @@ def classify_one(text: str, lang: str | None, addresses: bool = False, engagemen
                  rules: Rules | None = None, action_lang: str | None = None) -> Triage:
     """Triage one post (see classify)."""
     rules = rules or load_rules()
-    label, reason, threat = _decide(text or "", _lang_key(lang), rules, addresses)
+    return _respond(*_decide(text or "", _lang_key(lang), rules, addresses), addresses, engagement, rules,
+                    action_lang)
+
+
+def _respond(label: str, reason: str, threat: bool, addresses: bool, engagement: int, rules: Rules,
+             action_lang: str | None) -> Triage:
+    """A decided label with its urgency, full reason and action (see classify_one)."""
     row = rules.labels[label]
     urg = row["urgency"]
     if addresses and _RANK[row["if_addressed"]] > _RANK[urg]:
@@ -389,8 +395,17 @@ def classify(texts: list[str], langs: list[str], addresses: list[bool],
                          + " must have the same length")
     rules = load_rules(path)
     eng = engagement if engagement is not None else [0] * n
-    return [classify_one(t, lg, bool(a), int(e or 0), rules, action_lang)
-            for t, lg, a, e in zip(texts, langs, addresses, eng)]
+    # a text decided once per language and addressing (reposts and copies repeat it)
+    decided: dict[tuple, tuple[str, str, bool]] = {}
+    out = []
+    for t, lg, a, e in zip(texts, langs, addresses, eng):
+        a = bool(a)
+        key = (t, lg, a)
+        d = decided.get(key)
+        if d is None:
+            d = decided[key] = _decide(t or "", _lang_key(lg), rules, a)
+        out.append(_respond(*d, a, int(e or 0), rules, action_lang))
+    return out
 
 
 _MEMO: dict[tuple[str, bool, str], tuple[str, ...]] = {}

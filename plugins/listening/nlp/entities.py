@@ -67,7 +67,10 @@ def extract(texts: list[str], langs: list[str]) -> list[list[dict] | None]:
         nlp = model(lang)
         if nlp is None:
             continue
-        words = (text_for_language(texts[i]) for i in idx)
-        for i, doc in zip(idx, nlp.pipe(words, batch_size=BATCH)):
-            out[i] = _entities(doc)
+        # each distinct text read once (reposts and copies repeat it), in order of first appearance
+        words = [text_for_language(texts[i]) for i in idx]
+        distinct = list(dict.fromkeys(words))
+        found = {w: _entities(doc) for w, doc in zip(distinct, nlp.pipe(distinct, batch_size=BATCH))}
+        for i, w in zip(idx, words):
+            out[i] = found[w]
     return out

@@ -7,6 +7,7 @@ and a post it can't tell with enough confidence is 'und' rather than a guess.
 from __future__ import annotations
 
 from functools import lru_cache
+from itertools import islice
 
 from listening.clean import text_for_language
 
@@ -36,7 +37,7 @@ def identify(texts: list[str], declared: list[str | None], languages: list[str])
                 out[i] = (code, "platform", 1.0)
                 continue
         words = text_for_language(text)
-        if sum(c.isalpha() for c in words) < MIN_LETTERS:
+        if len(list(islice(filter(str.isalpha, words), MIN_LETTERS))) < MIN_LETTERS:  # < 3 letters
             out[i] = (UNDETERMINED, "detected", 0.0)
             continue
         todo_idx.append(i)
@@ -46,8 +47,12 @@ def identify(texts: list[str], declared: list[str | None], languages: list[str])
         if detector is None:
             results = [[(languages[0], 1.0)] for _ in todo_texts]
         else:
-            results = [[(cv.language.iso_code_639_1.name.lower(), cv.value) for cv in values[:1]]
-                       for values in detector.compute_language_confidence_values_in_parallel(todo_texts)]
+            # each distinct text detected once (reposts and copies repeat it; lingua reads one text at a time)
+            distinct = list(dict.fromkeys(todo_texts))
+            found = dict(zip(distinct, (
+                [(cv.language.iso_code_639_1.name.lower(), cv.value) for cv in values[:1]]
+                for values in detector.compute_language_confidence_values_in_parallel(distinct))))
+            results = [found[t] for t in todo_texts]
         for i, values in zip(todo_idx, results):
             if values and values[0][1] >= MIN_CONFIDENCE:
                 out[i] = (values[0][0], "detected", round(float(values[0][1]), 4))

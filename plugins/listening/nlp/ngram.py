@@ -23,6 +23,7 @@ import math
 import re
 import unicodedata
 from collections import Counter
+from itertools import compress
 from pathlib import Path
 
 __all__ = ["featurize", "NgramModel", "MODEL_DIR", "CLASSES"]
@@ -38,13 +39,17 @@ _CAMEL_RE = re.compile(r"(?<=[a-zà-ÿ])(?=[A-ZÀ-Þ])")
 _TOKEN_RE = re.compile(r"[^\W\d_]+|\d+|[^\w\s]")
 _REPEAT_RE = re.compile(r"(.)\1{2,}")
 CHAR_MIN, CHAR_MAX = 2, 5
+_MORE_THAN_ONE = (1).__lt__
 _NO_CHARS = frozenset({"user", "http"})
 
 
 def _fold(s: str) -> str:
     if s.isascii():
         return s
-    return "".join(c for c in unicodedata.normalize("NFD", s) if not unicodedata.combining(c))
+    # the same as dropping each c with unicodedata.combining(c) after NFD, in one C call
+    from listening.clean import _strip_marks
+
+    return unicodedata.normalize("NFD", s).translate(_strip_marks())
 
 
 def _hashtag(m: re.Match) -> str:
@@ -112,6 +117,9 @@ class NgramModel:
         for f, (idf, a, b, c) in data["features"].items():
             feats[f] = (idf, a * idf, b * idf, c * idf)
         self.features = feats
+        # word bigrams again, keyed by the pair of tokens: no string to build per bigram of a post
+        # (tokens hold no space, so "b:a b" splits back into its pair)
+        self._bigrams = {tuple(f[2:].split(" ", 1)): e for f, e in feats.items() if f.startswith("b:")}
         self._tok_cache: dict[str, tuple] = {}
         self.version = f"{data.get('version', '1')}+{hashlib.sha256(raw).hexdigest()[:12]}"
 
@@ -144,27 +152,28 @@ class NgramModel:
             s1 += a1
             s2 += a2
             nrm += n2
-        for a, b in zip(toks, toks[1:]):
-            f = "b:" + a + " " + b
-            e = feats.get(f)
+        bigrams = self._bigrams
+        for pair in zip(toks, toks[1:]):
+            e = bigrams.get(pair)
             if e is not None:
-                keys.append(f)
+                keys.append(pair)  # a bigram's key is its pair (a tuple never equals a str key)
                 s0 += e[1]
                 s1 += e[2]
                 s2 += e[3]
                 nrm += e[0] * e[0]
-        if len(set(keys)) != len(keys):
-            # sublinear tf: a feature seen c times weighs 1 + ln c, not c
+        counts = Counter(keys)
+        if len(counts) != len(keys):
+            # sublinear tf: a feature seen c times weighs 1 + ln c, not c (the features seen more than
+            # once picked out in C, in the order of their first occurrence, as before)
             log = math.log
-            for f, c in Counter(keys).items():
-                if c > 1:
-                    e = feats[f]
-                    w = 1.0 + log(c)
-                    d = w - c
-                    s0 += d * e[1]
-                    s1 += d * e[2]
-                    s2 += d * e[3]
-                    nrm += e[0] * e[0] * (w * w - c)
+            for f, c in compress(counts.items(), map(_MORE_THAN_ONE, counts.values())):
+                e = feats[f] if f.__class__ is str else bigrams[f]
+                w = 1.0 + log(c)
+                d = w - c
+                s0 += d * e[1]
+                s1 += d * e[2]
+                s2 += d * e[3]
+                nrm += e[0] * e[0] * (w * w - c)
         if nrm > 0:
             inv = 1.0 / math.sqrt(nrm)
             s0 *= inv

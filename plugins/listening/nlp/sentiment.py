@@ -225,7 +225,19 @@ def score(texts: list[str], langs: list[str], model_dir: str | None = None) -> l
         eng = engine(lang, model_dir)
         if eng is None:
             continue
-        for i, s in zip(idx, eng.score([texts[i] for i in idx])):
+        group = [texts[i] for i in idx]
+        if isinstance(eng, (_Vader, _Lexicon)):
+            # each distinct text scored once (reposts and copies repeat it): these engines read
+            # one text at a time, so a text's score does not depend on the rest of the batch
+            distinct = list(dict.fromkeys(group))
+            if len(distinct) < len(group):
+                by_text = dict(zip(distinct, eng.score(distinct)))
+                scores = [by_text[t] for t in group]
+            else:
+                scores = eng.score(group)
+        else:
+            scores = eng.score(group)
+        for i, s in zip(idx, scores):
             if not math.isfinite(s.score):
                 s = Sentiment(0.0, "neutral", s.engine, 0.0)
             out[i] = s
