@@ -129,7 +129,17 @@ def digit_re() -> re.Pattern:
     codes = array("I", range(sys.maxunicode + 1))
     del codes[0xD800:0xE000]  # surrogates do not decode
     every = codes.tobytes().decode("utf-32-le" if sys.byteorder == "little" else "utf-32-be")
-    return re.compile("[" + "".join(map(re.escape, filter(str.isdigit, every))) + "]")
+    # \d is Unicode's decimal digits (str.isdecimal), a C test; the few other digits (superscripts,
+    # circled digits, ...) are added as ranges
+    others = [ord(c) for c in filter(str.isdigit, every) if not c.isdecimal()]
+    ranges: list[list[int]] = []
+    for c in others:
+        if ranges and ranges[-1][1] == c - 1:
+            ranges[-1][1] = c
+        else:
+            ranges.append([c, c])
+    extra = "".join(re.escape(chr(a)) + ("-" + re.escape(chr(b)) if b > a else "") for a, b in ranges)
+    return re.compile(r"[\d" + extra + "]")
 
 
 def links(text: str) -> list[str]:
