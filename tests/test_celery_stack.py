@@ -231,11 +231,15 @@ def test_nightly_run_on_two_celery_workers(tmp_path, backends):
     day = date.fromisoformat(start) + timedelta(days=2)
     procs = Processes(tmp_path / "logs")
     try:
-        # The embedded reference run (SQLite, `airflow dags test`), in the background meanwhile.
+        # The embedded reference run (SQLite, `airflow dags test`), in the background meanwhile
+        # (after the Celery run with VIGIE_IT_SEQUENTIAL=1, to time that run alone).
         ref_lake, ref_home = tmp_path / "ref" / "lake", tmp_path / "ref" / "airflow"
         ref_env = env_for(ref_lake, SAMPLE_IMPORT, ref_home)
-        ref = procs.start("reference", ["sh", "-c", f'"{AIRFLOW}" db migrate >/dev/null && exec "{AIRFLOW}" dags test '
-                                                    f'{DAG_ID} {(day + timedelta(days=1)).isoformat()}'], ref_env)
+        ref_args = ["sh", "-c", f'"{AIRFLOW}" db migrate >/dev/null && exec "{AIRFLOW}" dags test '
+                                f'{DAG_ID} {(day + timedelta(days=1)).isoformat()}']
+        sequential = os.environ.get("VIGIE_IT_SEQUENTIAL") == "1"
+        if not sequential:
+            ref = procs.start("reference", ref_args, ref_env)
 
         # The stack: one metadata database on PostgreSQL, Redis as broker.
         port = _free_port()
@@ -315,11 +319,16 @@ def test_nightly_run_on_two_celery_workers(tmp_path, backends):
         tasks = {t[0]: {"worker": t[2], "seconds": round(float(t[4]) - float(t[3]), 1)} for t in tis}
 
         # The same datasets as the embedded run, row for row.
+        if sequential:
+            t_ref = time.monotonic()
+            ref = procs.start("reference", ref_args, ref_env)
         try:
             ref.wait(timeout=max(10.0, RUN_TIMEOUT - (time.monotonic() - t0)))
         except subprocess.TimeoutExpired:
             raise AssertionError("the embedded run did not finish:\n" + procs.tail("reference"))
         assert ref.returncode == 0 and "state=success" in procs.tail("reference", 200_000), procs.tail("reference")
+        if sequential:
+            timings["embedded_run_s"] = time.monotonic() - t_ref
         for ds, key in ((MENTIONS, ("post_id",)), (METRICS_DAILY, ("topic",))):
             got, want = lake.read_partition(cel_lake, ds, dt=day), lake.read_partition(ref_lake, ds, dt=day)
             assert got is not None and want is not None and want.num_rows > 0, ds.name
@@ -328,6 +337,7 @@ def test_nightly_run_on_two_celery_workers(tmp_path, backends):
         timings["test_wall_s"] = time.monotonic() - t0
         mentions = lake.read_partition(cel_lake, MENTIONS, dt=day).num_rows
         report = {"day": day.isoformat(), "workers": 2, "concurrency": 1, "mentions": mentions,
+                  "reference_run": "after" if sequential else "meanwhile",
                   **{k: round(v, 1) for k, v in timings.items()}, "tasks": tasks}
         (tmp_path / "timings.json").write_text(json.dumps(report, indent=1))
         print("\ncelery stack timings:", json.dumps(report, indent=1))
