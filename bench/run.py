@@ -127,6 +127,11 @@ def one(size: int, seed: int, with_entities: bool = True) -> dict:
     triage_mod.load_rules(None)  # the compiled cue regexes
     clean.digit_re()  # the table behind normalise's "has a digit" test
     clean._strip_marks()  # the accent table behind clean.fold and the n-gram model's folding
+    from listening import authenticity, dedupe  # noqa: F401  (and what they import: scipy, datasketch)
+    import scipy.sparse.csgraph  # noqa: F401
+
+    dedupe.permutations()
+    dedupe.lsh_params(0.5, dedupe.NUM_PERM)  # found by datasketch's search, once per process
 
     def bare_read():
         for p in sorted(src.glob("*.jsonl.gz")):

@@ -96,13 +96,15 @@ def bot_scores(author_keys: Sequence[str | None], created_at: Sequence[Any], tex
                links: Sequence[Sequence[str]] | None, cluster_size: Sequence[int], is_repost: Sequence[bool],
                author_created_at: Sequence[Any] | None = None, handles: Sequence[str | None] | None = None,
                cluster_ids: Sequence[str | None] | None = None, followers: Sequence[int | None] | None = None,
-               following: Sequence[int | None] | None = None) -> tuple[np.ndarray, list[list[str]]]:
+               following: Sequence[int | None] | None = None,
+               normalised: Sequence[str] | None = None) -> tuple[np.ndarray, list[list[str]]]:
     """Bot-likeness in [0, 1] of each post's author on the day, and its reasons, per post.
 
     Every post of an author carries the author's score. cluster_size and cluster_ids come from
     listening.dedupe.clusters; without cluster_ids the "same text as other accounts within an hour"
     and "same text N times" cues are read from the normalised text instead. links may be None
-    (then taken from the texts). Optional inputs may be None or hold Nones.
+    (then taken from the texts). Optional inputs may be None or hold Nones. ``normalised``:
+    ``listening.dedupe.normalise(texts)`` when the caller has it already.
     """
     from listening import clean, dedupe
 
@@ -115,7 +117,7 @@ def bot_scores(author_keys: Sequence[str | None], created_at: Sequence[Any], tex
     size = np.asarray(_col(cluster_size, n), dtype=np.int64)
     repost = np.asarray(_col(is_repost, n), dtype=bool)
     link_lists = _col(links, n) if links is not None else [clean.links(x) for x in raw]
-    norm = dedupe.normalise(raw)
+    norm = dedupe.normalise(raw) if normalised is None else list(normalised)
     cids = _col(cluster_ids, n) if cluster_ids is not None else [f"text:{x}" if x else None for x in norm]
 
     codes, _ = pd.factorize(pd.Series(authors, dtype=object).fillna("\x00none"), sort=True)

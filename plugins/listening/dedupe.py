@@ -382,7 +382,8 @@ def _ns(created_at: Any) -> np.ndarray:
 
 def clusters(post_ids: Sequence[str], texts: Sequence[str | None], created_at: Sequence[Any],
              author_keys: Sequence[str | None], repost_of: Sequence[str | None] | None = None,
-             threshold: float = 0.5, num_perm: int = NUM_PERM, index: str = "numpy") -> dict[str, np.ndarray]:
+             threshold: float = 0.5, num_perm: int = NUM_PERM, index: str = "numpy",
+             normalised: Sequence[str] | None = None) -> dict[str, np.ndarray]:
     """Original, near-duplicate cluster, its size and its authors, for each post of a day.
 
     Columns returned (numpy arrays, aligned with the input; pd.DataFrame(...) or pa.table(...) them):
@@ -390,7 +391,8 @@ def clusters(post_ids: Sequence[str], texts: Sequence[str | None], created_at: S
     the earliest post with that text, else None; ``cluster_id`` the earliest post of the cluster (the
     post itself when alone); ``cluster_size`` posts in the cluster, reposts included;
     ``cluster_authors`` distinct authors in it. "Earliest" is by created_at then post id, so the
-    result does not depend on the input order.
+    result does not depend on the input order. ``normalised``: ``normalise(texts)`` when the caller
+    has it already (listening.authenticity needs it too).
     """
     import pandas as pd
     from scipy.sparse import coo_matrix
@@ -414,7 +416,9 @@ def clusters(post_ids: Sequence[str], texts: Sequence[str | None], created_at: S
 
     # Exact keys: the normalised text when long enough, else the lightly folded text ("\x00" marks
     # it, so a short key never equals a long one). Empty texts get no key and fold on nothing.
-    norm = normalise(raw)
+    norm = normalise(raw) if normalised is None else normalised
+    if len(norm) != n:
+        raise ValueError("normalised and texts must have the same length")
     keys: list[str | None] = []
     for r, s in zip(raw, norm):
         if len(s) >= MIN_CHARS:

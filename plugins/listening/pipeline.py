@@ -275,12 +275,13 @@ def add_day_columns(table: pa.Table, handles: list[str | None] | None = None) ->
 
     cols = {c: table[c].to_pylist() for c in ("post_id", "text", "created_at", "author_key", "repost_of",
                                                 "links", "is_repost")}
+    norm = dedupe.normalise(table["text"])  # once for both (the Arrow column as it is)
     found = dedupe.clusters(cols["post_id"], cols["text"], cols["created_at"], cols["author_key"],
-                            cols["repost_of"])
+                            cols["repost_of"], normalised=norm)
     scores, reasons = authenticity.bot_scores(cols["author_key"], cols["created_at"], cols["text"], cols["links"],
                                               found["cluster_size"], cols["is_repost"],
                                               cluster_ids=found["cluster_id"], handles=handles,
-                                              followers=table["author_followers"].to_pylist())
+                                              followers=table["author_followers"].to_pylist(), normalised=norm)
     extra = {**found, "bot_score": scores, "bot_reasons": reasons}
     for c in DAY_COLUMNS:
         table = table.append_column(MENTIONS.schema.field(c), pa.array(extra[c], MENTIONS.schema.field(c).type))
