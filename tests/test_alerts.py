@@ -386,3 +386,43 @@ def test_alert_mails_in_the_configured_language(tmp_path, lang):
     for text in (rsubject, dsubject, rplain, dplain, _visible(rhtml), _visible(dhtml)):
         for word in ENGLISH:
             assert word not in text, (word, text[:200])
+
+
+def test_hourly_desk_alert_then_nightly_lists_each_overdue_post_once(event_lake, tmp_path, smtp_server):
+    """The day after the lake's last day: posts of the day before fall due hour by hour. The hourly
+    check alerts the team as their delay runs out (each post once); the nightly run rebuilds those
+    alerts with their ids (recorded as sent, not resent) and lists only the rest."""
+    from alerting_lake import DAYS, START
+    from listening.schema import RESPONSES
+
+    root, _, _ = event_lake
+    copy = tmp_path / "lake"
+    shutil.copytree(root, copy)
+    last = START + timedelta(days=DAYS - 1)
+    day = last + timedelta(days=1)
+    empty = tmp_path / "import"
+    empty.mkdir()
+    inbox = smtp_server()
+    desk = lake.read_partition(copy, RESPONSES, dt=last).to_pylist()
+    due = sorted(r["created_at"] + timedelta(hours=24) for r in desk
+                 if r["urgency"] == "red" and r["status"] == "unanswered" and r["created_at"].date() == last)
+    assert len(due) >= 2, "the event lake has red posts left unanswered on its last day"
+    first = due[0].replace(minute=0, second=0, microsecond=0) + timedelta(hours=1)
+    out1 = alerts.hourly_check(first.isoformat(), "h1", import_dir=str(empty), lake_dir=str(copy), backoff=0.01)
+    out2 = alerts.hourly_check((first + timedelta(hours=12)).isoformat(), "h2", import_dir=str(empty),
+                               lake_dir=str(copy), backoff=0.01)
+    assert out1["sent"] and out2["sent"] and not set(out1["sent"]) & set(out2["sent"])
+    desk_mails = [m for _, m in inbox.messages if "Message-ID" in m and
+                  m["Message-ID"].strip("<>").split("@")[0] in set(out1["sent"]) | set(out2["sent"])]
+    assert desk_mails
+    sent_before = len(inbox.messages)
+    pipeline.run_day(day, run_id="nightly", import_dir=str(empty), lake_dir=str(copy))
+    table = [a for a in lake.read_partition(copy, ALERTS, dt=day).to_pylist() if a["detector"] == "unanswered"]
+    ids = {a["alert_id"]: a for a in table}
+    assert set(out1["sent"]) | set(out2["sent"]) <= set(ids)                  # rebuilt with their ids
+    assert all(ids[i]["status"] == "sent" for i in out1["sent"] + out2["sent"])
+    listed = [p for a in table for p in a["evidence_post_ids"]]
+    assert len(listed) == len(set(listed)) == len(due)                       # each overdue post once
+    resent = [m for _, m in inbox.messages[sent_before:]
+              if m["Message-ID"].strip("<>").split("@")[0] in set(out1["sent"]) | set(out2["sent"])]
+    assert resent == []                                                      # not e-mailed again

@@ -711,10 +711,11 @@ def hourly_check(until: str | datetime, run_id: str = "hourly", config_dir: str 
     Reads the import files and the collectors' landed files of the UTC day up to `until` (the end of the hour just finished),
     enriches them in memory (nothing is written to the datasets: the nightly run does that),
     runs the hourly detectors against the lake's 28 days, and sends each red alert whose
-    window reaches the last two hours. The ledger keys are the nightly run's: the nightly
+    window reaches the last two hours, and the response desk's alert for the red posts whose
+    answer delay has run out since the last check (listening.responses). The ledger keys are the nightly run's: the nightly
     delivery records these alerts as sent and does not send them again.
     """
-    from listening import detect, metrics, pipeline, privacy
+    from listening import detect, metrics, pipeline, privacy, responses
     from listening.schema import RAW
 
     until = datetime.fromisoformat(until) if isinstance(until, str) else until
@@ -730,12 +731,22 @@ def hourly_check(until: str | datetime, run_id: str = "hourly", config_dir: str 
     found = detect.detect(**detect.inputs_from_lake(run.lake, day, mentions, hourly_t, daily_t),
                           detectors=HOURLY_DETECTORS, lang=_lang(run))
     red = [a for a in found if a["severity"] == "red" and a["window_end"] >= until - timedelta(hours=2)]
+    # the response desk as it stands: red posts whose answer delay has just run out
+    settings = run.config.settings
+    desk = pipeline.response_desk(run, mentions, raw)
+    published = lake.read_partition(run.lake, ALERTS, dt=day)  # a nightly run of the day already listed these
+    already = {p for a in (published.to_pylist() if published is not None else []) if a["detector"] == "unanswered"
+               for p in a["evidence_post_ids"]}
+    red += responses.hourly_overdue_alerts(run.lake, desk, day, until, settings.response_alert_hours,
+                                           detect.language(settings.digest_language), already)
     red = initial_status(run, red)
     smtp = smtp_settings() if smtp == "auto" else smtp
     s = smtp.sender if smtp else os.environ.get("VIGIE_MAIL_FROM", "vigie@localhost")
     need = {p for a in red for p in a["evidence_post_ids"]}
-    posts = {r["post_id"]: r for r in mentions.select(["post_id", "platform", "url", "created_at", "text"]).to_pylist()
-             if r["post_id"] in need}
+    shown = ["post_id", "platform", "url", "created_at", "text"]
+    source = mentions.select(shown) if not any(a["detector"] == "unanswered" for a in red) else \
+        pipeline.window_mentions(run, settings.response_window_days, shown, mentions)  # desk posts of past days
+    posts = {r["post_id"]: r for r in source.to_pylist() if r["post_id"] in need}
     hourly = []
     for k in (2, 1):
         h = lake.read_partition(run.lake, METRICS_HOURLY, dt=day - timedelta(days=k))

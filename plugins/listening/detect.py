@@ -766,7 +766,8 @@ def _unanswered(run) -> list[dict]:
     if desk is None:
         return []
     s = run.config.settings
-    return responses.overdue_alerts(desk, run.day, s.response_alert_hours, language(s.digest_language))
+    return responses.overdue_alerts(desk, run.day, s.response_alert_hours, language(s.digest_language),
+                                    hourly=responses.hourly_ledger(run.lake, run.day))
 
 
 def detect_day(run) -> dict:

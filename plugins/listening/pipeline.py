@@ -394,11 +394,15 @@ def _read_columns(path: Path, ds, columns: list[str]) -> pa.Table:
     return pa.Table.from_arrays(cols, schema=pa.schema(fields))
 
 
-def window_mentions(run: Run, days: int, columns: list[str]) -> pa.Table:
-    """The mentions of the `days` days ending on the run's day: published ones, and today's staged."""
+def window_mentions(run: Run, days: int, columns: list[str], today: pa.Table | None = None) -> pa.Table:
+    """The mentions of the `days` days ending on the run's day: published ones, and today's staged
+    (or `today`, the day so far, for the hourly path)."""
     from datetime import timedelta
 
-    tables = [_read_columns(lake.stage_path(run.lake, run.day, MENTIONS, dt=run.day), MENTIONS, columns)]
+    if today is None:
+        tables = [_read_columns(lake.stage_path(run.lake, run.day, MENTIONS, dt=run.day), MENTIONS, columns)]
+    else:
+        tables = [today.select(columns).cast(pa.schema([MENTIONS.schema.field(c).with_nullable(True) for c in columns]))]
     for k in range(1, days):
         p = lake.partition_dir(run.lake, MENTIONS, dt=run.day - timedelta(days=k)) / lake.PART
         if p.exists():
@@ -406,15 +410,19 @@ def window_mentions(run: Run, days: int, columns: list[str]) -> pa.Table:
     return pa.concat_tables(tables)
 
 
-def window_raw(run: Run, days: int, columns: list[str]) -> pa.Table:
-    """Raw posts of every source over the `days` days ending on the run's day (today's staged)."""
+def window_raw(run: Run, days: int, columns: list[str], today: pa.Table | None = None) -> pa.Table:
+    """Raw posts of every source over the `days` days ending on the run's day (today's staged, or
+    `today`)."""
     from datetime import timedelta
 
-    paths = sorted((lake.staging_dir(run.lake, run.day) / RAW.path).glob(f"source=*/dt=*/{lake.PART}"))
+    paths = [] if today is not None else sorted(
+        (lake.staging_dir(run.lake, run.day) / RAW.path).glob(f"source=*/dt=*/{lake.PART}"))
     for k in range(1, days):
         d = (run.day - timedelta(days=k)).isoformat()
         paths += sorted((run.lake / RAW.path).glob(f"source=*/dt={d}/{lake.PART}"))
     tables = [_read_columns(p, RAW, columns) for p in paths]
+    if today is not None:
+        tables.insert(0, today.select(columns).cast(pa.schema([RAW.schema.field(c).with_nullable(True) for c in columns])))
     if not tables:
         return pa.schema([RAW.schema.field(c).with_nullable(True) for c in columns]).empty_table()
     return pa.concat_tables(tables)
@@ -424,20 +432,30 @@ RESPONSE_COLUMNS = ["post_id", "platform", "url", "created_at", "topics", "triag
                     "addresses_institution"]
 
 
-def track_responses(run: Run) -> dict:
-    """The response desk at the end of the day (listening.responses)."""
+def response_desk(run: Run, mentions_today: pa.Table | None = None, raw_today: pa.Table | None = None) -> pa.Table:
+    """The desk over the response window: at the end of the run's day from what is staged, or,
+    given the day so far (the hourly path), as it stands now."""
     from listening import responses
     from listening.queries import AccountSet
-    from listening.schema import RESPONSE_METRICS, RESPONSES
 
     s, wl = run.config.settings, run.config.watchlists
-    cands = responses.candidates(window_mentions(run, s.response_window_days, RESPONSE_COLUMNS))
-    raw = window_raw(run, s.response_window_days, ["post_id", "platform", "created_at", "reply_to", "author_handle"])
+    cands = responses.candidates(window_mentions(run, s.response_window_days, RESPONSE_COLUMNS, mentions_today))
+    raw = window_raw(run, s.response_window_days, ["post_id", "platform", "created_at", "reply_to", "author_handle"],
+                     raw_today)
     own = {p: AccountSet(h) for p, h in wl.institution.accounts.items()}
     replies = responses.own_posts(raw, own)
     teams_of = {t.name: t.team for t in wl.topics}
-    table = responses.desk(cands, replies, raw.select(["post_id", "reply_to"]), run.day, teams_of,
-                           observed=set(replies["platform"].to_pylist()))
+    return responses.desk(cands, replies, raw.select(["post_id", "reply_to"]), run.day, teams_of,
+                          observed=set(replies["platform"].to_pylist()))
+
+
+def track_responses(run: Run) -> dict:
+    """The response desk at the end of the day (listening.responses)."""
+    from listening import responses
+    from listening.schema import RESPONSE_METRICS, RESPONSES
+
+    table = response_desk(run)
+    teams_of = {t.name: t.team for t in run.config.watchlists.topics}
     lake.write_file(lake.stage_path(run.lake, run.day, RESPONSES, dt=run.day), RESPONSES, table)
     summary = responses.metrics(table, teams_of)
     lake.write_file(lake.stage_path(run.lake, run.day, RESPONSE_METRICS, dt=run.day), RESPONSE_METRICS, summary)

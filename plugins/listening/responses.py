@@ -18,7 +18,9 @@ routed to the team owning the topic.
 """
 from __future__ import annotations
 
+import json
 from datetime import date, datetime, time, timedelta, timezone
+from pathlib import Path
 
 import numpy as np
 import pyarrow as pa
@@ -129,33 +131,91 @@ def metrics(responses: pa.Table, teams_of: dict[str, str]) -> pa.Table:
     return conform(RESPONSE_METRICS, pa.Table.from_pylist(out, schema=RESPONSE_METRICS.schema))
 
 
-def overdue_alerts(responses: pa.Table, day: date, delay_hours: float, lang: str = "fr") -> list[dict]:
-    """Red posts whose answer delay ran out during `day` with no answer by then: one alert per topic
-    (the team owning the post's first topic), listing them. Each post is in exactly one alert, on
-    the day its delay runs out; one e-mail per post would bury a busy desk in red e-mails.
-    """
-    from listening.detect import _row
-
-    start, end = end_of(day) - timedelta(days=1), end_of(day)
-    late: dict[str, list[dict]] = {}
+def overdue(responses: pa.Table, start: datetime, end: datetime, delay_hours: float) -> list[dict]:
+    """Red posts whose answer delay ran out in [start, end) with no answer by then."""
+    late = []
     for r in responses.to_pylist():
         if r["urgency"] != "red" or r["status"] == "unknown" or not r["topics"]:
             continue
         due = r["created_at"] + timedelta(hours=delay_hours)
         if start <= due < end and not (r["answered_at"] is not None and r["answered_at"] <= due):
-            late.setdefault(r["topics"][0], []).append({**r, "due": due})
+            late.append({**r, "due": due})
+    return late
+
+
+def _alert(topic: str, rows: list[dict], ws: datetime, we: datetime, subject: str, delay_hours: float,
+           lang: str) -> dict:
+    from listening.detect import _row
+
+    rows = sorted(rows, key=lambda r: (r["created_at"], r["post_id"]))
     t = TEXT[lang if lang in TEXT else "en"]
+    kinds = ", ".join(f"{n} {t['kinds'].get(k, k)}" for k, n in
+                      sorted(((k, sum(r["triage"] == k for r in rows)) for k in {r["triage"] for r in rows})))
+    links = " ; ".join(r["url"] or r["post_id"] for r in rows[:10]) + (" …" if len(rows) > 10 else "")
+    return _row(topic, "unanswered", "red", len(rows), ws, we,
+                t["title"].format(n=len(rows), hours=f"{delay_hours:g}"),
+                t["why"].format(n=len(rows), kinds=kinds, hours=f"{delay_hours:g}", links=links),
+                [r["post_id"] for r in rows], subject=subject, observed=len(rows), expected=0)
+
+
+def hourly_ledger_path(lake: Path, day: date) -> Path:
+    return Path(lake) / "_state" / "desk_alerts" / f"{day.isoformat()}.json"
+
+
+def hourly_ledger(lake: Path, day: date) -> list[dict]:
+    p = hourly_ledger_path(lake, day)
+    return json.loads(p.read_text()) if p.exists() else []
+
+
+def hourly_overdue_alerts(lake: Path, responses: pa.Table, day: date, until: datetime, delay_hours: float,
+                          lang: str = "fr", already: set[str] = frozenset()) -> list[dict]:
+    """The hourly path: posts of `day` whose delay ran out before `until` and that no alert has
+    listed yet (`already`: those a nightly run of the day listed), one alert per topic. Each is
+    recorded (its window, subject and posts) so that the nightly run rebuilds it with the same
+    id (and does not list its posts again)."""
+    from listening.lake import write_atomic
+
+    ledger = hourly_ledger(lake, day)
+    listed = {p for e in ledger for p in e["post_ids"]} | set(already)
+    late: dict[str, list[dict]] = {}
+    for r in overdue(responses, end_of(day) - timedelta(days=1), min(until, end_of(day)), delay_hours):
+        if r["post_id"] not in listed:
+            late.setdefault(r["topics"][0], []).append(r)
     out = []
+    subject = f"unanswered {until.strftime('%Y-%m-%dT%H:%M')}"
     for topic, rows in sorted(late.items()):
+        # the window runs from the first post's publication to the check (as the nightly's does)
+        ws, we = min(r["created_at"] for r in rows), until
+        a = _alert(topic, rows, ws, we, subject, delay_hours, lang)
+        ledger.append({"alert_id": a["alert_id"], "topic": topic, "window_start": ws.isoformat(),
+                       "window_end": we.isoformat(), "subject": subject, "post_ids": a["evidence_post_ids"]})
+        out.append(a)
+    if out:
+        write_atomic(hourly_ledger_path(lake, day), json.dumps(ledger, indent=1))
+    return out
+
+
+def overdue_alerts(responses: pa.Table, day: date, delay_hours: float, lang: str = "fr",
+                   hourly: list[dict] = ()) -> list[dict]:
+    """Red posts whose answer delay ran out during `day` with no answer by then: the alerts the
+    hourly path already sent, rebuilt with their ids and posts, then one alert per topic (the
+    team owning the post's first topic) listing the others. Each post is in exactly one alert,
+    on the day its delay runs out; one e-mail per post would bury a busy desk in red e-mails.
+    """
+    late = {r["post_id"]: r for r in overdue(responses, end_of(day) - timedelta(days=1), end_of(day), delay_hours)}
+    out = []
+    for e in hourly:
+        rows = [late.pop(p) for p in e["post_ids"] if p in late]
+        if rows:
+            out.append(_alert(e["topic"], rows, datetime.fromisoformat(e["window_start"]),
+                              datetime.fromisoformat(e["window_end"]), e["subject"], delay_hours, lang))
+    by_topic: dict[str, list[dict]] = {}
+    for r in late.values():
+        by_topic.setdefault(r["topics"][0], []).append(r)
+    for topic, rows in sorted(by_topic.items()):
         rows.sort(key=lambda r: (r["created_at"], r["post_id"]))
-        kinds = ", ".join(f"{n} {t['kinds'].get(k, k)}" for k, n in
-                          sorted(((k, sum(r["triage"] == k for r in rows)) for k in {r["triage"] for r in rows})))
-        links = " ; ".join(r["url"] or r["post_id"] for r in rows[:10]) + (" …" if len(rows) > 10 else "")
-        out.append(_row(topic, "unanswered", "red", len(rows), rows[0]["created_at"], rows[-1]["due"],
-                        t["title"].format(n=len(rows), hours=f"{delay_hours:g}"),
-                        t["why"].format(n=len(rows), kinds=kinds, hours=f"{delay_hours:g}", links=links),
-                        [r["post_id"] for r in rows], subject=f"unanswered {day.isoformat()}",
-                        observed=len(rows), expected=0))
+        out.append(_alert(topic, rows, rows[0]["created_at"], max(r["due"] for r in rows),
+                          f"unanswered {day.isoformat()}", delay_hours, lang))
     return out
 
 
