@@ -153,3 +153,23 @@ def test_the_response_desk_sees_an_answer_the_collectors_brought(tmp_path, monke
     assert q["response_hours"] == pytest.approx(2.0)
     assert desk[f"mastodon:{other['uri']}"]["status"] == "unanswered"
     assert desk["x:77"]["status"] == "unknown"  # no reply of the institution on X is collected here
+
+
+def test_one_platform_down_does_not_stop_the_others(tmp_path, monkeypatch):
+    from fakes.x import X, corpus as x_corpus
+
+    now = datetime.now(timezone.utc).replace(microsecond=0)
+    masto = Mastodon(corpus(20, now - timedelta(minutes=5)))
+    with FakeServer(masto) as ms, FakeServer(X(x_corpus(20, now - timedelta(minutes=5)), token="t" * 20)) as xs:
+        masto.url = ms.url
+        xs.down()
+        cfg = config_with(tmp_path, {"mastodon": {"base_url": ms.url, "topics": ["parlement"], "search": False},
+                                     "x": {"base_url": xs.url, "topics": ["parlement"]}})
+        monkeypatch.setenv("AIRFLOW_CONN_VIGIE_X", '{"conn_type": "generic", "password": "' + "t" * 20 + '"}')
+        monkeypatch.setattr("listening.sources.http.Client._backoff", lambda self, attempt: 0.0)
+        results = collect.run_all(cfg, lake=tmp_path / "lake", now=now)
+    by_job = {(r.get("source"), r.get("topic")): r for r in results}
+    assert by_job[("mastodon", "parlement")]["posts"] == 20
+    failed = [r for r in results if "failed" in r]
+    assert failed and all(r["source"] == "x" for r in failed) and "503" in failed[0]["failed"]
+    assert len(landed(tmp_path / "lake", "mastodon")) == 20 and landed(tmp_path / "lake", "x") == []

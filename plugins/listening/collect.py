@@ -208,6 +208,12 @@ def run_job(source: str, topic: str, *, config: Config | None = None,
     summary["quarantined"] = len(bad)
     summary["posts"] = len(posts)
     summary["files"] = _land(lake, source, topic, posts.values(), bad, secrets)
+    # posts of a day whose nightly run has already published: that day needs a re-run
+    summary["late_days"] = sorted({utc(p["created_at"]).date().isoformat() for p in posts.values()
+                                   if any((lake / "raw").glob(f"source=*/dt={utc(p['created_at']).date()}/*.parquet"))})
+    for d in summary["late_days"]:
+        log.warning("%s/%s: posts of %s landed after its nightly run published it: re-run that day "
+                    "(make run START=%s END=%s, or clear its listening_nightly run)", source, topic, d, d, d)
     state["updated"] = iso(now)
     _write_atomic(state_path(lake, source, topic), json.dumps(state, indent=1, sort_keys=True).encode())
     for g in summary["gaps"]:

@@ -227,3 +227,13 @@ def test_the_institutions_replies_are_collected_with_the_post_they_answer(tmp_pa
     # the question itself comes with the hashtag: same id space, so the desk can pair them
     run("mastodon", "parlement", cfg, lake, NOW)
     assert question["uri"] in {x["id"] for x in landed(lake, "mastodon")}
+
+
+def test_posts_landing_after_their_day_was_published_say_the_day_needs_a_re_run(tmp_path, instance):
+    app, server = instance
+    cfg = _config(tmp_path, server, search=False)
+    lake = tmp_path / "lake"
+    (lake / "raw" / "source=mastodon" / f"dt={NOW.date()}").mkdir(parents=True)
+    (lake / "raw" / "source=mastodon" / f"dt={NOW.date()}" / "part-0.parquet").write_bytes(b"")
+    summary = run("mastodon", "parlement", cfg, lake, NOW)
+    assert summary["late_days"] == [NOW.date().isoformat()]
