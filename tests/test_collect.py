@@ -111,7 +111,8 @@ def test_the_example_sources_yml_is_valid_and_plans_jobs(tmp_path):
     assert sorted(options) == ["bluesky", "mastodon", "reddit", "rss", "x", "youtube"]
     jobs = {(j["source"], j["topic"]) for j in collect.plan(cfg, options)}
     assert ("rss", "all") in jobs and ("rss", "budget-2027") in jobs  # a shared feed is one job
-    assert {t for s, t in jobs if s == "x"} == {"parlement", "budget-2027"}
+    # the topics listed, and the institution's own account (for the response desk)
+    assert {t for s, t in jobs if s == "x"} == {"parlement", "budget-2027", "all"}
     assert ("youtube", "all") in jobs
 
 
