@@ -174,3 +174,14 @@ def test_one_platform_down_does_not_stop_the_others(tmp_path, monkeypatch):
     failed = [r for r in results if "failed" in r]
     assert failed and all(r["source"] == "x" for r in failed) and "503" in failed[0]["failed"]
     assert len(landed(tmp_path / "lake", "mastodon")) == 20 and landed(tmp_path / "lake", "x") == []
+
+
+def test_with_collectors_the_nightly_run_never_falls_back_on_the_bundled_sample(tmp_path, monkeypatch):
+    from listening import pipeline
+
+    cfg = config_with(tmp_path, {"rss": {"feeds": [{"url": "https://example.org/feed"}]}})
+    monkeypatch.delenv("VIGIE_IMPORT_DIR", raising=False)
+    run = pipeline.make_run("2026-11-20", config_dir=str(cfg.config_dir), lake_dir=str(tmp_path / "lake"))
+    assert run.import_dir == tmp_path / "lake" / "import"
+    out = pipeline.ingest(run)  # the first night: nothing landed yet, no import directory: no error
+    assert out["posts"] == 0 and out["landed_files"] == 0

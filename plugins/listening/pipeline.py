@@ -36,13 +36,22 @@ class Run:
 
 def make_run(day: str | date, run_id: str = "manual", config_dir: str | None = None,
              import_dir: str | None = None, lake_dir: str | None = None) -> Run:
+    import os
+
     config = load_config(config_dir)
+    root = Path(lake_dir) if lake_dir else lake_root(config)
+    if import_dir:
+        imports = Path(import_dir)
+    elif not os.environ.get("VIGIE_IMPORT_DIR") and (config.config_dir / "sources.yml").exists():
+        imports = root / "import"  # collectors feed this lake: never fall back on the bundled sample
+    else:
+        imports = default_import_dir()
     return Run(
         day=date.fromisoformat(day) if isinstance(day, str) else day,
         run_id=run_id,
         config=config,
-        lake=Path(lake_dir) if lake_dir else lake_root(config),
-        import_dir=Path(import_dir) if import_dir else default_import_dir(),
+        lake=root,
+        import_dir=imports,
     )
 
 
@@ -96,7 +105,7 @@ def read_sources(run: Run, rows=None) -> tuple[object, list[dict], dict]:
     from listening import collect
 
     landed = collect.landing_files(run.lake, run.day)
-    collecting = (run.lake / collect.LANDING).is_dir()
+    collecting = (run.lake / collect.LANDING).is_dir() or (run.config.config_dir / collect.SOURCES_FILE).exists()
     import_dir = run.import_dir if run.import_dir.is_dir() or not collecting else None
     seen: dict = {}
     rows, bad = files.read_day(import_dir, run.day, rows=rows, landed=landed, seen=seen)
