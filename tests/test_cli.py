@@ -47,3 +47,20 @@ def test_sentiment_unknown_language_says_so(tmp_path):
 def test_schema_command_prints_the_dictionary(tmp_path):
     res = _cli("schema", "--markdown", tmp_path=tmp_path)
     assert res.returncode == 0 and res.stdout.startswith("# Data dictionary")
+
+
+def test_import_check_reads_every_file_whole_and_names_what_it_refuses(tmp_path):
+    d = tmp_path / "import"
+    d.mkdir()
+    good = {"platform": "x", "id": "1", "author_id": "a", "text": "ok", "created_at": "2025-01-01T10:00:00Z"}
+    later = {**good, "id": "2", "created_at": "2027-06-01T10:00:00+02:00"}
+    (d / "a.jsonl").write_text(json.dumps(good) + "\n" + json.dumps(later) + "\n{not json\n")
+    (d / "export.csv").write_text("id;texte\n1;bonjour\n")  # no mapping beside it
+    res = _cli("import", "check", str(d), tmp_path=tmp_path)
+    assert res.returncode == 1
+    assert "a.jsonl: 2 posts, 1 refused (json 1)" in res.stdout   # posts of any day are read
+    assert "a.jsonl:3: not valid JSON" in res.stdout
+    assert "export.csv: 0 posts, 1 refused (csv_no_mapping 1)" in res.stdout
+    (d / "a.jsonl").write_text(json.dumps(good) + "\n")
+    (d / "export.csv").unlink()
+    assert _cli("import", "check", str(d), tmp_path=tmp_path).returncode == 0

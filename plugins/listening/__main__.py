@@ -2,6 +2,7 @@
 
   config check DIR              check watchlists.yml, settings.yml and sources.yml, print the topics
   collect [--source S] [--topic T]   fetch what is new from the platforms (what the hourly DAG does)
+  import check [DIR]            read every import file whole (JSON Lines, CSV with its mapping): posts, refused lines
   sentiment --lang XX           score stdin lines, print one JSON object per line
   simulate --out DIR [...]      write a synthetic corpus and its truth file
   nightly --start D --end D     run the Airflow DAG for each day (airflow dags test), then summarise
@@ -57,6 +58,27 @@ def cmd_config(args) -> int:
               f"{len(t.accounts)} accounts, {len(t.queries)} queries, {len(t.exclude)} exclusions, "
               f"languages {','.join(t.languages)}")
     return 0
+
+
+def cmd_import(args) -> int:
+    from listening.config import import_dir
+    from listening.sources import files
+
+    d = Path(args.dir) if args.dir else import_dir()
+    try:
+        report = files.check(d)
+    except FileNotFoundError as e:
+        print(e, file=sys.stderr)
+        return 1
+    refused = 0
+    for name, f in sorted(report.items()):
+        rules = ", ".join(f"{k} {v}" for k, v in sorted(f["rules"].items()))
+        print(f"{name}: {f['posts']} posts, {f['refused']} refused" + (f" ({rules})" if rules else ""))
+        for reason in f["examples"]:
+            print(f"  {reason}")
+        refused += f["refused"]
+    print(f"{d}: {len(report)} files, {sum(f['posts'] for f in report.values())} posts, {refused} refused")
+    return 1 if refused else 0
 
 
 def cmd_collect(args) -> int:
@@ -262,6 +284,10 @@ def main(argv: list[str] | None = None) -> int:
     c.add_argument("action", choices=["check"])
     c.add_argument("dir", nargs="?", default=None)
     c.set_defaults(func=cmd_config)
+    im = sub.add_parser("import", help="check the import files before a run reads them")
+    im.add_argument("action", choices=["check"])
+    im.add_argument("dir", nargs="?", default=None)
+    im.set_defaults(func=cmd_import)
     co = sub.add_parser("collect", help="fetch what is new from the platforms once")
     co.add_argument("--source")
     co.add_argument("--topic")

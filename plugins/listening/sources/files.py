@@ -174,7 +174,33 @@ def read_day(import_dir: Path | None, day: date, rows=None, landed: list[Path] =
     are dropped without quarantine (counted in `seen["_folded"]`).
     """
     start = datetime(day.year, day.month, day.day, tzinfo=timezone.utc)
-    end = start + timedelta(days=1)
+    return _read_window(import_dir, start, start + timedelta(days=1), rows, landed, seen)
+
+
+def check(import_dir: Path) -> dict[str, dict]:
+    """Every import file read whole, whatever day its posts are on: posts and refused lines per
+    file, so a new file or export can be checked before a nightly run reads it
+    (`python -m listening import check DIR`)."""
+    out: dict[str, dict] = {p.name: {"posts": 0, "refused": 0, "rules": {}, "examples": []}
+                            for p in import_files(import_dir)}
+
+    class Count:
+        def append(self, row: dict) -> None:
+            out.setdefault(row.get("source_file") or "?", {"posts": 0, "refused": 0, "rules": {}, "examples": []})
+            out[row.get("source_file") or "?"]["posts"] += 1
+
+    _, bad = _read_window(import_dir, datetime(1970, 1, 1, tzinfo=timezone.utc),
+                          datetime(2200, 1, 1, tzinfo=timezone.utc), Count(), (), None)
+    for b in bad:
+        f = out.setdefault(b["source_file"] or "?", {"posts": 0, "refused": 0, "rules": {}, "examples": []})
+        f["refused"] += 1
+        f["rules"][b["rule"]] = f["rules"].get(b["rule"], 0) + 1
+        if len(f["examples"]) < 5:
+            f["examples"].append(b["reason"])
+    return out
+
+
+def _read_window(import_dir: Path | None, start: datetime, end: datetime, rows, landed, seen) -> tuple:
     rows = [] if rows is None else rows
     bad: list[dict] = []
     seen = {} if seen is None else seen
