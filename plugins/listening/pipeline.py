@@ -230,11 +230,23 @@ class People:
 
 def identify_people(rows: list[dict], people: People) -> list[dict]:
     """Pseudonyms, roles and whether the post speaks to the institution; handles stay behind."""
+    authors: dict[tuple, str] = {}  # each pseudonym computed once per batch (an HMAC each)
+    mentioned: dict[tuple, str] = {}
     for r in rows:
         p = r["platform"]
-        r["author_key"] = privacy.author_key(people.key, p, r["author_id"])
+        k = (p, r["author_id"])
+        key = authors.get(k)
+        if key is None:
+            key = authors[k] = privacy.author_key(people.key, p, r["author_id"])
+        r["author_key"] = key
         r["author_role"] = people.role(p, r["author_handle"])
-        r["mentioned_keys"] = [people.mentioned_key(p, m) for m in r["mentions"]]
+        keys = []
+        for m in r["mentions"]:
+            mk = mentioned.get((p, m))
+            if mk is None:
+                mk = mentioned[(p, m)] = people.mentioned_key(p, m)
+            keys.append(mk)
+        r["mentioned_keys"] = keys
         r["addresses_institution"] = r["author_role"] != "own" and any(m in people.own_anywhere for m in r["mentions"])
     return rows
 

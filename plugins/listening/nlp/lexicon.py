@@ -242,6 +242,7 @@ class LexiconSentiment:
         if not toks:
             return 0.0
         norm = self._norm
+        cached = self._norm_cache.get
         keys = []
         origs = []
         for emo, w in toks:
@@ -249,7 +250,8 @@ class LexiconSentiment:
                 keys.append(emo)
                 origs.append("")
             else:
-                keys.append(norm(w))
+                k = cached(w)
+                keys.append(k if k is not None else norm(w))
                 origs.append(w)
 
         words = self.words

@@ -143,10 +143,12 @@ class NgramModel:
         toks = tokens(text)
         feats = self.features
         tf = self._token_feats
+        cached = self._tok_cache.get
         s0 = s1 = s2 = nrm = 0.0
         keys: list[str] = []
         for t in toks:
-            k, a0, a1, a2, n2 = tf(t)
+            got = cached(t)
+            k, a0, a1, a2, n2 = got if got is not None else tf(t)
             keys.extend(k)
             s0 += a0
             s1 += a1
