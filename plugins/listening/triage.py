@@ -113,8 +113,14 @@ _LINKISH_RE = re.compile(r"https?://\S+|www\.\S+|\b(?<![@./-])[\w-]++(?:\.[\w-]+
                          r"|(?<![\w@])@[\w.\-]++(?:@[\w.\-]++)?")
 
 
+# what any match of _LINKISH_RE contains: a text without it has nothing to blank (a cheaper scan)
+_MAYBE_LINK_RE = re.compile(r"://|www\.|[\w-]\.[\w-]|@")
+
+
 def _strip_links(norm: str) -> tuple[str, int]:
     """The text with links and @mentions blanked (same length), and the number of links."""
+    if not _MAYBE_LINK_RE.search(norm):
+        return norm, 0
     n = 0
 
     def blank(m: re.Match) -> str:
@@ -455,8 +461,7 @@ def _decide(text: str, lang: str | None, rules: Rules, addresses_hint: bool = Fa
     key = lang or "common"
     found = _cues(blanked, key, rules)
 
-    def cue(cls: str) -> tuple[int, int] | None:
-        return found.get(cls)
+    cue = found.get  # the first span of a cue class, or None
 
     def q(cls: str, span: tuple[int, int]) -> str:
         src = text if len(text) == len(norm) else norm
