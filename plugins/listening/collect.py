@@ -216,6 +216,7 @@ def run_job(source: str, topic: str, *, config: Config | None = None,
                     "(make run START=%s END=%s, or clear its listening_nightly run)", source, topic, d, d, d)
     state["updated"] = iso(now)
     _write_atomic(state_path(lake, source, topic), json.dumps(state, indent=1, sort_keys=True).encode())
+    _record_run(lake, summary, now, secrets)
     for g in summary["gaps"]:
         log.warning("%s/%s: gap: %s", source, topic, g)
     log.info("%s/%s: %d queries, %d pages, %d new posts, %d already landed, %d quarantined, %d errors",
@@ -240,6 +241,49 @@ def map_record(mod, rec, page) -> tuple[dict | None, dict | None]:
     except (KeyError, TypeError, ValueError, AttributeError, IndexError, RecursionError) as e:
         rule, reason = "mapping", f"{type(e).__name__}: {str(e)[:200]}"
     return None, {"rule": rule, "reason": reason, "request": page.request, "record": rec}
+
+
+RUNS = "_state/collect/runs"
+
+
+def _record_run(lake: Path, summary: dict, now: datetime, secrets: list[str]) -> None:
+    """One file per job run (parallel tasks never share a file), read by `health`."""
+    rec = {k: v for k, v in summary.items() if k != "files"}
+    rec["at"] = iso(now)
+    stamp = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%S%fZ")
+    path = Path(lake) / RUNS / f"dt={now.date().isoformat()}" / f"{stamp}-{summary['source']}-{summary['topic']}.json"
+    _write_atomic(path, scrub(json.dumps(rec, ensure_ascii=False, sort_keys=True), secrets).encode())
+
+
+def health(lake: Path, day) -> list[dict]:
+    """Per source, how its collection went during `day` (UTC): runs, failures, posts landed,
+    gaps, the last error; `down` when its last run failed, and since when it has been failing.
+    For the daily summary."""
+    root = Path(lake) / RUNS / f"dt={day}"
+    records = [json.loads(p.read_text()) for p in sorted(root.glob("*.json"))] if root.is_dir() else []
+    by_source: dict[str, dict] = {}
+    for r in sorted(records, key=lambda r: r["at"]):
+        h = by_source.setdefault(r["source"], {"source": r["source"], "runs": 0, "failed": 0, "posts": 0,
+                                               "quarantined": 0, "gaps": 0, "skipped": 0, "down": False,
+                                               "failing_since": None, "last_success": None, "last_error": None})
+        h["runs"] += 1
+        failed = bool(r.get("skipped") or r.get("errors"))
+        if r.get("skipped"):
+            h["skipped"] += 1
+            h["last_error"] = r["skipped"]
+        else:
+            h["posts"] += r.get("posts", 0)
+            h["quarantined"] += r.get("quarantined", 0)
+            h["gaps"] += len(r.get("gaps", []))
+            if r.get("errors"):
+                h["failed"] += 1
+                h["last_error"] = r["errors"][-1][:300]
+        if failed:
+            h["failing_since"] = h["failing_since"] or r["at"]
+        else:
+            h["last_success"], h["failing_since"] = r["at"], None
+        h["down"] = failed  # as of its last run
+    return [by_source[k] for k in sorted(by_source)]
 
 
 def _next_cursor(cur: dict, found: list[dict], overlap: timedelta = OVERLAP, now: datetime | None = None) -> dict:

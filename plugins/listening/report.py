@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pyarrow.parquet as pq
 
-from listening import lake
+from listening import collect, lake
 from listening.schema import METRICS_DAILY, MENTIONS, QUALITY, QUARANTINE
 
 TEXT = {
@@ -62,6 +62,7 @@ def daily_summary(run) -> dict:
         "quarantined": quarantined,
         "rules_failed": sum(1 for s in quality["success"].to_pylist() if not s) if quality is not None else 0,
         "alerts": _alerts_of(run),
+        "sources": collect.health(run.lake, day),   # the hourly collection of the day, per platform
     }
     lake.write_atomic(run.lake / "reports" / f"dt={day.isoformat()}" / "summary.json",
                       json.dumps(summary, ensure_ascii=False, indent=2, default=str))
@@ -108,6 +109,12 @@ def format_summary(summary: dict) -> str:
     for a in summary.get("alerts", []):
         if a["severity"] != "green":
             lines.append(f"  ! {a['severity'].upper():<5} {a['topic']:<14} {a['title'][:80]} ({a['status']})")
+    for h in summary.get("sources", []):
+        state = "DOWN" if h["down"] else "ok"
+        lines.append(f"  source {h['source']:<9} {state:<4} {h['runs']} runs, {h['failed']} failed, {h['posts']} posts"
+                     + (f", {h['gaps']} gaps" if h["gaps"] else "")
+                     + (f"; failing since {h['failing_since']}: {h['last_error'][:100]}"
+                        if h["down"] and h["last_error"] else ""))
     greens = sum(1 for a in summary.get("alerts", []) if a["severity"] == "green")
     if greens:
         lines.append(f"  + {greens} green alert(s) in the digest")

@@ -177,10 +177,19 @@ def test_a_platform_down_for_six_hours_loses_nothing_once_back(tmp_path, instanc
         with pytest.raises(SourceError, match="503"):
             run("mastodon", "parlement", cfg, lake, NOW + timedelta(hours=h))
     server.up()
+    [during] = collect.health(lake, NOW.date())   # what the daily summary says meanwhile
+    assert during["down"] and during["failed"] == 6 and "503" in during["last_error"]
     summary = run("mastodon", "parlement", cfg, lake, NOW + timedelta(hours=7))
     lines = landed(lake, "mastodon")
     assert summary["posts"] == 60
     assert len(lines) == len(set(ids(lines))) == 95 + 60
+    [after] = collect.health(lake, NOW.date())
+    assert (after["runs"], after["failed"], after["posts"], after["down"]) == (8, 6, 155, False)
+    from listening.report import format_summary
+
+    text = format_summary({"day": "d", "mentions": 0, "languages": {}, "quarantined": 0, "rules_failed": 0,
+                           "topics": [], "sources": [during]})
+    assert "source mastodon  DOWN 7 runs, 6 failed, 95 posts; failing since 2026-11-20T13:00:00Z:" in text
 
 
 def test_the_nightly_ingest_reads_what_landed_once(tmp_path, instance):
