@@ -191,17 +191,36 @@ def name_key(key: bytes, platform: str, name: str) -> str:
     return author_key(key, platform, "name:" + name.casefold())
 
 
-def names_erased(record, key: bytes, platform: str, erased: set[str]) -> bool:
-    stack = [record]
+def _strings(value):
+    """Every string value inside a decoded JSON record."""
+    stack = [value]
     while stack:
         v = stack.pop()
         if isinstance(v, dict):
             stack += v.values()
         elif isinstance(v, list):
             stack += v
-        elif isinstance(v, str) and len(v) < 200 and name_key(key, platform, v) in erased:
-            return True
-    return False
+        elif isinstance(v, str):
+            yield v
+
+
+def names_erased(record, key: bytes, platform: str, erased: set[str]) -> bool:
+    return any(len(v) < 200 and name_key(key, platform, v) in erased for v in _strings(record))
+
+
+def _rewrite_lines(path: Path, keep) -> int:
+    """Keep the lines of a JSON Lines file for which `keep(line)` holds (atomically; the file goes
+    when none is left); returns how many were dropped."""
+    from listening.lake import write_atomic
+
+    lines = path.read_text(encoding="utf-8").splitlines()
+    kept = [line for line in lines if keep(line)]
+    if len(kept) != len(lines):
+        if kept:
+            write_atomic(path, "\n".join(kept) + "\n")
+        else:
+            path.unlink()
+    return len(lines) - len(kept)
 
 
 def _erase_landed(lake: Path, platform: str, wanted: str, author_ids: set, post_ids: set, handles: set) -> int:
@@ -227,54 +246,27 @@ def _erase_landed(lake: Path, platform: str, wanted: str, author_ids: set, post_
                 found_native.add(str(r.get("id")))
                 if isinstance(h, str):
                     handles.add(h)
-    removed = 0
-    for p in files:
-        lines = p.read_text(encoding="utf-8").splitlines()
-        keep = []
-        for line in lines:
-            try:
-                r = json.loads(line)
-            except ValueError:
-                r = {}
-            if str(r.get("author_id")) in author_ids or f"{platform}:{r.get('id')}" in post_ids:
-                continue
-            keep.append(line)
-        if len(keep) != len(lines):
-            removed += len(lines) - len(keep)
-            if keep:
-                write_atomic(p, "\n".join(keep) + "\n")
-            else:
-                p.unlink()
+    def not_theirs(line: str) -> bool:
+        try:
+            r = json.loads(line)
+        except ValueError:
+            return True
+        return not (str(r.get("author_id")) in author_ids or f"{platform}:{r.get('id')}" in post_ids)
+
+    removed = sum(_rewrite_lines(p, not_theirs) for p in files)
     needles = sorted(author_ids | handles | found_native)
     names = author_names(author_ids | handles)
 
-    def mentions_author(line: str) -> bool:
+    def not_naming_them(line: str) -> bool:
         if any(n in line for n in needles):
-            return True
-        try:
-            rec = json.loads(line)
-        except ValueError:
             return False
-        stack = [rec]
-        while stack:
-            v = stack.pop()
-            if isinstance(v, dict):
-                stack += v.values()
-            elif isinstance(v, list):
-                stack += v
-            elif isinstance(v, str) and v.casefold() in names:
-                return True
-        return False
+        try:
+            return not any(v.casefold() in names for v in _strings(json.loads(line)))
+        except ValueError:
+            return True
 
-    for p in sorted(root.glob(f"_quarantine/source={platform}/dt=*/*.jsonl")):
-        lines = p.read_text(encoding="utf-8").splitlines()
-        keep = [line for line in lines if not mentions_author(line)]
-        if len(keep) != len(lines):
-            removed += len(lines) - len(keep)
-            if keep:
-                write_atomic(p, "\n".join(keep) + "\n")
-            else:
-                p.unlink()
+    removed += sum(_rewrite_lines(p, not_naming_them)
+                   for p in sorted(root.glob(f"_quarantine/source={platform}/dt=*/*.jsonl")))
     for p in sorted((lake / "_state" / "collect" / platform).glob("*.json")):
         state = json.loads(p.read_text())
         changed = False
