@@ -147,6 +147,27 @@ def staged_raw(run: Run) -> pa.Table:
 # The stages of enrichment, each a plain function over rows (dicts), so each can be timed
 # and tested alone (bench/ measures them one by one against their bare libraries).
 
+def _gc_paused(stage):
+    """Run a stage with Python's cyclic garbage collector paused. A batch holds tens of thousands
+    of row dicts and lists, and every full collection walks them all: about 8% of the stages' time
+    at 100k posts. The stages make no reference cycles of their own; whatever a library leaves is
+    collected as usual once the stage returns. (Not spaCy's stage: it runs as spaCy expects.)"""
+    import functools
+    import gc
+
+    @functools.wraps(stage)
+    def run(*args, **kw):
+        if not gc.isenabled():
+            return stage(*args, **kw)
+        gc.disable()
+        try:
+            return stage(*args, **kw)
+        finally:
+            gc.enable()
+    return run
+
+
+@_gc_paused
 def normalise(raw_rows: list[dict]) -> list[dict]:
     """Cleaned text, personal data masked, and what it holds: hashtags, mentions, emoji."""
     out = []
@@ -164,6 +185,7 @@ def normalise(raw_rows: list[dict]) -> list[dict]:
     return out
 
 
+@_gc_paused
 def match(rows: list[dict], matcher: Matcher) -> list[dict]:
     """Keep the posts that belong to a topic, with the topics and why."""
     out = []
@@ -175,6 +197,7 @@ def match(rows: list[dict], matcher: Matcher) -> list[dict]:
     return out
 
 
+@_gc_paused
 def identify_language(rows: list[dict], languages: list[str]) -> list[dict]:
     langs = language.identify([r["text"] for r in rows], [r["lang"] for r in rows], languages)
     for r, (lang, source, conf) in zip(rows, langs):
@@ -182,6 +205,7 @@ def identify_language(rows: list[dict], languages: list[str]) -> list[dict]:
     return rows
 
 
+@_gc_paused
 def score_sentiment(rows: list[dict], model_dir: str | None = None) -> list[dict]:
     scores = sentiment.score([r["text"] for r in rows], [r["lang"] for r in rows], model_dir=model_dir)
     for r, s in zip(rows, scores):
@@ -228,6 +252,7 @@ class People:
         return privacy.author_key(self.key, platform, aid) if aid else privacy.handle_key(self.key, platform, handle)
 
 
+@_gc_paused
 def identify_people(rows: list[dict], people: People) -> list[dict]:
     """Pseudonyms, roles and whether the post speaks to the institution; handles stay behind."""
     authors: dict[tuple, str] = {}  # each pseudonym computed once per batch (an HMAC each)
@@ -258,6 +283,7 @@ def find_entities(rows: list[dict], enabled: bool = True) -> list[dict]:
     return rows
 
 
+@_gc_paused
 def triage_posts(rows: list[dict], action_lang: str = "en", table=None) -> list[dict]:
     """What each post asks of the team (listening.triage), the response in the team's language."""
     from listening import triage
@@ -275,6 +301,7 @@ def triage_posts(rows: list[dict], action_lang: str = "en", table=None) -> list[
 DAY_COLUMNS = ["original_id", "cluster_id", "cluster_size", "cluster_authors", "bot_score", "bot_reasons"]
 
 
+@_gc_paused
 def to_mentions(rows: list[dict]) -> pa.Table:
     """One batch of enriched rows as Arrow; nothing personal is kept (handles and ids stay in raw)."""
     for r in rows:
@@ -288,6 +315,7 @@ def to_mentions(rows: list[dict]) -> pa.Table:
     return pa.Table.from_pylist(rows, schema=schema)
 
 
+@_gc_paused
 def add_day_columns(table: pa.Table, handles: list[str | None] | None = None) -> pa.Table:
     """Near-duplicate clusters and bot-likeness need the whole day's posts, not one batch.
 
