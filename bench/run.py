@@ -319,7 +319,9 @@ def markdown(results: list[dict], machine: str) -> str:
              f"Measured by `make bench` (`bench/run.py`) on {machine}, {datetime.now(timezone.utc):%Y-%m-%d}.",
              "Each size is a one-day simulator corpus run in its own process. `ratio` is our stage's wall",
              "time over the bare library's doing the same work on the same data in the same run:",
-             "the figure to quote on a shared, noisy machine. Peak RSS is the process's peak so far.", ""]
+             "the figure to quote on a shared, noisy machine; `CPU ratio` is the same with CPU time (steadier when",
+             "other jobs share the cores; lingua uses both cores, so its CPU time counts double).",
+             "Peak RSS is the process's peak so far.", ""]
     for res in results:
         lines += [f"## {res['size']:,} posts ({res['mentions']:,} matched a topic)", "",
                   "| stage | wall s | posts/s | posts/CPU-s | peak RSS MB | bare library | bare s | ratio | CPU ratio |",
@@ -337,16 +339,53 @@ def markdown(results: list[dict], machine: str) -> str:
                     f"{k} {v:.0%}" for k, v in sorted(r["around_spacy"].items(), key=lambda kv: -kv[1])) + ".", ""]
         if not res.get("entities", True):
             lines += ["Entities off (`--no-entities`, as with `entities: false` in settings).", ""]
-    if len(results) > 1:
-        a, b = results[0], results[-1]
+    same = [r for r in results if r.get("entities", True) == results[0].get("entities", True)]
+    if len(same) > 1:
+        a, b = same[0], same[-1]
         growth_t = (b["nightly"]["wall_s"] / b["posts"]) / (a["nightly"]["wall_s"] / a["posts"])
         growth_m = b["nightly"]["peak_rss_mb"] / a["nightly"]["peak_rss_mb"]
         lines += ["## Cost growth", "",
                   f"From {a['size']:,} to {b['size']:,} posts ({b['size'] / a['size']:,.0f}x): time per post "
                   f"x{growth_t:.2f}, peak memory x{growth_m:.1f}.", ""]
+    lines += targets(results)
     lines += ["Not measured here yet: " + ", ".join(NOT_BUILT) + " (built, but not in the harness yet; "
               "bench/eval_detection.py measures its quality).", ""]
+    if NOTES.exists():
+        lines += [NOTES.read_text().rstrip(), ""]
     return "\n".join(lines)
+
+
+NOTES = Path(__file__).with_name("performance-notes.md")  # the why of the figures, written by hand
+TARGET = 1.25  # issues 6 and 12: no stage above 1.25x its bare library; the enrichment within 1.25x of spaCy
+NIGHTLY_TARGET_S, NIGHTLY_TARGET_MB = 600, 4096  # 1M posts, entities off: under 10 minutes and 4 GB
+TARGET_STAGES = ["normalise", "language", "sentiment", "triage", "dedupe + bot scores", "influence", "validation",
+                 "parquet write", "enrichment, entities on"]
+
+
+def targets(results: list[dict]) -> list[str]:
+    """Which targets each run meets, from its own figures (wall and CPU ratios)."""
+    lines = ["## Targets", "",
+             f"Met when the ratio is at most {TARGET} (wall and CPU time; the machine is shared, so a stage near the "
+             "line can fall either side from one run to the next).", "",
+             "| size | stage | ratio | CPU ratio | met |", "|---|---|---:|---:|---|"]
+    for res in results:
+        by = {r["stage"]: r for r in res["stages"]}
+        for name in TARGET_STAGES:
+            r = by.get(name)
+            if not r or r.get("ratio") is None:
+                continue
+            ok = r["ratio"] <= TARGET and (r.get("cpu_ratio") or 0) <= TARGET
+            lines.append(f"| {res['size']:,} | {name} | {r['ratio']:.2f} | {fmt(r.get('cpu_ratio'), 2)} | "
+                         f"{'yes' if ok else 'no'} |")
+    lines.append("")
+    for res in results:
+        if res["size"] >= 1_000_000 and not res.get("entities", True):
+            n = res["nightly"]
+            ok = n["wall_s"] < NIGHTLY_TARGET_S and n["peak_rss_mb"] < NIGHTLY_TARGET_MB
+            lines += [f"Nightly stages at {res['size']:,} posts without entities: {n['wall_s']:.0f} s "
+                      f"(target {NIGHTLY_TARGET_S} s), peak {n['peak_rss_mb']:,.0f} MB (target {NIGHTLY_TARGET_MB:,} MB, "
+                      f"the harness's own copies for the bare runs included): {'met' if ok else 'not met'}.", ""]
+    return lines
 
 
 def main() -> int:
@@ -356,10 +395,19 @@ def main() -> int:
     p.add_argument("--markdown", help="write the Markdown table to this file (e.g. docs/performance.md)")
     p.add_argument("--results", default=str(REPO / "bench" / "results"), help="directory for the JSON results")
     p.add_argument("--no-entities", action="store_true", help="entities off, as with `entities: false` in settings")
+    p.add_argument("--merge", nargs="+", metavar="JSON",
+                   help="no run: write --markdown from earlier results files (e.g. 10k and 100k with entities, "
+                        "1M without)")
     p.add_argument("--one", type=int, help=argparse.SUPPRESS)
     args = p.parse_args()
     if args.one:
         print(json.dumps(one(args.one, args.seed, not args.no_entities)))
+        return 0
+    if args.merge:
+        loaded = [json.loads(Path(f).read_text()) for f in args.merge]
+        results = sorted((r for d in loaded for r in d["results"]), key=lambda r: r["size"])
+        if args.markdown:
+            Path(args.markdown).write_text(markdown(results, loaded[0]["machine"]))
         return 0
     results = []
     for size in args.sizes:
