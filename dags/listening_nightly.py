@@ -1,7 +1,8 @@
 """Nightly listening run: one UTC day of posts, from the import files and what the hourly
 collection landed (listening_collect) to validated Parquet.
 
-Wiring only: each task calls one function of `listening.pipeline` with the day and the run id.
+Wiring only: each task calls one function of `listening.pipeline` with the day and the run id;
+the day's posts are enriched in mapped shards (`plan_shards` says how many), then merged.
 The run for day D has the data interval [D, D+1) UTC and starts once that day is over, after
 the collection has run past midnight (at most two hours of waiting; at once for a past day).
 """
@@ -11,11 +12,11 @@ import os
 from datetime import timedelta
 
 import pendulum
-from airflow.sdk import dag, task
+from airflow.sdk import chain, dag, task
 from airflow.timetables.interval import CronDataIntervalTimetable
 
-STEPS = ("ingest", "build_mentions", "compute_metrics", "score_influence",
-         "track_responses", "measure_campaigns", "detect", "validate", "publish", "deliver", "summarise")
+LATER = ("compute_metrics", "score_influence", "track_responses", "measure_campaigns", "detect", "validate",
+         "publish", "deliver", "summarise")
 
 
 @task.sensor(task_id="wait_for_collection", poke_interval=300, timeout=4 * 3600, mode="reschedule")
@@ -35,19 +36,29 @@ def wait_for_collection(data_interval_start=None):
     return PokeReturnValue(is_done=ready)
 
 
+def _run(name: str, data_interval_start, run_id, **kw):
+    from airflow.sdk.exceptions import AirflowFailException
+
+    from listening import pipeline  # heavy imports stay out of DAG parsing
+
+    try:
+        return pipeline.run_step(name, data_interval_start.date().isoformat(), run_id, **kw)
+    except pipeline.NOT_RETRIABLE as e:  # bad data or config: a retry would fail the same way
+        raise AirflowFailException(str(e)) from e
+
+
 def step(name: str):
     @task(task_id=name)
-    def run_step(data_interval_start=None, run_id=None) -> dict:
-        from airflow.sdk.exceptions import AirflowFailException
-
-        from listening import pipeline  # heavy imports stay out of DAG parsing
-
-        try:
-            return pipeline.run_step(name, data_interval_start.date().isoformat(), run_id)
-        except pipeline.NOT_RETRIABLE as e:  # bad data or config: a retry would fail the same way
-            raise AirflowFailException(str(e)) from e
+    def run_step(data_interval_start=None, run_id=None):
+        return _run(name, data_interval_start, run_id)
 
     return run_step()
+
+
+@task(task_id="enrich", map_index_template="{{ task.op_kwargs['shard']['shard'] }}")
+def enrich(shard: dict, data_interval_start=None, run_id=None) -> dict:
+    """One shard of the day's posts (one per `enrich_shard_posts`: the sample needs one)."""
+    return _run("enrich", data_interval_start, run_id, shard=shard["shard"], of=shard["of"])
 
 
 @dag(
@@ -61,11 +72,9 @@ def step(name: str):
     doc_md=__doc__,
 )
 def listening_nightly():
-    previous = wait_for_collection()
-    for name in STEPS:
-        current = step(name)
-        previous >> current
-        previous = current
+    shards = step("plan_shards")
+    chain(wait_for_collection(), step("ingest"), shards, enrich.expand(shard=shards), step("merge_mentions"),
+          *[step(name) for name in LATER])
 
 
 listening_nightly()

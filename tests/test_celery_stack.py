@@ -34,8 +34,9 @@ PG_HOST, PG_PORT = "127.0.0.1", 5432
 REDIS_HOST, REDIS_PORT = "127.0.0.1", 6379
 DAG_ID = "listening_nightly"
 RUN_TIMEOUT = 8 * 60  # seconds for the Celery run, from unpause to a final state
-STEPS = ["wait_for_collection", "ingest", "build_mentions", "compute_metrics", "score_influence",
-         "track_responses", "measure_campaigns", "detect", "validate", "publish", "deliver", "summarise"]
+STEPS = ["wait_for_collection", "ingest", "plan_shards", "enrich", "merge_mentions", "compute_metrics",
+         "score_influence", "track_responses", "measure_campaigns", "detect", "validate", "publish", "deliver",
+         "summarise"]
 BIN = REPO / ".venv" / "bin"
 AIRFLOW = str(BIN / "airflow") if (BIN / "airflow").exists() else "airflow"
 # The TI's `hostname` column says which worker ran it: both workers share this machine's host

@@ -11,8 +11,9 @@ from conftest import REPO, SAMPLE_IMPORT, env_for, everything_in
 from listening import lake
 from listening.schema import MENTIONS, METRICS_DAILY
 
-STEPS = ["wait_for_collection", "ingest", "build_mentions", "compute_metrics", "score_influence",
-         "track_responses", "measure_campaigns", "detect", "validate", "publish", "deliver", "summarise"]
+STEPS = ["wait_for_collection", "ingest", "plan_shards", "enrich", "merge_mentions", "compute_metrics",
+         "score_influence", "track_responses", "measure_campaigns", "detect", "validate", "publish", "deliver",
+         "summarise"]
 
 
 @pytest.fixture(scope="module")

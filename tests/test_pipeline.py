@@ -168,3 +168,40 @@ def test_query_matches_say_which_query(day_run):
     assert by_query, "the shipped watchlists have queries that match the corpus"
     assert all(m["query"] and m["term"] for m in by_query)
     assert all(m["query"] is None for m in matches if m["kind"] != "query")
+
+
+def test_a_day_enriched_in_shards_gives_the_same_mentions(small_corpus, tmp_path, monkeypatch):
+    """A big day is enriched by several mapped tasks (one per `enrich_shard_posts` posts, by hash
+    of post id), then merged: the mentions are byte for byte those of one task, and each shard
+    only holds its part of the day."""
+    import shutil
+
+    from conftest import CONFIG
+
+    manifest, _ = read_truth(small_corpus)
+    day = date.fromisoformat(manifest["start"])
+    monkeypatch.setenv("VIGIE_PSEUDONYM_KEY", "test-key")
+    cfg = tmp_path / "config"
+    shutil.copytree(CONFIG, cfg)
+    settings = cfg / "settings.yml"
+    settings.write_text(settings.read_text().replace("enrich_shard_posts: 250000", "enrich_shard_posts: 150"))
+    kw = dict(import_dir=str(small_corpus / "import"))
+    one = pipeline.make_run(day, "one", lake_dir=str(tmp_path / "one"), **kw)
+    many = pipeline.make_run(day, "many", config_dir=str(cfg), lake_dir=str(tmp_path / "many"), **kw)
+    outs = []
+    for run in (one, many):
+        pipeline.ingest(run)
+        outs.append(pipeline.build_mentions(run))
+    assert outs[0]["shards"] == 1 and outs[1]["shards"] == -(-outs[1]["posts"] // 150) >= 3
+    assert not (lake.staging_dir(many.lake, day) / pipeline.SHARDS).exists()  # removed once merged
+    path = lambda run: lake.stage_path(run.lake, day, MENTIONS, dt=day)  # noqa: E731
+    assert path(one).read_bytes() == path(many).read_bytes()
+    # a shard holds its part only: together they cover the day once
+    plan = pipeline.plan_shards(many)
+    parts = [pipeline.enrich_shard(many, d["shard"], d["of"])["posts"] for d in plan]
+    assert sum(parts) == outs[1]["posts"] and max(parts) < outs[1]["posts"]
+    # a shard whose task did not finish stops the merge, naming it (no day published with a hole)
+    missing = sorted((lake.staging_dir(many.lake, day) / pipeline.SHARDS).glob("*.parquet"))[1]
+    missing.unlink()
+    with pytest.raises(RuntimeError, match=f"shards missing: {missing.name}"):
+        pipeline.merge_mentions(many)

@@ -340,16 +340,18 @@ def add_day_columns(table: pa.Table, handles: list[str | None] | None = None) ->
 RAW_ONLY = ["native_id", "source_file", "source_line", "payload"]  # not needed past the raw layer
 
 
-def enrich(raw: pa.Table, config: Config, key: bytes) -> pa.Table:
-    """Raw posts -> mentions: clean, mask, match topics, language, sentiment, pseudonymise, entities,
-    triage; then, over the whole day, near-duplicate clusters and bot-likeness.
+def enrich_rows(raw: pa.Table, config: Config, key: bytes, authors: pa.Table | None = None
+                ) -> tuple[pa.Table, list[str | None]]:
+    """Raw posts -> mentions without the day's columns, and their authors' handles (for the bot
+    score, not kept): clean, mask, match topics, language, sentiment, pseudonymise, entities, triage.
 
     Batch by batch, so memory holds one batch of dicts and the Arrow tables, whatever the day's size.
+    `authors` (platform, author_handle, author_id of the whole day) when `raw` is one shard of it.
     """
     matcher = Matcher(config.watchlists)
     settings = config.settings
     languages = list(settings.languages)
-    people = People(config, key, raw)
+    people = People(config, key, raw if authors is None else authors)
     triage_table = config.config_dir / TRIAGE if (config.config_dir / TRIAGE).exists() else None
     tables, handles = [], []
     for batch in raw.drop_columns(RAW_ONLY).to_batches(max_chunksize=BATCH):
@@ -363,12 +365,19 @@ def enrich(raw: pa.Table, config: Config, key: bytes) -> pa.Table:
         rows = triage_posts(rows, settings.digest_language, triage_table)
         handles += [r["author_handle"] for r in rows]
         tables.append(to_mentions(rows))
-    if not tables:
+    return (pa.concat_tables(tables) if tables else to_mentions([])), handles
+
+
+def enrich(raw: pa.Table, config: Config, key: bytes) -> pa.Table:
+    """Raw posts -> mentions: `enrich_rows`, then, over the whole day, near-duplicate clusters and
+    bot-likeness (`add_day_columns`)."""
+    table, handles = enrich_rows(raw, config, key)
+    if not table.num_rows:
         return MENTIONS.schema.empty_table()
-    return add_day_columns(pa.concat_tables(tables), handles)
+    return add_day_columns(table, handles)
 
 
-def build_mentions(run: Run) -> dict:
+def _day_raw(run: Run) -> pa.Table:
     raw = staged_raw(run)
     # The same post can arrive from two sources (a collector and a vendor export): keep one.
     if raw.num_rows:
@@ -376,10 +385,92 @@ def build_mentions(run: Run) -> dict:
         ids = raw["post_id"].to_pylist()
         first = sorted({pid: i for i, pid in reversed(list(enumerate(ids)))}.values())
         raw = raw.take(first)
-    table = enrich(raw, run.config, privacy.load_key(run.lake))
+    return raw
+
+
+# A large day is enriched in shards (by a hash of the post id), one mapped task each, so that
+# several workers share the CPU-heavy stages and no task holds the whole day's raw posts; then
+# `merge_mentions` adds the columns that need the whole day (near-duplicates, bot-likeness).
+SHARDS = "_shards"
+
+
+def plan_shards(run: Run) -> list[dict]:
+    """How many shards the day needs: one per `enrich_shard_posts` posts (the sample: one)."""
+    import math
+
+    posts = sum(pq_rows(p) for p in (lake.staging_dir(run.lake, run.day) / RAW.path).rglob(lake.PART))
+    n = max(1, math.ceil(posts / run.config.settings.enrich_shard_posts))
+    return [{"shard": i, "of": n} for i in range(n)]
+
+
+def pq_rows(path: Path) -> int:
+    import pyarrow.parquet as pq
+
+    return pq.ParquetFile(path).metadata.num_rows
+
+
+def _shard_mask(post_ids: pa.Array, shard: int, of: int) -> pa.Array:
+    import zlib
+
+    return pa.array([zlib.crc32(p.encode()) % of == shard for p in post_ids.to_pylist()], pa.bool_())
+
+
+def _shard_path(run: Run, shard: int, of: int) -> Path:
+    return lake.staging_dir(run.lake, run.day) / SHARDS / f"mentions-{shard:03d}-of-{of:03d}.parquet"
+
+
+def enrich_shard(run: Run, shard: int = 0, of: int = 1) -> dict:
+    """One shard of the day's posts -> its mentions (without the day's columns), staged apart."""
+    import pyarrow.parquet as pq
+
+    raw = _day_raw(run)
+    authors = raw.select(["platform", "author_handle", "author_id"])
+    mine = raw.filter(_shard_mask(raw["post_id"], shard, of)) if of > 1 else raw
+    del raw
+    table, handles = enrich_rows(mine, run.config, privacy.load_key(run.lake), authors)
+    table = table.append_column("_handle", pa.array(handles, pa.string()))
+    path = _shard_path(run, shard, of)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_suffix(".tmp")
+    pq.write_table(table, tmp, compression="zstd")
+    import os
+
+    os.replace(tmp, path)
+    log.info("%s: shard %d of %d: %d of %d posts matched a topic", run.day, shard + 1, of, table.num_rows,
+             mine.num_rows)
+    return {"shard": shard, "of": of, "posts": mine.num_rows, "mentions": table.num_rows}
+
+
+def merge_mentions(run: Run) -> dict:
+    """The shards of the day in one mentions partition, with the columns that need the whole day."""
+    import shutil
+
+    import pyarrow.parquet as pq
+
+    root = lake.staging_dir(run.lake, run.day) / SHARDS
+    paths = sorted(root.glob("mentions-*.parquet")) if root.is_dir() else []
+    expected = {f"mentions-{d['shard']:03d}-of-{d['of']:03d}.parquet" for d in plan_shards(run)}
+    missing = sorted(expected - {p.name for p in paths})
+    if missing:
+        raise RuntimeError(f"{root}: shards missing: {', '.join(missing)} (their enrich tasks did not finish)")
+    table = pa.concat_tables([pq.read_table(p) for p in paths if p.name in expected])
+    table = lake.sort_table(MENTIONS, table)  # the order of the unsharded path: (created_at, post_id)
+    handles = table["_handle"].to_pylist()
+    table = table.drop_columns(["_handle"])
+    table = add_day_columns(table, handles) if table.num_rows else MENTIONS.schema.empty_table()
     lake.write_file(lake.stage_path(run.lake, run.day, MENTIONS, dt=run.day), MENTIONS, table)
-    log.info("%s: %d of %d posts matched a topic", run.day, table.num_rows, raw.num_rows)
-    return {"posts": raw.num_rows, "mentions": table.num_rows}
+    shutil.rmtree(root, ignore_errors=True)
+    log.info("%s: %d mentions from %d shard(s)", run.day, table.num_rows, len(expected))
+    return {"mentions": table.num_rows, "shards": len(expected)}
+
+
+def build_mentions(run: Run) -> dict:
+    """Every shard, then the merge: what the DAG's mapped tasks do, in one process."""
+    shards = plan_shards(run)
+    posts = sum(enrich_shard(run, d["shard"], d["of"])["posts"] for d in shards)
+    out = merge_mentions(run)
+    log.info("%s: %d of %d posts matched a topic", run.day, out["mentions"], posts)
+    return {"posts": posts, "mentions": out["mentions"], "shards": len(shards)}
 
 
 def staged(run: Run, ds) -> pa.Table:
@@ -610,12 +701,14 @@ def _not_retriable() -> tuple[type[Exception], ...]:
 
 NOT_RETRIABLE = _not_retriable()
 
-STEP_FUNCTIONS = {"ingest": ingest, "build_mentions": build_mentions, "compute_metrics": compute_metrics,
+STEP_FUNCTIONS = {"ingest": ingest, "plan_shards": plan_shards, "merge_mentions": merge_mentions,
+                  "build_mentions": build_mentions, "compute_metrics": compute_metrics,
                   "score_influence": score_influence, "track_responses": track_responses,
                   "measure_campaigns": measure_campaigns, "detect": detect, "validate": validate, "publish": publish,
                   "deliver": deliver, "summarise": summarise}
 
 
-def run_step(name: str, day: str, run_id: str | None = None) -> dict:
+def run_step(name: str, day: str, run_id: str | None = None, **kw) -> dict:
     """Entry point of the DAG's tasks: one step of the run of `day`, paths from the environment."""
-    return STEP_FUNCTIONS[name](make_run(day, run_id or "manual"))
+    fn = enrich_shard if name == "enrich" else STEP_FUNCTIONS[name]
+    return fn(make_run(day, run_id or "manual"), **kw)
