@@ -14,6 +14,7 @@ gap; the job then fails so that Airflow retries it, after landing what the other
 """
 from __future__ import annotations
 
+import inspect
 import json
 import logging
 import os
@@ -168,10 +169,13 @@ def run_job(source: str, topic: str, *, config: Config | None = None,
         else:
             since = now - timedelta(hours=options.backfill_hours)
         landed_before = set(cur.get("ids", []))
+        # what a collector keeps between runs besides the cursor (a feed's ETag), if it asks
+        memo = dict(cur.get("memo", {}))
+        extra = {"memo": memo} if "memo" in inspect.signature(mod.fetch).parameters else {}
         found: list[dict] = []
         pages, complete = 0, False
         try:
-            for page in mod.fetch(client, q, since, options, creds):
+            for page in mod.fetch(client, q, since, options, creds, **extra):
                 pages += 1
                 for rec in page.records:
                     post, refused = map_record(mod, rec, page)
@@ -201,6 +205,8 @@ def run_job(source: str, topic: str, *, config: Config | None = None,
                 posts[pid] = post
         if complete:
             state["queries"][q.key] = _next_cursor(cur, found, overlap, now)
+            if memo:
+                state["queries"][q.key]["memo"] = memo
     if erased:
         kept = [b for b in bad if not privacy.names_erased(b["record"], key, mod.NAME, erased)]
         summary["erased"] += len(bad) - len(kept)

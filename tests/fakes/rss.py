@@ -165,8 +165,14 @@ class Feeds:
         if req.path == "/rss2/2/cible_principale":
             return Response(200, rss_feed(self.rss), content_type="application/rss+xml; charset=UTF-8",
                             headers={"Last-Modified": "Fri, 20 Nov 2026 11:00:00 GMT"})
-        if req.path == "/feed/atom":
-            return Response(200, atom_feed(self.atom), content_type="application/atom+xml; charset=utf-8")
+        if req.path == "/feed/atom":  # a CDN in front: ETag and If-None-Match (RFC 9110 13.1.2)
+            import hashlib
+
+            body = atom_feed(self.atom)
+            etag = '"' + hashlib.sha1(body.encode()).hexdigest()[:16] + '"'
+            if req.headers.get("if-none-match") == etag:
+                return Response(304, b"", headers={"ETag": etag})
+            return Response(200, body, content_type="application/atom+xml; charset=utf-8", headers={"ETag": etag})
         if req.path == ALERTS_PATH:
             return Response(200, alerts_feed(self.alerts), content_type="application/atom+xml; charset=utf-8")
         if req.path == "/paged/atom":

@@ -314,3 +314,21 @@ def test_the_nightly_ingest_reads_what_landed(tmp_path, site):
     raw = pipeline.staged_raw(r)
     assert set(raw["platform"].to_pylist()) == {"rss"}
     assert "rss:tag:google.com,2013:googlealerts/feed:10000000000000000001" in raw["post_id"].to_pylist()
+
+
+def test_an_unchanged_feed_is_asked_conditionally_and_costs_a_304(tmp_path, site):
+    """Hourly polling stays polite: the feed's ETag is kept with the cursor and sent back; an
+    unchanged feed answers 304 without a body, a changed one is read as usual."""
+    app, server = site
+    cfg = _config(tmp_path, server, feeds=[{"url": server.url + ATOM}])
+    lake = tmp_path / "lake"
+    assert run("rss", "all", cfg, lake, NOW)["posts"] == 6
+    state = json.loads(collect.state_path(lake, "rss", "all").read_text())
+    etag = state["queries"][f"feed:{server.url}{ATOM}"]["memo"]["etag"]
+    again = run("rss", "all", cfg, lake, NOW + timedelta(hours=1))
+    assert again["posts"] == 0 and again["pages"] == 0 and again["errors"] == []
+    assert server.hits(ATOM)[-1].headers["if-none-match"] == etag
+    app.atom.append(Entry(7, NOW + timedelta(minutes=50), title="Nieuw 7", text="n7"))
+    third = run("rss", "all", cfg, lake, NOW + timedelta(hours=2))
+    assert third["posts"] == 1
+    assert len(landed(lake, "rss")) == 7

@@ -101,12 +101,21 @@ def _feed_of(query: Query, options: Options) -> Feed:
     raise KeyError(f"no feed {query.value} in the rss options")
 
 
-def _parse(client, url: str, request: str):
-    """The parsed feed; a body that is not a whole feed is fetched once more, then MalformedPage."""
+def _parse(client, url: str, request: str, memo: dict | None = None):
+    """The parsed feed; a body that is not a whole feed is fetched once more, then MalformedPage.
+
+    With `memo` (the query's validators from the last run), the request is conditional: None
+    when the feed has not changed (304), and the new ETag / Last-Modified are kept in `memo`."""
     import feedparser  # imported when used (Airflow imports plugins at start)
 
+    headers = {"Accept": ACCEPT}
+    if memo:
+        headers.update({h: memo[k] for h, k in (("If-None-Match", "etag"), ("If-Modified-Since", "modified"))
+                        if memo.get(k)})
     for attempt in (1, 2):
-        r = client.request("GET", url, headers={"Accept": ACCEPT})
+        r = client.request("GET", url, headers=headers, ok=(200, 304) if memo else (200,))
+        if r.status_code == 304:
+            return None
         body = r.content
         d = feedparser.parse(body, response_headers={k.lower(): v for k, v in r.headers.items()})
         if not d.get("version") and not d.entries:
@@ -117,6 +126,10 @@ def _parse(client, url: str, request: str):
         else:
             if d.get("bozo"):  # a wrong charset, a stray '&': feedparser read it all the same
                 log.info("%s: read despite %s", request, _why(d))
+            if memo is not None:
+                memo.clear()
+                memo.update({k: r.headers[h] for h, k in (("ETag", "etag"), ("Last-Modified", "modified"))
+                             if r.headers.get(h)})
             return d
         if attempt == 1:
             log.info("%s: %s, fetching it once more", request, reason)
@@ -141,13 +154,19 @@ def _plain(v):
     return str(v)
 
 
-def fetch(client, query: Query, since: datetime, options: Options, creds: Creds | None):
+def fetch(client, query: Query, since: datetime, options: Options, creds: Creds | None,
+          memo: dict | None = None):
+    """`memo`: the first page's ETag and Last-Modified, kept by the runner with the cursor, so an
+    unchanged feed costs its publisher a 304 and no body."""
     feed = _feed_of(query, options)
     url, seen = feed.url, set()
-    for _ in range(options.max_pages):
+    for n in range(options.max_pages):
         seen.add(url)
         request = client.describe("GET", url)
-        d = _parse(client, url, request)
+        d = _parse(client, url, request, memo if n == 0 else None)
+        if d is None:
+            log.info("%s: not modified since the last run", request)
+            return
         fetched = datetime.now(timezone.utc)
         meta = d.feed
         site = meta.get("link") or url
