@@ -27,6 +27,7 @@ SEED = 1             # datasketch's default seed: same permutations as MinHash(n
 SHINGLE = 5          # character 5-grams: a changed word leaves most of the sentence's 5-grams intact
 MIN_CHARS = 20       # shorter normalised texts ("merci", "bravo") only fold on exact equality
 _CHUNK = 1 << 14     # shingles per block of the permutation matrix (x num_perm x 4 bytes: 8 MB)
+_TEXTS = 20_000      # texts hashed at once (bounds the shingle arrays: ~40 bytes a character)
 _PIVOTS = 8          # rounds of pivots per LSH bucket: at most 8 checks per member, never n^2
 
 # What a campaign varies, removed before comparing (the same as listening.detect.normalise_copy_text,
@@ -153,18 +154,29 @@ def signatures(texts: Sequence[str], num_perm: int = NUM_PERM, seed: int = SEED,
     """MinHash signatures (len(texts) x num_perm, uint32) of the character k-gram sets of texts.
 
     Equal to datasketch's affine32 MinHash fed with shingle_hash of each shingle, computed as one
-    (shingles x num_perm) multiply-add and a segmented minimum per block of shingles.
+    (shingles x num_perm) multiply-add and a segmented minimum per block of shingles. Texts are
+    hashed _TEXTS at a time: the shingle arrays cost about 40 bytes per character, so a million
+    posts at once would hold several GB (a text's signature depends on its own shingles only).
     """
     n = len(texts)
     sig = np.full((n, num_perm), np.iinfo(np.uint32).max, dtype=np.uint32)
     if n == 0:
         return sig
+    a, b = permutations(num_perm, seed)
+    buf = np.empty((num_perm, _CHUNK), dtype=np.uint32)
+    for t0 in range(0, n, _TEXTS):
+        _sign(texts[t0:t0 + _TEXTS], sig[t0:t0 + _TEXTS], a, b, buf, k)
+    return sig
+
+
+def _sign(texts: Sequence[str], sig: np.ndarray, a: np.ndarray, b: np.ndarray, buf: np.ndarray, k: int) -> None:
+    """Fill sig (a view, one row per text) with the signatures of texts."""
+    n = len(texts)
+    num_perm = sig.shape[1]
     hv, starts = shingle_hashes(texts, k)
     hv = _fmix32(hv)
-    a, b = permutations(num_perm, seed)
     counts = np.diff(starts)
     lo = 0
-    buf = np.empty((num_perm, _CHUNK), dtype=np.uint32)
     with np.errstate(over="ignore"):
         while lo < n:
             # as many whole texts as fit in one block (at least one); permutations x shingles, so
@@ -180,7 +192,6 @@ def signatures(texts: Sequence[str], num_perm: int = NUM_PERM, seed: int = SEED,
             if len(seg):
                 sig[lo:hi][nz] = np.minimum.reduceat(block, seg, axis=1).T
             lo = hi
-    return sig
 
 
 @lru_cache(maxsize=8)
