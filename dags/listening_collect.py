@@ -31,7 +31,8 @@ def plan() -> list[dict]:
 def collect(job: dict, data_interval_end=None) -> dict:
     from listening import collect as c
 
-    return c.run_job(job["source"], job["topic"], now=data_interval_end.isoformat())
+    # a manual trigger may have no data interval: the wall clock then
+    return c.run_job(job["source"], job["topic"], now=data_interval_end.isoformat() if data_interval_end else None)
 
 
 @dag(

@@ -10,7 +10,7 @@ import pytest
 
 from conftest import REPO, env_for, everything_in
 from fakes.harness import config_with, landed
-from fakes.mastodon import Mastodon, corpus
+from fakes.mastodon import Mastodon, corpus, status
 from fakes.server import FakeServer
 from listening import collect
 from listening.config import ConfigError
@@ -185,3 +185,81 @@ def test_with_collectors_the_nightly_run_never_falls_back_on_the_bundled_sample(
     assert run.import_dir == tmp_path / "lake" / "import"
     out = pipeline.ingest(run)  # the first night: nothing landed yet, no import directory: no error
     assert out["posts"] == 0 and out["landed_files"] == 0
+
+
+def test_a_source_without_credentials_does_not_hold_the_nightly_run(tmp_path, monkeypatch):
+    now = datetime(2026, 11, 20, 0, 5, tzinfo=timezone.utc)
+    app = Mastodon(corpus(5, now - timedelta(minutes=30)))
+    with FakeServer(app) as server:
+        app.url = server.url
+        cfg = config_with(tmp_path, {"mastodon": {"base_url": server.url, "topics": ["parlement"], "search": False},
+                                     "x": {"topics": ["parlement"]}})
+        monkeypatch.setenv("VIGIE_CONFIG_DIR", str(cfg.config_dir))
+        monkeypatch.setenv("VIGIE_LAKE", str(tmp_path / "lake"))
+        monkeypatch.delenv("AIRFLOW_CONN_VIGIE_X", raising=False)
+        collect.run_all(cfg, lake=tmp_path / "lake", now=now)
+    ready, why = collect.ready_for_nightly("2026-11-19", now + timedelta(minutes=5))
+    assert ready, why
+    x = {h["source"]: h for h in collect.health(tmp_path / "lake", now.date())}["x"]
+    assert x["skipped"] == x["runs"] >= 1 and x["down"] and "vigie_x" in x["last_error"]
+
+
+def test_a_failed_last_run_keeps_the_nightly_waiting_until_its_retry_or_two_hours(tmp_path, monkeypatch):
+    now = datetime(2026, 11, 20, 0, 0, tzinfo=timezone.utc)
+    app = Mastodon(corpus(5, now - timedelta(minutes=30)))
+    with FakeServer(app) as server:
+        app.url = server.url
+        cfg = config_with(tmp_path, {"mastodon": {"base_url": server.url, "topics": ["parlement"], "search": False}})
+        monkeypatch.setenv("VIGIE_CONFIG_DIR", str(cfg.config_dir))
+        monkeypatch.setenv("VIGIE_LAKE", str(tmp_path / "lake"))
+        monkeypatch.setattr("listening.sources.http.Client._backoff", lambda self, attempt: 0.0)
+        server.down()
+        collect.run_all(cfg, lake=tmp_path / "lake", now=now)
+        ready, why = collect.ready_for_nightly("2026-11-19", now + timedelta(minutes=10))
+        assert not ready and "last run failed" in why
+        assert collect.ready_for_nightly("2026-11-19", now + timedelta(hours=2))[0]
+        server.up()
+        collect.run_all(cfg, lake=tmp_path / "lake", now=now + timedelta(minutes=4))  # the retry
+    assert collect.ready_for_nightly("2026-11-19", now + timedelta(minutes=10))[0]
+
+
+def test_an_answer_the_collector_did_not_expect_fails_its_query_not_the_job(tmp_path):
+    now = datetime(2026, 11, 20, 12, 0, tzinfo=timezone.utc)
+    app = Mastodon(corpus(30, now - timedelta(minutes=1)))
+    with FakeServer(app) as server:
+        app.url = server.url
+        server.fail("/api/v1/accounts/lookup", status=200, body="<html>maintenance</html>")
+        server.fail("/api/v1/accounts/lookup", status=200, body="<html>maintenance</html>")
+        cfg = config_with(tmp_path, {"mastodon": {"base_url": server.url, "topics": ["parlement"], "search": False}})
+        app.add(status(99, now - timedelta(minutes=2), user="parlbxl"))  # the account exists
+        with pytest.raises(collect.SourceError, match="account:parlbxl"):
+            collect.run_job("mastodon", "parlement", config=cfg, lake=tmp_path / "lake", now=now,
+                            use_connection=False)
+    assert len(landed(tmp_path / "lake", "mastodon")) == 31  # the hashtag's posts are landed all the same
+
+
+def test_credentials_are_stripped_and_a_bad_header_never_shows_the_token(tmp_path, monkeypatch):
+    from listening.sources.http import Client
+
+    monkeypatch.setenv("AIRFLOW_CONN_VIGIE_X", json.dumps({"conn_type": "generic", "password": "tok-SECRET-123\n"}))
+    assert collect.credentials("x").password == "tok-SECRET-123"
+    with pytest.raises(collect.SourceError) as err:
+        Client(secrets=["tok-SECRET-123\n"]).request("GET", "http://127.0.0.1:9/x",
+                                                     headers={"Authorization": "Bearer tok-SECRET-123\n"})
+    assert "SECRET" not in str(err.value) and "InvalidHeader" in str(err.value)
+
+
+def test_a_short_numeric_secret_never_breaks_a_landed_line(tmp_path):
+    now = datetime(2026, 11, 20, 12, 0, tzinfo=timezone.utc)
+    s = status(1117, now - timedelta(minutes=1))
+    s["favourites_count"] = 1117
+    app = Mastodon([s], token="1117")
+    with FakeServer(app) as server:
+        app.url = server.url
+        cfg = config_with(tmp_path, {"mastodon": {"base_url": server.url, "topics": ["parlement"], "search": False}})
+        from listening.sources.base import Creds
+
+        collect.run_job("mastodon", "parlement", config=cfg, lake=tmp_path / "lake", now=now,
+                        creds=Creds(password="1117"), use_connection=False)
+    [line] = landed(tmp_path / "lake", "mastodon")
+    assert line["like_count"] == 1117

@@ -142,3 +142,34 @@ def test_retention_deletes_old_landed_files(tmp_path):
     deleted = privacy.apply_retention(root, date(2026, 11, 25), retention_days=395, raw_retention_days=90)
     assert deleted["landing"] == 2
     assert sorted(p.parent.name for p in root.rglob("a.jsonl")) == ["dt=2026-11-20", "dt=2026-11-20"]
+
+
+def test_erasure_keeps_out_reposts_of_the_author_and_authors_not_collected_yet(tmp_path, monkeypatch):
+    """A reblog carries the erased author's text and account: it goes too, now and later. An
+    author erased before any post of theirs was collected is kept out when they appear."""
+    from datetime import datetime, timezone
+
+    from fakes.harness import config_with, run
+    from fakes.mastodon import Mastodon, status
+    from fakes.server import FakeServer
+
+    monkeypatch.setenv("VIGIE_PSEUDONYM_KEY", "k")
+    now = datetime(2026, 11, 20, 12, 0, tzinfo=timezone.utc)
+    original = status(1, now - timedelta(minutes=30), user="alice", text="<p>ALICE-OWN-WORDS #parlbxl</p>")
+    boost = status(2, now - timedelta(minutes=20), user="bob", tags=("parlbxl",), reblog=original)
+    app = Mastodon([original, boost])
+    root = tmp_path / "lake"
+    with FakeServer(app) as server:
+        app.url = server.url
+        host = server.url.split("//")[1]
+        cfg = config_with(tmp_path, {"mastodon": {"base_url": server.url, "topics": ["parlement"], "search": False}})
+        privacy.erase_author(root, "mastodon", f"@carol@{host}", b"k")   # not collected yet
+        run("mastodon", "parlement", cfg, root, now)
+        assert "ALICE-OWN-WORDS" in "".join(s for _, s in everything_in(root))
+        privacy.erase_author(root, "mastodon", f"@alice@{host}", b"k")
+        assert not [p for p, s in everything_in(root) if "ALICE-OWN-WORDS" in s]   # the boost went too
+        app.add(status(3, now + timedelta(minutes=10), user="dave", tags=("parlbxl",), reblog=original),
+                status(4, now + timedelta(minutes=12), user="carol", tags=("parlbxl",)))
+        summary = run("mastodon", "parlement", cfg, root, now + timedelta(hours=1))
+    assert summary["posts"] == 0 and summary["erased"] >= 2
+    assert not [p for p, s in everything_in(root) if "ALICE-OWN-WORDS" in s or "carol" in s]

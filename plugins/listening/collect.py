@@ -71,7 +71,12 @@ def credentials(name: str) -> Creds | None:
     except Exception:  # not defined (or no Airflow to ask): the job says so and skips
         return None
     extra = c.extra_dejson if hasattr(c, "extra_dejson") else json.loads(c.extra or "{}")
-    return Creds(login=c.login, password=c.password, host=c.host, extra=extra or {})
+
+    def clean(v):  # a pasted token often ends with a newline
+        return v.strip() if isinstance(v, str) else v
+
+    return Creds(login=clean(c.login), password=clean(c.password), host=clean(c.host),
+                 extra={k: clean(v) for k, v in (extra or {}).items()})
 
 
 def plan(config: Config, options: dict[str, SourceOptions]) -> list[dict]:
@@ -144,7 +149,12 @@ def run_job(source: str, topic: str, *, config: Config | None = None,
         msg = (f"{source}: skipped, no credentials (define the Airflow connection "
                f"{mod.CONNECTION!r}, docs/sources.md)")
         log.warning(msg)
-        return {**summary, "skipped": msg}
+        summary["skipped"] = msg
+        state = load_state(lake, source, topic)  # it ran: the nightly run must not wait for it
+        state.update(updated=iso(now), ok=True)
+        _write_atomic(state_path(lake, source, topic), json.dumps(state, indent=1, sort_keys=True).encode())
+        _record_run(lake, summary, now, [])
+        return summary
     secrets = creds.secrets() if creds else []
     client = client or Client(secrets=secrets)
     queries = [q for q in mod.queries(config.watchlists, options, creds) if q.topic == topic]
@@ -181,7 +191,7 @@ def run_job(source: str, topic: str, *, config: Config | None = None,
                     post, refused = map_record(mod, rec, page)
                     if refused:
                         bad.append(refused)
-                    elif erased and privacy.author_key(key, post["platform"], str(post["author_id"])) in erased:
+                    elif erased and privacy.erased_post(post, key, erased):
                         summary["erased"] += 1
                     elif utc(post["created_at"]) >= since:
                         found.append(post)
@@ -195,6 +205,9 @@ def run_job(source: str, topic: str, *, config: Config | None = None,
             summary["errors"].append(f"{q.key}: {e}")
         except SourceError as e:
             summary["errors"].append(f"{q.key}: {e}")
+        except Exception as e:  # an answer the collector did not expect: this query fails, not the job
+            log.exception("%s/%s: %s: unexpected %s", source, topic, q.key, type(e).__name__)
+            summary["errors"].append(f"{q.key}: unexpected {type(e).__name__}: {scrub(str(e)[:300], secrets)}")
         summary["pages"] += pages
         for post in found:
             pid = f"{post['platform']}:{post['id']}"
@@ -220,7 +233,7 @@ def run_job(source: str, topic: str, *, config: Config | None = None,
     for d in summary["late_days"]:
         log.warning("%s/%s: posts of %s landed after its nightly run published it: re-run that day "
                     "(make run START=%s END=%s, or clear its listening_nightly run)", source, topic, d, d, d)
-    state["updated"] = iso(now)
+    state["updated"], state["ok"] = iso(now), not summary["errors"]
     _write_atomic(state_path(lake, source, topic), json.dumps(state, indent=1, sort_keys=True).encode())
     _record_run(lake, summary, now, secrets)
     for g in summary["gaps"]:
@@ -258,7 +271,7 @@ def _record_run(lake: Path, summary: dict, now: datetime, secrets: list[str]) ->
     rec["at"] = iso(now)
     stamp = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%S%fZ")
     path = Path(lake) / RUNS / f"dt={now.date().isoformat()}" / f"{stamp}-{summary['source']}-{summary['topic']}.json"
-    _write_atomic(path, scrub(json.dumps(rec, ensure_ascii=False, sort_keys=True), secrets).encode())
+    _write_atomic(path, json.dumps(_scrubbed(rec, secrets), ensure_ascii=False, sort_keys=True).encode())
 
 
 def health(lake: Path, day) -> list[dict]:
@@ -307,14 +320,26 @@ def _next_cursor(cur: dict, found: list[dict], overlap: timedelta = OVERLAP, now
     return {"newest": iso(newest), "ids": ids}
 
 
+def _scrubbed(value, secrets: list[str]):
+    """Secrets removed from every string inside a record (never from its JSON text, where a
+    replacement could break a number or a quote)."""
+    if isinstance(value, str):
+        return scrub(value, secrets)
+    if isinstance(value, dict):
+        return {k: _scrubbed(v, secrets) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_scrubbed(v, secrets) for v in value]
+    return value
+
+
 def _land(lake: Path, source: str, topic: str, posts, bad: list[dict], secrets: list[str]) -> list[str]:
     stamp = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%S%fZ")
     nonce = uuid.uuid4().hex[:6]
     by_day: dict[str, list[bytes]] = {}
     for p in posts:
         day = utc(p["created_at"]).date().isoformat()
-        line = json.dumps(p, ensure_ascii=False, sort_keys=True)
-        by_day.setdefault(day, []).append(scrub(line, secrets).encode() + b"\n")
+        line = json.dumps(_scrubbed(p, secrets) if secrets else p, ensure_ascii=False, sort_keys=True)
+        by_day.setdefault(day, []).append(line.encode() + b"\n")
     written = []
     for day, lines in sorted(by_day.items()):
         path = Path(lake) / LANDING / f"source={source}" / f"dt={day}" / f"{stamp}-{topic}-{nonce}.jsonl"
@@ -323,7 +348,7 @@ def _land(lake: Path, source: str, topic: str, posts, bad: list[dict], secrets: 
     if bad:
         day = stamp[:4] + "-" + stamp[4:6] + "-" + stamp[6:8]
         path = Path(lake) / LANDING / "_quarantine" / f"source={source}" / f"dt={day}" / f"{stamp}-{topic}-{nonce}.jsonl"
-        lines = [scrub(json.dumps(b, ensure_ascii=False, default=str), secrets).encode() + b"\n" for b in bad]
+        lines = [json.dumps(_scrubbed(b, secrets), ensure_ascii=False, default=str).encode() + b"\n" for b in bad]
         _write_atomic(path, b"".join(lines))
         written.append(str(path))
     return written
@@ -362,9 +387,12 @@ def late_sources(config: Config, lake: Path, day_end: datetime) -> list[str]:
     late = []
     for job in plan(config, load_sources(config.config_dir, config)):
         p = state_path(lake, job["source"], job["topic"])
-        updated = json.loads(p.read_text()).get("updated") if p.exists() else None
+        st = json.loads(p.read_text()) if p.exists() else {}
+        updated = st.get("updated")
         if not updated or utc(updated) < day_end:
             late.append(f"{job['source']}/{job['topic']} (last run: {updated or 'never'})")
+        elif not st.get("ok", True):  # its retry may still fetch the day's last posts
+            late.append(f"{job['source']}/{job['topic']} (last run failed: {updated})")
     return late
 
 

@@ -36,11 +36,16 @@ def load_key(lake: Path) -> bytes:
     path = Path(lake) / "_secrets" / "pseudonym.key"
     if not path.exists():
         path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_suffix(".tmp")
-        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        tmp = path.with_name(f".pseudonym.{secrets.token_hex(8)}.tmp")
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
         with os.fdopen(fd, "w") as f:
             f.write(secrets.token_hex(32))
-        os.replace(tmp, path)  # two first runs racing both write a key; one wins, once
+        try:  # two first tasks racing (mapped shards): the first link wins, the other reads it
+            os.link(tmp, path)
+        except FileExistsError:
+            pass
+        finally:
+            os.unlink(tmp)
     return path.read_text().strip().encode()
 
 
@@ -205,7 +210,29 @@ def _strings(value):
 
 
 def names_erased(record, key: bytes, platform: str, erased: set[str]) -> bool:
-    return any(len(v) < 200 and name_key(key, platform, v) in erased for v in _strings(record))
+    for v in _strings(record):
+        if len(v) < 200:
+            if name_key(key, platform, v) in erased:
+                return True
+        elif v[:1] in "{[":  # a refused page's body: the JSON it holds
+            try:
+                if names_erased(json.loads(v), key, platform, erased):
+                    return True
+            except (ValueError, RecursionError):
+                pass
+    return False
+
+
+def erased_post(post: dict, key: bytes, erased: set[str]) -> bool:
+    """A collected post to keep out: by an erased author (by id, or by handle for one erased
+    before any post of theirs was collected), or a repost of theirs (its text is theirs)."""
+    platform = post["platform"]
+    if author_key(key, platform, str(post["author_id"])) in erased:
+        return True
+    handle = post.get("author_handle")
+    if handle and name_key(key, platform, handle) in erased:
+        return True
+    return bool(post.get("repost_of")) and names_erased(post.get("original"), key, platform, erased)
 
 
 def _rewrite_lines(path: Path, keep) -> int:
@@ -251,8 +278,12 @@ def _erase_landed(lake: Path, platform: str, wanted: str, author_ids: set, post_
             r = json.loads(line)
         except ValueError:
             return True
-        return not (str(r.get("author_id")) in author_ids or f"{platform}:{r.get('id')}" in post_ids)
+        if str(r.get("author_id")) in author_ids or f"{platform}:{r.get('id')}" in post_ids:
+            return False
+        # a repost of theirs carries their text and their account in its original
+        return not (r.get("repost_of") and any(n in line for n in needles_of_posts))
 
+    needles_of_posts = sorted(author_ids | handles | found_native)
     removed = sum(_rewrite_lines(p, not_theirs) for p in files)
     needles = sorted(author_ids | handles | found_native)
     names = author_names(author_ids | handles)
@@ -313,7 +344,8 @@ def erase_author(lake: Path, platform: str, author: str, key: bytes) -> dict:
     if landed:
         removed["landing"] = landed
     keys = {author_key(key, platform, a) for a in author_ids}
-    name_keys = {name_key(key, platform, n) for n in author_names(author_ids | handles)}
+    # the name as asked too: an author not collected yet stays out of later collections
+    name_keys = {name_key(key, platform, n) for n in author_names(author_ids | handles | {author})}
 
     def rewrite(ds, path: Path, keep_mask) -> None:
         table = lk.read_file(path, ds)

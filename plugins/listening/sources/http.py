@@ -97,6 +97,9 @@ class Client:
                     raise SourceError(f"{desc}: {why} after {attempt} attempts") from None
                 self._pause(self._backoff(attempt), why, desc)
                 continue
+            except (requests.RequestException, ValueError) as e:
+                # e.g. InvalidHeader, whose message quotes the header (a token): only its type leaves
+                raise SourceError(f"{desc}: the request could not be made ({type(e).__name__})") from None
             if r.status_code in ok:
                 return r
             if r.status_code == 429:

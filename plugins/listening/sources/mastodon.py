@@ -19,7 +19,7 @@ from urllib.parse import quote, urlsplit
 from pydantic import Field
 
 from listening.queries_compile import compile_topic
-from listening.sources.base import ALL, BadRecord, Creds, Page, Query, SourceOptions, utc
+from listening.sources.base import ALL, BadRecord, Creds, MalformedPage, Page, Query, SourceOptions, utc
 
 NAME = "mastodon"
 CONNECTION = "vigie_mastodon"
@@ -83,7 +83,12 @@ def fetch(client, query: Query, since, options: Options, creds: Creds | None):
 
             logging.getLogger(__name__).warning("%s: no account %s on this instance", base, query.value)
             return
-        url = f"{base}/api/v1/accounts/{r.json()['id']}/statuses"
+        try:
+            account = r.json()["id"]
+        except (ValueError, KeyError, TypeError):
+            raise MalformedPage("an account lookup without an account id", client.describe(
+                "GET", f"{base}/api/v1/accounts/lookup", {"acct": query.value}), r.content[:2000]) from None
+        url = f"{base}/api/v1/accounts/{account}/statuses"
     else:
         url = f"{base}/api/v2/search"
         params.update({"q": query.value, "type": "statuses", "resolve": "false"})
@@ -109,7 +114,10 @@ def fetch(client, query: Query, since, options: Options, creds: Creds | None):
         if times and min(times) < since:
             return
         if query.kind == "search":
-            params = {**params, "max_id": statuses[-1].get("id")}
+            last = statuses[-1].get("id") if isinstance(statuses[-1], dict) else None
+            if not last:
+                return
+            params = {**params, "max_id": last}
         else:
             url, params = r.links.get("next", {}).get("url"), None
 
