@@ -316,7 +316,8 @@ def _next_cursor(cur: dict, found: list[dict], overlap: timedelta = OVERLAP, now
         return dict(cur)
     newest = max(t for t, _ in times)
     edge = newest - overlap - overlap
-    ids = sorted({i for t, i in times if t >= edge})[-MAX_IDS:]
+    near = sorted({(t, i) for t, i in times if t >= edge}, reverse=True)[:MAX_IDS]  # the newest ones
+    ids = sorted({i for _, i in near})
     return {"newest": iso(newest), "ids": ids}
 
 
