@@ -125,17 +125,26 @@ class Client:
         desc = self.describe(method, url, params)
         for attempt in (1, 2):
             r = self.request(method, url, params=params, headers=headers, data=data, json_body=json_body)
-            try:
-                doc = json.loads(r.content)
-            except (ValueError, RecursionError) as e:
-                reason = f"not valid JSON ({type(e).__name__}: {str(e)[:120]})"
-            else:
-                if isinstance(doc, expect):
-                    return doc, r
-                reason = f"expected a JSON {expect.__name__}, got {type(doc).__name__}"
+            doc, reason = self.json_of(r, expect)
+            if reason is None:
+                return doc, r
             if attempt == 1:
                 log.info("%s: %s, fetching it once more", desc, reason)
-        raise MalformedPage(reason, desc, scrub(r.content[:2000].decode("utf-8", "replace"), self.secrets))
+        raise self.malformed(reason, desc, r)
+
+    @staticmethod
+    def json_of(r: requests.Response, expect: type = dict) -> tuple[object, str | None]:
+        """(the decoded body, None), or (None, why it is not the JSON expected)."""
+        try:
+            doc = json.loads(r.content)
+        except (ValueError, RecursionError) as e:
+            return None, f"not valid JSON ({type(e).__name__}: {str(e)[:120]})"
+        if not isinstance(doc, expect):
+            return None, f"expected a JSON {expect.__name__}, got {type(doc).__name__}"
+        return doc, None
+
+    def malformed(self, reason: str, desc: str, r: requests.Response) -> MalformedPage:
+        return MalformedPage(reason, desc, scrub(r.content[:2000].decode("utf-8", "replace"), self.secrets))
 
     def _backoff(self, attempt: int) -> float:
         return random.uniform(0, self.backoff * 2 ** (attempt - 1))  # full jitter

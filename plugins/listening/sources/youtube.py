@@ -136,21 +136,16 @@ def _get(client, url: str, params: dict) -> dict:
                                f"fetches what this one missed")
             if reason in RATE_REASONS and rate_attempt < RATE_RETRIES:
                 rate_attempt += 1
-                client._pause(client._backoff(rate_attempt) + 1, f"rate limited (HTTP {r.status_code} "
-                              f"{reason})", desc)
+                client.pause(client.backoff_delay(rate_attempt) + 1, f"rate limited (HTTP {r.status_code} "
+                             f"{reason})", desc)
                 continue
             raise ApiError(f"{desc}: HTTP {r.status_code} {reason or ''}: {message}", r.status_code, reason, domain)
-        try:
-            doc = json.loads(r.content)
-        except (ValueError, RecursionError) as e:
-            problem = f"not valid JSON ({type(e).__name__}: {str(e)[:120]})"
-        else:
-            if isinstance(doc, dict):
-                return doc
-            problem = f"expected a JSON object, got {type(doc).__name__}"
+        doc, problem = client.json_of(r, dict)
+        if problem is None:
+            return doc
         if attempt == 1:
             log.info("%s: %s, fetching it once more", desc, problem)
-    raise MalformedPage(problem, desc, scrub(r.content[:2000].decode("utf-8", "replace"), client.secrets))
+    raise client.malformed(problem, desc, r)
 
 
 def _items(doc: dict, desc: str) -> list:
