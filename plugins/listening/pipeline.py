@@ -377,9 +377,17 @@ def enrich(raw: pa.Table, config: Config, key: bytes) -> pa.Table:
     return add_day_columns(table, handles)
 
 
-def _day_raw(run: Run) -> pa.Table:
-    raw = staged_raw(run)
-    # The same post can arrive from two sources (a collector and a vendor export): keep one.
+def _day_raw(run: Run, shard: int = 0, of: int = 1) -> pa.Table:
+    """The day's raw posts (one shard of them: filtered file by file, so a shard task never holds
+    the whole day), each post once."""
+    root = lake.staging_dir(run.lake, run.day) / RAW.path
+    tables = []
+    for p in sorted(root.rglob(lake.PART)) if root.exists() else []:
+        t = lake.read_file(p, RAW)
+        tables.append(t.filter(_shard_mask(t["post_id"], shard, of)) if of > 1 else t)
+    raw = pa.concat_tables(tables) if tables else RAW.schema.empty_table()
+    # The same post can arrive from two sources (a collector and a vendor export): keep one
+    # (both copies have the same id, so the same shard).
     if raw.num_rows:
         raw = lake.sort_table(RAW, raw)
         ids = raw["post_id"].to_pylist()
@@ -421,20 +429,21 @@ def _shard_path(run: Run, shard: int, of: int) -> Path:
 
 def enrich_shard(run: Run, shard: int = 0, of: int = 1) -> dict:
     """One shard of the day's posts -> its mentions (without the day's columns), staged apart."""
+    import os
+
     import pyarrow.parquet as pq
 
-    raw = _day_raw(run)
-    authors = raw.select(["platform", "author_handle", "author_id"])
-    mine = raw.filter(_shard_mask(raw["post_id"], shard, of)) if of > 1 else raw
-    del raw
+    mine = _day_raw(run, shard, of)
+    root = lake.staging_dir(run.lake, run.day) / RAW.path  # who posted today, for pseudonyms: 3 columns
+    cols = ["platform", "author_handle", "author_id"]
+    parts = [pq.read_table(p, columns=cols) for p in sorted(root.rglob(lake.PART))] if root.exists() else []
+    authors = pa.concat_tables(parts) if parts else RAW.schema.empty_table().select(cols)
     table, handles = enrich_rows(mine, run.config, privacy.load_key(run.lake), authors)
     table = table.append_column("_handle", pa.array(handles, pa.string()))
     path = _shard_path(run, shard, of)
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_suffix(".tmp")
     pq.write_table(table, tmp, compression="zstd")
-    import os
-
     os.replace(tmp, path)
     log.info("%s: shard %d of %d: %d of %d posts matched a topic", run.day, shard + 1, of, table.num_rows,
              mine.num_rows)
