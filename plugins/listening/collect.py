@@ -227,11 +227,11 @@ def run_job(source: str, topic: str, *, config: Config | None = None,
     summary["quarantined"] = len(bad)
     summary["posts"] = len(posts)
     summary["files"] = _land(lake, source, topic, posts.values(), bad, secrets)
-    # posts of a day whose nightly run has already published: that day needs a re-run
-    summary["late_days"] = sorted({utc(p["created_at"]).date().isoformat() for p in posts.values()
-                                   if any((lake / "raw").glob(f"source=*/dt={utc(p['created_at']).date()}/*.parquet"))})
+    # posts of a day whose nightly run has already read the landing area: that day needs a re-run
+    days = {utc(p["created_at"]).date().isoformat() for p in posts.values()}
+    summary["late_days"] = sorted(d for d in days if (Path(lake) / READ / f"{d}.json").exists())
     for d in summary["late_days"]:
-        log.warning("%s/%s: posts of %s landed after its nightly run published it: re-run that day "
+        log.warning("%s/%s: posts of %s landed after its nightly run read the landed files: re-run that day "
                     "(make run START=%s END=%s, or clear its listening_nightly run)", source, topic, d, d, d)
     state["updated"], state["ok"] = iso(now), not summary["errors"]
     _write_atomic(state_path(lake, source, topic), json.dumps(state, indent=1, sort_keys=True).encode())
@@ -263,6 +263,13 @@ def map_record(mod, rec, page) -> tuple[dict | None, dict | None]:
 
 
 RUNS = "_state/collect/runs"
+READ = "_state/collect/read"  # <day>.json: when a nightly run read that day's landed files
+
+
+def mark_read(lake: Path, day, files: int) -> None:
+    """Written by the nightly ingest: posts of `day` landed after it are late (need a re-run)."""
+    _write_atomic(Path(lake) / READ / f"{day}.json",
+                  json.dumps({"read_at": iso(datetime.now(timezone.utc)), "files": files}).encode())
 
 
 def _record_run(lake: Path, summary: dict, now: datetime, secrets: list[str]) -> None:

@@ -113,11 +113,19 @@ def read_sources(run: Run, rows=None) -> tuple[object, list[dict], dict]:
     return rows, bad, {"import_dir": import_dir, "landed": len(landed), "folded": seen["_folded"]}
 
 
+def _mark_read(run: Run, read: dict) -> None:
+    if read["landed"]:
+        from listening import collect
+
+        collect.mark_read(run.lake, run.day, read["landed"])
+
+
 def ingest(run: Run) -> dict:
     """Import files and the collectors' landed files -> raw rows of the day, per platform."""
     lake.clear_staging(run.lake, run.day)
     sink = _ArrowSink(RAW.schema)
     _, bad, read = read_sources(run, rows=sink)
+    _mark_read(run, read)
     tables = sink.tables()
     erased = privacy.suppressed(run.lake)
     skipped = 0

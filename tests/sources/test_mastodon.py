@@ -238,11 +238,16 @@ def test_the_institutions_replies_are_collected_with_the_post_they_answer(tmp_pa
     assert question["uri"] in {x["id"] for x in landed(lake, "mastodon")}
 
 
-def test_posts_landing_after_their_day_was_published_say_the_day_needs_a_re_run(tmp_path, instance):
+def test_posts_landing_after_their_day_was_read_say_the_day_needs_a_re_run(tmp_path, instance):
+    from listening import pipeline
+
     app, server = instance
     cfg = _config(tmp_path, server, search=False)
     lake = tmp_path / "lake"
-    (lake / "raw" / "source=mastodon" / f"dt={NOW.date()}").mkdir(parents=True)
-    (lake / "raw" / "source=mastodon" / f"dt={NOW.date()}" / "part-0.parquet").write_bytes(b"")
-    summary = run("mastodon", "parlement", cfg, lake, NOW)
-    assert summary["late_days"] == [NOW.date().isoformat()]
+    assert run("mastodon", "parlement", cfg, lake, NOW)["late_days"] == []
+    empty = tmp_path / "import"
+    empty.mkdir()
+    pipeline.ingest(pipeline.Run(day=NOW.date(), run_id="t", config=cfg, lake=lake, import_dir=empty))
+    app.add(status(96, NOW - timedelta(seconds=30)))  # indexed late, after the nightly run read the day
+    summary = run("mastodon", "parlement", cfg, lake, NOW + timedelta(hours=1))
+    assert summary["posts"] == 1 and summary["late_days"] == [NOW.date().isoformat()]
