@@ -16,6 +16,7 @@ from pathlib import Path
 import pyarrow as pa
 
 from listening import clean, lake, metrics, privacy
+from listening.memory import gc_paused
 from listening.config import TRIAGE, Config, import_dir as default_import_dir, lake_root, load_config
 from listening.nlp import entities, language, sentiment
 from listening.queries import Matcher, topics_of
@@ -153,29 +154,10 @@ def staged_raw(run: Run) -> pa.Table:
 
 
 # The stages of enrichment, each a plain function over rows (dicts), so each can be timed
-# and tested alone (bench/ measures them one by one against their bare libraries).
+# and tested alone (bench/ measures them one by one against their bare libraries). They run
+# with the cyclic GC paused (listening.memory), except spaCy's stage, which runs as spaCy expects.
 
-def _gc_paused(stage):
-    """Run a stage with Python's cyclic garbage collector paused. A batch holds tens of thousands
-    of row dicts and lists, and every full collection walks them all: about 8% of the stages' time
-    at 100k posts. The stages make no reference cycles of their own; whatever a library leaves is
-    collected as usual once the stage returns. (Not spaCy's stage: it runs as spaCy expects.)"""
-    import functools
-    import gc
-
-    @functools.wraps(stage)
-    def run(*args, **kw):
-        if not gc.isenabled():
-            return stage(*args, **kw)
-        gc.disable()
-        try:
-            return stage(*args, **kw)
-        finally:
-            gc.enable()
-    return run
-
-
-@_gc_paused
+@gc_paused
 def normalise(raw_rows: list[dict]) -> list[dict]:
     """Cleaned text, personal data masked, and what it holds: hashtags, mentions, emoji."""
     out = []
@@ -193,7 +175,7 @@ def normalise(raw_rows: list[dict]) -> list[dict]:
     return out
 
 
-@_gc_paused
+@gc_paused
 def match(rows: list[dict], matcher: Matcher) -> list[dict]:
     """Keep the posts that belong to a topic, with the topics and why."""
     out = []
@@ -205,7 +187,7 @@ def match(rows: list[dict], matcher: Matcher) -> list[dict]:
     return out
 
 
-@_gc_paused
+@gc_paused
 def identify_language(rows: list[dict], languages: list[str]) -> list[dict]:
     langs = language.identify([r["text"] for r in rows], [r["lang"] for r in rows], languages)
     for r, (lang, source, conf) in zip(rows, langs):
@@ -213,7 +195,7 @@ def identify_language(rows: list[dict], languages: list[str]) -> list[dict]:
     return rows
 
 
-@_gc_paused
+@gc_paused
 def score_sentiment(rows: list[dict], model_dir: str | None = None) -> list[dict]:
     scores = sentiment.score([r["text"] for r in rows], [r["lang"] for r in rows], model_dir=model_dir)
     for r, s in zip(rows, scores):
@@ -260,7 +242,7 @@ class People:
         return privacy.author_key(self.key, platform, aid) if aid else privacy.handle_key(self.key, platform, handle)
 
 
-@_gc_paused
+@gc_paused
 def identify_people(rows: list[dict], people: People) -> list[dict]:
     """Pseudonyms, roles and whether the post speaks to the institution; handles stay behind."""
     authors: dict[tuple, str] = {}  # each pseudonym computed once per batch (an HMAC each)
@@ -291,7 +273,7 @@ def find_entities(rows: list[dict], enabled: bool = True) -> list[dict]:
     return rows
 
 
-@_gc_paused
+@gc_paused
 def triage_posts(rows: list[dict], action_lang: str = "en", table=None) -> list[dict]:
     """What each post asks of the team (listening.triage), the response in the team's language."""
     from listening import triage
@@ -309,7 +291,7 @@ def triage_posts(rows: list[dict], action_lang: str = "en", table=None) -> list[
 DAY_COLUMNS = ["original_id", "cluster_id", "cluster_size", "cluster_authors", "bot_score", "bot_reasons"]
 
 
-@_gc_paused
+@gc_paused
 def to_mentions(rows: list[dict]) -> pa.Table:
     """One batch of enriched rows as Arrow; nothing personal is kept (handles and ids stay in raw)."""
     for r in rows:
@@ -323,7 +305,7 @@ def to_mentions(rows: list[dict]) -> pa.Table:
     return pa.Table.from_pylist(rows, schema=schema)
 
 
-@_gc_paused
+@gc_paused
 def add_day_columns(table: pa.Table, handles: list[str | None] | None = None) -> pa.Table:
     """Near-duplicate clusters and bot-likeness need the whole day's posts, not one batch.
 

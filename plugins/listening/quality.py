@@ -21,6 +21,7 @@ import pandas as pd
 import pyarrow as pa
 
 from listening import lake
+from listening.memory import gc_paused
 from listening.schema import DATASETS, MENTIONS, QUALITY, RAW, Dataset
 
 log = logging.getLogger(__name__)
@@ -217,24 +218,6 @@ def frame(ds: Dataset, table: pa.Table, topics: list[str], mention_ids=None,
     return df
 
 
-def _gc_paused(fn):
-    """Run fn with Python's cyclic GC paused (GX allocates many short-lived objects, and each full
-    collection would also walk everything the calling process holds); collected as usual after."""
-    import functools
-    import gc
-
-    @functools.wraps(fn)
-    def run(*args, **kw):
-        if not gc.isenabled():
-            return fn(*args, **kw)
-        gc.disable()
-        try:
-            return fn(*args, **kw)
-        finally:
-            gc.enable()
-    return run
-
-
 class Validator:
     """A GX file context in the lake, so every run's results also feed the Data Docs."""
 
@@ -256,7 +239,7 @@ class Validator:
     def docs_index(self) -> Path:
         return self.root / "gx" / "uncommitted" / "data_docs" / "local_site" / "index.html"
 
-    @_gc_paused
+    @gc_paused
     def build_docs(self, run_id: str | None = None) -> Path:
         """Data Docs once per run, rendering only this run's results (the pages of earlier runs
         are already there; re-rendering them all would grow the nightly cost every day)."""
@@ -306,7 +289,7 @@ class Validator:
         return out
 
 
-@_gc_paused
+@gc_paused
 def validate_table(validator: Validator, ds: Dataset, table: pa.Table, day, topics, languages,
                    run_id: str, name: str, mention_ids=None) -> tuple[pa.Table, list[dict], list[dict]]:
     """(rows that pass, quarantined rows, results) for one staged partition."""
