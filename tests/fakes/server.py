@@ -59,6 +59,22 @@ class Response:
         return self.body.encode() if isinstance(self.body, str) else self.body
 
 
+def cut_bodies(answer, calls: set[int], keep: int = 60, when=lambda *args: True):
+    """`answer` (a fake's responding function) with the JSON body of its `calls`-th answers
+    (1-based, counting those `when` accepts) cut after `keep` characters: a truncated page."""
+    seen = [0]
+
+    def cut(*args):
+        resp = answer(*args)
+        if when(*args):
+            seen[0] += 1
+            if seen[0] in calls:
+                resp.body = json.dumps(resp.body)[:keep].encode()
+        return resp
+
+    return cut
+
+
 def json_response(doc, status: int = 200, headers: dict | None = None) -> Response:
     return Response(status=status, body=doc, headers=headers or {})
 

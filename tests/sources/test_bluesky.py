@@ -12,7 +12,7 @@ import yaml
 
 from fakes.bluesky import Bluesky, corpus, did_of, post, repost
 from fakes.harness import Sleeps, client, config_with, everything, landed, quarantined, run
-from fakes.server import FakeServer, Request
+from fakes.server import FakeServer, Request, cut_bodies
 from listening import collect
 from listening.config import load_config
 from listening.sources import bluesky
@@ -201,17 +201,8 @@ def test_a_truncated_page_is_quarantined_with_its_request_and_fetched_again_next
     cfg = _config(tmp_path, server)
     lake = tmp_path / "lake"
     original = app._search
-    calls = []
-
-    def cut_third(req):  # the keyword's third page is cut twice in a row (the client asks again once)
-        resp = original(req)
-        if req.arg("q") == '"Parlement bruxellois"':
-            calls.append(req.arg("cursor"))
-            if len(calls) in (3, 4):
-                resp.body = json.dumps(resp.body)[:60].encode()
-        return resp
-
-    app._search = cut_third
+    # the keyword's third page is cut twice in a row (the client asks again once)
+    app._search = cut_bodies(original, {3, 4}, 60, when=lambda req: req.arg("q") == '"Parlement bruxellois"')
     with pytest.raises(SourceError, match="1 of 9 queries failed"):
         run("bluesky", "all", cfg, lake, NOW, CREDS)
     q = quarantined(lake, "bluesky")

@@ -9,7 +9,7 @@ import pytest
 
 from fakes.harness import Sleeps, client, config_with, everything, landed, quarantined, run
 from fakes.mastodon import Mastodon, corpus, status
-from fakes.server import FakeServer
+from fakes.server import FakeServer, cut_bodies
 from listening import collect
 from listening.sources.base import Creds, SourceError, utc
 
@@ -111,16 +111,7 @@ def test_a_truncated_page_is_quarantined_with_its_request_and_fetched_again_next
     lake = tmp_path / "lake"
     # the third page is cut twice in a row (the client asks once more before giving up)
     original = app._page
-
-    def cut_third(req, items, path, _n=[0]):
-        resp = original(req, items, path)
-        if path.startswith("/api/v1/timelines"):
-            _n[0] += 1
-            if _n[0] in (3, 4):
-                resp.body = json.dumps(resp.body)[:50].encode()
-        return resp
-
-    app._page = cut_third
+    app._page = cut_bodies(original, {3, 4}, 50, when=lambda req, items, path: path.startswith("/api/v1/timelines"))
     with pytest.raises(SourceError, match="1 of 2 queries failed"):
         run("mastodon", "parlement", cfg, lake, NOW)
     q = quarantined(lake, "mastodon")

@@ -11,7 +11,7 @@ import yaml
 
 from fakes.harness import Sleeps, client, config_with, everything, landed, quarantined, run
 from fakes.reddit import Reddit, comment, corpus, link
-from fakes.server import FakeServer
+from fakes.server import FakeServer, cut_bodies
 from listening import collect
 from listening.config import load_config
 from listening.sources import reddit
@@ -144,15 +144,7 @@ def test_a_truncated_page_is_quarantined_with_its_request_and_fetched_again_next
     cfg = _config(tmp_path, server)
     lake = tmp_path / "lake"
     original = app._listing
-
-    def cut_second(req, items, cap, _n=[0]):
-        resp = original(req, items, cap)
-        _n[0] += 1
-        if _n[0] in (2, 3):  # the second page, and the same page asked once more
-            resp.body = json.dumps(resp.body)[:80].encode()
-        return resp
-
-    app._listing = cut_second
+    app._listing = cut_bodies(original, {2, 3}, 80)  # the second page, and the same page asked once more
     with pytest.raises(SourceError, match="1 of 1 queries failed"):
         run("reddit", "parlement", cfg, lake, NOW, CREDS)
     q = quarantined(lake, "reddit")

@@ -10,7 +10,7 @@ from datetime import datetime, timedelta, timezone
 import pytest
 
 from fakes.harness import Sleeps, client, config_with, everything, landed, quarantined, run
-from fakes.server import FakeServer
+from fakes.server import FakeServer, cut_bodies
 from fakes.x import EPOCH_ID, X, corpus, tweet, user
 from listening import collect
 from listening.sources import x as xsrc
@@ -177,16 +177,7 @@ def test_a_truncated_page_is_quarantined_with_its_request_and_fetched_again_next
     cfg = _config(tmp_path, server)
     lake = tmp_path / "lake"
     served = server.app
-    count = [0]
-
-    def cut_third(req):
-        resp = served(req)
-        count[0] += 1
-        if count[0] in (3, 4):  # the third page, and the one retry the client makes
-            resp.body = json.dumps(resp.body)[:60].encode()
-        return resp
-
-    server.app = cut_third
+    server.app = cut_bodies(served, {3, 4}, 60)  # the third page, and the one retry the client makes
     with pytest.raises(SourceError, match="1 of 1 queries failed"):
         run("x", "parlement", cfg, lake, now, CREDS)
     server.app = served

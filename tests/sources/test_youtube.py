@@ -10,7 +10,7 @@ import pytest
 
 from fakes import youtube as yt
 from fakes.harness import REPO, Sleeps, client, config_with, everything, landed, quarantined, run
-from fakes.server import FakeServer
+from fakes.server import FakeServer, cut_bodies
 from listening import collect
 from listening.config import load_config
 from listening.sources import youtube
@@ -236,16 +236,9 @@ def test_a_truncated_page_is_quarantined_with_its_request_and_fetched_again_next
     cfg = _config(tmp_path, server, search=False)
     lake = tmp_path / "lake"
     original = app._commentThreads
-
-    def cut_second_page_of_v1(req, _n=[0]):  # cut twice in a row: the client asks once more
-        resp = original(req)
-        if req.arg("videoId") == V1 and req.arg("pageToken"):
-            _n[0] += 1
-            if _n[0] <= 2:
-                resp.body = json.dumps(resp.body)[:70].encode()
-        return resp
-
-    app._commentThreads = cut_second_page_of_v1
+    # v1's second page, cut twice in a row: the client asks once more
+    app._commentThreads = cut_bodies(original, {1, 2}, 70, when=lambda req: req.arg("videoId") == V1
+                                     and bool(req.arg("pageToken")))
     with pytest.raises(SourceError, match="1 of 1 queries failed"):
         run("youtube", "all", cfg, lake, NOW, CREDS)
     (q,) = quarantined(lake, "youtube")
