@@ -147,9 +147,14 @@ def ingest(run: Run) -> dict:
             "platforms": sorted(tables), "landed_files": read["landed"], "folded": read["folded"]}
 
 
-def staged_raw(run: Run) -> pa.Table:
+def staged_raw(run: Run, shard: int = 0, of: int = 1) -> pa.Table:
+    """The raw rows ingest staged (one shard of them: filtered file by file, so a shard task never
+    holds the whole day)."""
     root = lake.staging_dir(run.lake, run.day) / RAW.path
-    tables = [lake.read_file(p, RAW) for p in sorted(root.rglob(lake.PART))] if root.exists() else []
+    tables = []
+    for p in sorted(root.rglob(lake.PART)) if root.exists() else []:
+        t = lake.read_file(p, RAW)
+        tables.append(t.filter(_shard_mask(t["post_id"], shard, of)) if of > 1 else t)
     return pa.concat_tables(tables) if tables else RAW.schema.empty_table()
 
 
@@ -368,14 +373,8 @@ def enrich(raw: pa.Table, config: Config, key: bytes) -> pa.Table:
 
 
 def _day_raw(run: Run, shard: int = 0, of: int = 1) -> pa.Table:
-    """The day's raw posts (one shard of them: filtered file by file, so a shard task never holds
-    the whole day), each post once."""
-    root = lake.staging_dir(run.lake, run.day) / RAW.path
-    tables = []
-    for p in sorted(root.rglob(lake.PART)) if root.exists() else []:
-        t = lake.read_file(p, RAW)
-        tables.append(t.filter(_shard_mask(t["post_id"], shard, of)) if of > 1 else t)
-    raw = pa.concat_tables(tables) if tables else RAW.schema.empty_table()
+    """The day's raw posts (or one shard of them), each post once."""
+    raw = staged_raw(run, shard, of)
     # The same post can arrive from two sources (a collector and a vendor export): keep one
     # (both copies have the same id, so the same shard).
     if raw.num_rows:
