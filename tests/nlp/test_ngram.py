@@ -76,3 +76,28 @@ def test_committed_model_is_small_fast_and_current(lang):
     else:
         lex = LexiconSentiment(lang)
         assert m.lexicon_version == f"{lex.name}-{lang}-{lex.version}"
+
+
+_BATCH = ["", "!", "good", "good good", "bad good bad good bad", "Pas TERRIBLE ce #BudgetGate !! @someone http://x.y",
+          "le le le le le le le le", "Génial génial GÉNIAL 😡😡 😡", "trooooop bien, trop trop bien", "x" * 400,
+          "Das ist ja toll, toll toll!!! Wirklich nicht schlecht.", "What a wonderful, wonderful day :) :)",
+          "aaaa bbbb aaaa bbbb aaaa bbbb", "#ParlBXL #ParlBXL #ParlBXL 😅"]
+
+
+@pytest.mark.parametrize("lang", ["fr", "de", "en"])
+def test_batch_scorer_gives_the_same_floats_as_one_by_one(lang):
+    """proba_many is proba for a batch: the same floats bit for bit, whatever the batch
+    (repeated features, tokens seen for the first time, empty texts, chunk boundaries)."""
+    m = NgramModel(ngram.MODEL_DIR / f"{lang}.json.gz")
+    texts = _BATCH + [" ".join(_BATCH[i % len(_BATCH)] for i in range(k, k + 3)) for k in range(30)]
+    lexs = [((i * 37) % 21 - 10) / 10 for i in range(len(texts))]
+    m.CHUNK = 7  # several chunks, tokens new in one and known in the next
+    assert m.proba_many(texts, lexs) == [m.proba(t, s) for t, s in zip(texts, lexs)]
+    assert m.proba_many(texts[::-1], lexs[::-1]) == [m.proba(t, s) for t, s in zip(texts[::-1], lexs[::-1])]
+    assert m.proba_many([], []) == []
+
+
+def test_batch_scorer_on_the_tiny_model(tmp_path):
+    m = NgramModel(_tiny(tmp_path))
+    texts = ["good good", "nothing known", "", "bad bad bad good"]
+    assert m.proba_many(texts, [0.5, 0.0, 0.1, -0.3]) == [m.proba(t, s) for t, s in zip(texts, [0.5, 0.0, 0.1, -0.3])]

@@ -122,6 +122,35 @@ class NgramModel:
         self._bigrams = {tuple(f[2:].split(" ", 1)): e for f, e in feats.items() if f.startswith("b:")}
         self._tok_cache: dict[str, tuple] = {}
         self.version = f"{data.get('version', '1')}+{hashlib.sha256(raw).hexdigest()[:12]}"
+        # for proba_many: every feature (word, character and bigram) numbered, with its idf and
+        # pre-multiplied weights as arrays; bigrams looked up by token pair to their number
+        self._index = {f: i for i, f in enumerate(feats)}
+        self._bigram_ix = {tuple(f[2:].split(" ", 1)): i for f, i in self._index.items() if f.startswith("b:")}
+        self._arrays = None  # built on the first proba_many (numpy imported only then)
+        self._reset_tokens()
+
+    def _reset_tokens(self) -> None:
+        """proba_many's token table: token -> number; per number, its known features (numbers,
+        in a flat array) and their sums, as ``_token_feats`` computes them."""
+        from array import array
+
+        self._tok_id: dict[str, int] = {}
+        self._tok_start = array("q")
+        self._tok_len = array("q")
+        self._tok_flat = array("q")
+        self._tok_sums = (array("d"), array("d"), array("d"), array("d"))
+
+    def _new_token(self, tok: str) -> int:
+        keys, a0, a1, a2, n2 = self._token_feats(tok)
+        i = len(self._tok_len)
+        self._tok_id[tok] = i
+        self._tok_start.append(len(self._tok_flat))
+        self._tok_len.append(len(keys))
+        index = self._index
+        self._tok_flat.extend(index[k] for k in keys)
+        for arr, v in zip(self._tok_sums, (a0, a1, a2, n2)):
+            arr.append(v)
+        return i
 
     def _token_feats(self, tok: str) -> tuple:
         """A token's word and character features that the model knows, with their summed
@@ -189,6 +218,127 @@ class NgramModel:
         e0, e1, e2 = math.exp(z0 - m), math.exp(z1 - m), math.exp(z2 - m)
         t = e0 + e1 + e2
         return e0 / t, e1 / t, e2 / t
+
+    CHUNK = 8_000  # texts per numpy pass (keeps the sort keys within int64 and the arrays small)
+
+    def proba_many(self, texts: list[str], lexs: list[float]) -> list[tuple[float, float, float]]:
+        """``proba`` of each text, ``CHUNK`` texts at a time (see ``_proba_chunk``)."""
+        out: list[tuple[float, float, float]] = []
+        for i in range(0, len(texts), self.CHUNK):
+            out += self._proba_chunk(texts[i : i + self.CHUNK], lexs[i : i + self.CHUNK])
+        return out
+
+    def _proba_chunk(self, texts: list[str], lexs: list[float]) -> list[tuple[float, float, float]]:
+        """``proba`` of each text, the same floats bit for bit, for a batch at once: the text's
+        tokens are read in Python, the repeated features found and summed with numpy.
+
+        Exactness: ``proba`` adds, per text and in this order, each token's cached sums, each
+        known bigram's weights, then a correction for each feature seen more than once (in the
+        order of first occurrence). ``numpy.bincount`` adds its weights into each bin in array
+        order, so one bincount over [token sums, bigram weights, corrections], each part in
+        the text's own order, does the same additions in the same order; the softmax is done
+        with ``math`` as in ``proba``."""
+        import numpy as np
+
+        n = len(texts)
+        if n == 0:
+            return []
+        if len(self._tok_len) > 300_000:
+            self._reset_tokens()
+        if self._arrays is None:
+            es = list(self.features.values())
+            idf = np.array([e[0] for e in es], dtype=np.float64)
+            self._arrays = (idf, idf * idf, np.array([[e[1], e[2], e[3]] for e in es], dtype=np.float64).reshape(-1, 3))
+        idf, idf2, wts = self._arrays
+        tok_id = self._tok_id
+        get_id = tok_id.get
+        new = self._new_token
+        bget = self._bigram_ix.get
+        ids: list[int] = []
+        ntok: list[int] = []
+        big: list[int] = []
+        nbig: list[int] = []
+        for text in texts:
+            toks = tokens(text)
+            t_ids = list(map(get_id, toks))
+            if None in t_ids:
+                t_ids = [i if i is not None else (get_id(t) if t in tok_id else new(t)) for t, i in zip(toks, t_ids)]
+            ids += t_ids
+            ntok.append(len(t_ids))
+            if len(toks) > 1:
+                b = [x for x in map(bget, zip(toks, toks[1:])) if x is not None]
+                big += b
+                nbig.append(len(b))
+            else:
+                nbig.append(0)
+        post = np.arange(n, dtype=np.int64)
+        tid = np.array(ids, dtype=np.int64)
+        tpost = np.repeat(post, ntok)
+        bfeat = np.array(big, dtype=np.int64)
+        bpost = np.repeat(post, nbig)
+        sums = [np.frombuffer(a, dtype=np.float64)[tid] for a in self._tok_sums]
+        # every known feature of every text: first the token features (text by text, token by
+        # token), then the bigrams (text by text); an element's index keeps proba's order
+        # within a text
+        lens = np.frombuffer(self._tok_len, dtype=np.int64)[tid]
+        starts = np.frombuffer(self._tok_start, dtype=np.int64)[tid]
+        ends = np.cumsum(lens)
+        pos = np.arange(int(ends[-1]) if len(ends) else 0, dtype=np.int64) + np.repeat(starts - (ends - lens), lens)
+        feat = np.concatenate([np.frombuffer(self._tok_flat, dtype=np.int64)[pos], bfeat])
+        fpost = np.concatenate([np.repeat(tpost, lens), bpost])
+        m = len(feat)
+        if (n + 1) * len(idf) * (m + 1) >= 1 << 62:  # the sort key would overflow int64
+            if n == 1:
+                return [self.proba(texts[0], lexs[0])]
+            h = n // 2
+            return self._proba_chunk(texts[:h], lexs[:h]) + self._proba_chunk(texts[h:], lexs[h:])
+        # repeated features: sort by (text, feature, index); a run of equal (text, feature) is
+        # one feature seen c times, its first element the first occurrence
+        key = (fpost * len(idf) + feat) * m + np.arange(m, dtype=np.int64)
+        key.sort()
+        group = key // max(m, 1)
+        first = np.flatnonzero(np.concatenate(([True], group[1:] != group[:-1])))[: m]
+        counts = np.diff(np.append(first, m))
+        rep = counts > 1
+        at = key[first[rep]] % max(m, 1)
+        o = np.argsort(at)            # corrections in the order of first occurrence
+        at, c = at[o], counts[rep][o]
+        f = feat[at]
+        w = self._logs(int(c.max()) if len(c) else 1)[c]
+        d = w - c
+        corr = (d * wts[f, 0], d * wts[f, 1], d * wts[f, 2], idf2[f] * (w * w - c))
+        bw = (wts[bfeat, 0], wts[bfeat, 1], wts[bfeat, 2], idf2[bfeat])
+        allp = np.concatenate([tpost, bpost, fpost[at]])
+        s = [np.bincount(allp, weights=np.concatenate([sums[k], bw[k], corr[k]]), minlength=n).tolist()
+             for k in range(4)]
+        b, u = self.intercept, self.lex_coef
+        exp, sqrt = math.exp, math.sqrt
+        out = []
+        for s0, s1, s2, nrm, lex in zip(*s, lexs):
+            if nrm > 0:
+                inv = 1.0 / sqrt(nrm)
+                s0 *= inv
+                s1 *= inv
+                s2 *= inv
+            z0 = s0 + b[0] + lex * u[0]
+            z1 = s1 + b[1] + lex * u[1]
+            z2 = s2 + b[2] + lex * u[2]
+            mx = max(z0, z1, z2)
+            e0, e1, e2 = exp(z0 - mx), exp(z1 - mx), exp(z2 - mx)
+            t = e0 + e1 + e2
+            out.append((e0 / t, e1 / t, e2 / t))
+        return out
+
+    _LOGS: list = []
+
+    def _logs(self, cmax: int):
+        """1 + ln c for c = 0 .. cmax, computed by ``math.log`` as ``proba`` does."""
+        import numpy as np
+
+        if len(NgramModel._LOGS) <= cmax:
+            NgramModel._LOGS = [0.0] + [1.0 + math.log(c) for c in range(1, max(cmax, 64) + 1)]
+            NgramModel._LOGS_NP = np.array(NgramModel._LOGS)
+        return NgramModel._LOGS_NP
 
     def __repr__(self) -> str:
         return f"NgramModel(lang={self.lang!r}, version={self.version!r}, features={len(self.features)})"

@@ -98,17 +98,15 @@ class _Vader:
         self.engine = f"{self.vader}+ngram-en-{self.model.version}" if self.model else self.vader
 
     def score(self, texts: list[str]) -> list[Sentiment]:
-        out = []
         pol = self.analyzer.polarity_scores
-        model = self.model
-        for t in texts:
-            s = pol(t)["compound"]
-            if model is not None:
-                out.append(_from_proba(model.proba(t, s), self.engine))
-            else:
-                label = "positive" if s >= VADER_BAND else "negative" if s <= -VADER_BAND else "neutral"
-                out.append(Sentiment(float(s), label, self.engine,
-                                     band_confidence(s, label, -VADER_BAND, VADER_BAND)))
+        compounds = [pol(t)["compound"] for t in texts]
+        if self.model is not None:
+            engine = self.engine
+            return [_from_proba(p, engine) for p in self.model.proba_many(texts, compounds)]
+        out = []
+        for s in compounds:
+            label = "positive" if s >= VADER_BAND else "negative" if s <= -VADER_BAND else "neutral"
+            out.append(Sentiment(float(s), label, self.engine, band_confidence(s, label, -VADER_BAND, VADER_BAND)))
         return out
 
 
@@ -124,8 +122,8 @@ class _Lexicon:
     def score(self, texts: list[str]) -> list[Sentiment]:
         scores = self.lexicon.polarity_many(texts)
         if self.model is not None:
-            proba = self.model.proba
-            return [_from_proba(proba(t, s), self.engine) for t, s in zip(texts, scores)]
+            engine = self.engine
+            return [_from_proba(p, engine) for p in self.model.proba_many(texts, scores)]
         lo, hi = self.lexicon.neutral_band
         out = []
         for s in scores:
