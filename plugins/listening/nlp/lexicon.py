@@ -165,7 +165,18 @@ class LexiconSentiment:
         self._token_re = re.compile(
             (f"({emo_alt})|" if emo_alt else "((?!x)x)|") + f"({_WORD})"
         )
+        # the same tokens without groups: an emoji key is never matched by the word branch (the
+        # emoji branch, tried first, would have matched there), so a token is an emoji iff it
+        # is a key of self.emoji
+        # (the emoji alternation is tried only where one of its first characters is: one test per
+        # position instead of one per emoji)
+        firsts = "".join(sorted({re.escape(e[0]) for e in self.emoji if e}))
+        self._token_re1 = re.compile((f"(?=[{firsts}])(?:{emo_alt})|" if emo_alt else "") + _WORD)
+        self._key_cache: dict[str, str] = {}
         self._emoji_chars = frozenset(e[0] for e in self.emoji)
+        # a token whose key is none of these does nothing in polarity (not an idiom's first word,
+        # a sentiment word or an emoji): the scoring loop visits only the others
+        self._relevant = frozenset(self.words) | frozenset(self.emoji) | self._idiom_first
 
         h = hashlib.sha256()
         for p in (*base_paths, lex_path, emoji_path, rules_path):
@@ -224,6 +235,14 @@ class LexiconSentiment:
             self._norm_cache[token] = k
         return k
 
+    def _key(self, token: str) -> str:
+        """polarity's key of a token: an emoji as it is, a word normalised (cached)."""
+        k = token if token in self.emoji else self._norm(token)
+        if len(self._key_cache) > 200_000:
+            self._key_cache.clear()
+        self._key_cache[token] = k
+        return k
+
     # -- scoring ---------------------------------------------------------------
 
     def polarity(self, text: str) -> float:
@@ -238,24 +257,20 @@ class LexiconSentiment:
             text = _HASHTAG_RE.sub(_split_hashtag, text)
         text = _EMOJI_NOISE_RE.sub("", text)
 
-        toks = self._token_re.findall(text)
+        toks = self._token_re1.findall(text)
         if not toks:
             return 0.0
-        norm = self._norm
-        cached = self._norm_cache.get
-        keys = []
-        origs = []
-        for emo, w in toks:
-            if emo:
-                keys.append(emo)
-                origs.append("")
-            else:
-                k = cached(w)
-                keys.append(k if k is not None else norm(w))
-                origs.append(w)
-
-        words = self.words
+        # keys: an emoji as it is, a word by its normalised form (cached per token as written)
+        keys = list(map(self._key_cache.get, toks))
+        if None in keys:
+            keys = [k if k is not None else self._key(t) for t, k in zip(toks, keys)]
         emoji = self.emoji
+
+        relevant = self._relevant
+        hits = [i for i, k in enumerate(keys) if k in relevant]
+        if not hits:
+            return 0.0
+        words = self.words
         negators = self.negators
         modifiers = self.modifiers
         idioms = self.idioms
@@ -266,7 +281,7 @@ class LexiconSentiment:
         sentiments: list[float] = [0.0] * n
         any_hit = False
         skip_until = -1
-        for i in range(n):
+        for i in hits:  # the positions of every other token do nothing (see _relevant)
             if i < skip_until:
                 continue
             k = keys[i]
@@ -291,10 +306,10 @@ class LexiconSentiment:
             if k in modifiers and span == 1 and i + 1 < n and keys[i + 1] in words:
                 # "super", "trop", "total" before a sentiment word act as boosters
                 continue
-            orig = origs[i]
+            orig = toks[i]  # a word here (an emoji went on above)
             if len(orig) > 1 and orig.isupper():
-                if cap_diff is None:
-                    cap_diff = any(o and not o.isupper() for o in origs)
+                if cap_diff is None:  # a word (not an emoji) that is not in capitals
+                    cap_diff = any(not o.isupper() for o in toks if o not in emoji)
                 if cap_diff:
                     v += CAPS_INCR if v > 0 else -CAPS_INCR
             negated = False
@@ -309,7 +324,8 @@ class LexiconSentiment:
                 inc = modifiers.get(pk)
                 if inc is not None and v != 0:
                     inc *= WINDOW_DECAY[d - 1]
-                    if origs[j].isupper() and len(origs[j]) > 1 and cap_diff:
+                    oj = toks[j]
+                    if cap_diff and len(oj) > 1 and oj.isupper() and oj not in emoji:
                         inc += 0.733 if inc > 0 else -0.733
                     v += inc if v > 0 else -inc
                 elif pk in negators and not own_neg:
@@ -323,15 +339,11 @@ class LexiconSentiment:
             return 0.0
 
         contrast = self.contrast
-        if contrast:
-            for ci, k in enumerate(keys):
-                if k in contrast:
-                    for j in range(n):
-                        if j < ci:
-                            sentiments[j] *= CONTRAST_BEFORE
-                        elif j > ci:
-                            sentiments[j] *= CONTRAST_AFTER
-                    break
+        if contrast and not contrast.isdisjoint(keys):
+            ci = next(i for i, k in enumerate(keys) if k in contrast)
+            before, after = CONTRAST_BEFORE, CONTRAST_AFTER
+            sentiments = ([x * before for x in sentiments[:ci]] + [sentiments[ci]]
+                          + [x * after for x in sentiments[ci + 1:]])
 
         total = sum(sentiments)
         if total:
