@@ -45,6 +45,24 @@ def small_corpus(tmp_path_factory):
     return out
 
 
+@pytest.fixture(scope="session")
+def small_day_run(small_corpus, tmp_path_factory):
+    """The nightly run of the small corpus's second day, run "r1", key "test-key" (read-only: tests
+    that change a lake make their own)."""
+    from datetime import date, timedelta
+
+    from listening import pipeline
+
+    mp = pytest.MonkeyPatch()
+    mp.setenv("VIGIE_PSEUDONYM_KEY", "test-key")
+    root = tmp_path_factory.mktemp("lake")
+    manifest, truth = read_truth(small_corpus)
+    day = date.fromisoformat(manifest["start"]) + timedelta(days=1)
+    out = pipeline.run_day(day, run_id="r1", import_dir=str(small_corpus / "import"), lake_dir=str(root))
+    mp.undo()
+    return day, root, manifest, truth, out
+
+
 def env_for(lake: Path, import_dir: Path, airflow_home: Path | None = None) -> dict:
     env = {k: v for k, v in os.environ.items() if not k.startswith(("VIGIE_", "AIRFLOW"))}
     env.update({

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import gzip
 import json
-from datetime import date, timedelta
+from datetime import date
 from pathlib import Path
 
 import pyarrow.parquet as pq
@@ -20,14 +20,8 @@ def _run(corpus: Path, lake_root: Path, day: date, monkeypatch, run_id="r1") -> 
 
 
 @pytest.fixture(scope="module")
-def day_run(small_corpus, tmp_path_factory):
-    mp = pytest.MonkeyPatch()
-    root = tmp_path_factory.mktemp("lake")
-    manifest, truth = read_truth(small_corpus)
-    day = date.fromisoformat(manifest["start"]) + timedelta(days=1)
-    out = _run(small_corpus, root, day, mp)
-    mp.undo()
-    return day, root, manifest, truth, out
+def day_run(small_day_run):
+    return small_day_run
 
 
 def test_raw_keeps_every_valid_post_of_the_day(day_run, small_corpus):

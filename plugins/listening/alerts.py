@@ -42,6 +42,7 @@ from pathlib import Path
 
 import pyarrow as pa
 
+from listening.lake import at
 from listening import lake
 from listening.schema import ALERTS, MENTIONS, METRICS_DAILY, METRICS_HOURLY
 
@@ -66,13 +67,13 @@ class DeliveryError(RuntimeError):
 
 
 def state_dir(root: Path) -> Path:
-    d = Path(root) / STATE
+    d = at(root) / STATE
     d.mkdir(parents=True, exist_ok=True)
     return d
 
 
 def mutes(root: Path) -> dict[str, dict]:
-    p = Path(root) / STATE / "mutes.json"
+    p = at(root) / STATE / "mutes.json"
     return json.loads(p.read_text()) if p.exists() else {}
 
 
@@ -96,7 +97,7 @@ def muted_until(root: Path, topic: str, at: datetime) -> datetime | None:
 
 
 def ledger(root: Path) -> list[dict]:
-    p = Path(root) / STATE / "deliveries.jsonl"
+    p = at(root) / STATE / "deliveries.jsonl"
     if not p.exists():
         return []
     out = []
@@ -109,10 +110,8 @@ def ledger(root: Path) -> list[dict]:
 
 
 def record_delivery(root: Path, rec: dict) -> None:
-    with open(state_dir(root) / "deliveries.jsonl", "a", encoding="utf-8") as f:
-        f.write(json.dumps(rec, sort_keys=True, default=str) + "\n")
-        f.flush()
-        os.fsync(f.fileno())
+    lake.append_text(state_dir(root) / "deliveries.jsonl", json.dumps(rec, sort_keys=True, default=str) + "\n",
+                     sync=True)
 
 
 # ---- status at detection time ------------------------------------------------------------------
@@ -865,7 +864,7 @@ def main(argv=None) -> int:
 
     cfg = load_config()
     cfg.watchlists.topic(a.topic)  # unknown topic: clear error
-    root = Path(a.lake) if a.lake else lake_root(cfg)
+    root = at(a.lake) if a.lake else lake_root(cfg)
     until = mute_topic(root, a.topic, a.hours, by=a.by)
     print(f"{a.topic} muted until {until.astimezone(cfg.zone).isoformat()}")
     return 0

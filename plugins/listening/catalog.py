@@ -5,15 +5,20 @@ over the old one, so a tool that has the catalog open keeps a consistent (if old
 read the Parquet files where they are (hive partitions become columns: dt, source, layer), so the
 catalog itself stays a few kilobytes. A dataset with no file yet is an empty table with the
 schema's columns, so queries written against it work from the first day.
+
+On an object-store lake the views read `s3://` paths: built and queried here through the lake's
+fsspec file system (no DuckDB extension to download); an analyst's DuckDB reads them with httpfs.
 """
 from __future__ import annotations
 
 import os
+import tempfile
 import uuid
 from pathlib import Path
 
 import pyarrow as pa
 
+from listening.lake import at, remote
 from listening.schema import DATASETS
 
 CATALOG = "catalog.duckdb"
@@ -37,16 +42,32 @@ def _glob(lake: Path, path: str, depth: int) -> str:
     return str(lake / path / "/".join(["*"] * depth) / "*.parquet")
 
 
-def build(lake: str | Path) -> Path:
-    """(Re)build the catalog; returns its path."""
+def _connect(path: str, lake, **kw):
     import duckdb
 
-    lake = Path(lake).resolve()
+    con = duckdb.connect(path, **kw)
+    if remote(lake):
+        con.execute("SET autoinstall_known_extensions = false")
+        con.register_filesystem(lake.fs)
+    return con
+
+
+def build(lake: str | Path) -> Path:
+    """(Re)build the catalog; returns its path."""
+    lake = at(lake)
+    if remote(lake):
+        with tempfile.TemporaryDirectory(prefix="vigie-catalog-") as d:
+            local = _build(lake, Path(d) / CATALOG, Path(d) / f".{CATALOG}.tmp")
+            lake.fs.put_file(str(local), (lake / CATALOG).path)  # one PUT
+        return lake / CATALOG
+    lake = lake.resolve()
     lake.mkdir(parents=True, exist_ok=True)
-    target = lake / CATALOG
-    tmp = lake / f".{CATALOG}.{uuid.uuid4().hex}.tmp"
+    return _build(lake, lake / CATALOG, lake / f".{CATALOG}.{uuid.uuid4().hex}.tmp")
+
+
+def _build(lake, target: Path, tmp: Path) -> Path:
     try:
-        con = duckdb.connect(str(tmp))
+        con = _connect(str(tmp), lake)
         try:
             for name, ds in DATASETS.items():
                 depth = len(ds.partitioning)
@@ -76,12 +97,19 @@ def build(lake: str | Path) -> Path:
 
 def query(lake: str | Path, sql: str):
     """Run a read-only query against the catalog; returns a pandas DataFrame."""
-    import duckdb
-
-    path = Path(lake) / CATALOG
+    lake = at(lake)
+    path = lake / CATALOG
     if not path.exists():
         raise FileNotFoundError(f"{path}: no catalog yet (run a nightly run, or `python -m listening catalog`)")
-    con = duckdb.connect(str(path), read_only=True)
+    if remote(lake):
+        with tempfile.TemporaryDirectory(prefix="vigie-catalog-") as d:
+            lake.fs.get_file(path.path, os.path.join(d, CATALOG))
+            return _query(os.path.join(d, CATALOG), lake, sql)
+    return _query(str(path), lake, sql)
+
+
+def _query(path: str, lake, sql: str):
+    con = _connect(path, lake, read_only=True)
     try:
         return con.execute(sql).df()
     finally:

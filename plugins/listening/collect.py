@@ -24,6 +24,7 @@ from pathlib import Path
 
 from pydantic import create_model
 
+from listening.lake import at, remote
 from listening import privacy, sources
 from listening.sources import files
 from listening.config import Config, ConfigError, _load_model, config_dir_from_env, lake_root, load_config
@@ -104,7 +105,7 @@ def plan_jobs(config_dir: str | Path | None = None) -> list[dict]:
 # ---- state ------------------------------------------------------------------------------
 
 def state_path(lake: Path, source: str, topic: str) -> Path:
-    return Path(lake) / STATE / source / f"{topic}.json"
+    return at(lake) / STATE / source / f"{topic}.json"
 
 
 def load_state(lake: Path, source: str, topic: str) -> dict:
@@ -119,6 +120,9 @@ def load_state(lake: Path, source: str, topic: str) -> dict:
 
 
 def _write_atomic(path: Path, data: bytes) -> None:
+    if remote(path):
+        path.write_bytes(data)  # one PUT: the old object or the new one
+        return
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(f".{path.name}.{uuid.uuid4().hex[:8]}.tmp")
     with open(tmp, "wb") as f:
@@ -136,7 +140,7 @@ def run_job(source: str, topic: str, *, config: Config | None = None,
             client: Client | None = None, use_connection: bool = True) -> dict:
     """Collect what is new for one (source, topic); returns the summary the task logs."""
     config = config or load_config()
-    lake = Path(lake) if lake else lake_root(config)
+    lake = at(lake) if lake else lake_root(config)
     mod = sources.collector(source)
     if options is None:
         options = load_sources(config.config_dir).get(source) or mod.Options()
@@ -229,7 +233,7 @@ def run_job(source: str, topic: str, *, config: Config | None = None,
     summary["files"] = _land(lake, source, topic, posts.values(), bad, secrets)
     # posts of a day whose nightly run has already read the landing area: that day needs a re-run
     days = {utc(p["created_at"]).date().isoformat() for p in posts.values()}
-    summary["late_days"] = sorted(d for d in days if (Path(lake) / READ / f"{d}.json").exists())
+    summary["late_days"] = sorted(d for d in days if (at(lake) / READ / f"{d}.json").exists())
     for d in summary["late_days"]:
         log.warning("%s/%s: posts of %s landed after its nightly run read the landed files: re-run that day "
                     "(make run START=%s END=%s, or clear its listening_nightly run)", source, topic, d, d, d)
@@ -268,7 +272,7 @@ READ = "_state/collect/read"  # <day>.json: when a nightly run read that day's l
 
 def mark_read(lake: Path, day, files: int) -> None:
     """Written by the nightly ingest: posts of `day` landed after it are late (need a re-run)."""
-    _write_atomic(Path(lake) / READ / f"{day}.json",
+    _write_atomic(at(lake) / READ / f"{day}.json",
                   json.dumps({"read_at": iso(datetime.now(timezone.utc)), "files": files}).encode())
 
 
@@ -277,7 +281,7 @@ def _record_run(lake: Path, summary: dict, now: datetime, secrets: list[str]) ->
     rec = {k: v for k, v in summary.items() if k != "files"}
     rec["at"] = iso(now)
     stamp = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%S%fZ")
-    path = Path(lake) / RUNS / f"dt={now.date().isoformat()}" / f"{stamp}-{summary['source']}-{summary['topic']}.json"
+    path = at(lake) / RUNS / f"dt={now.date().isoformat()}" / f"{stamp}-{summary['source']}-{summary['topic']}.json"
     _write_atomic(path, json.dumps(_scrubbed(rec, secrets), ensure_ascii=False, sort_keys=True).encode())
 
 
@@ -285,7 +289,7 @@ def health(lake: Path, day) -> list[dict]:
     """Per source, how its collection went during `day` (UTC): runs, failures, posts landed,
     gaps, the last error; `down` when its last run failed, and since when it has been failing.
     For the daily summary."""
-    root = Path(lake) / RUNS / f"dt={day}"
+    root = at(lake) / RUNS / f"dt={day}"
     records = [json.loads(p.read_text()) for p in sorted(root.glob("*.json"))] if root.is_dir() else []
     by_source: dict[str, dict] = {}
     for r in sorted(records, key=lambda r: r["at"]):
@@ -350,12 +354,12 @@ def _land(lake: Path, source: str, topic: str, posts, bad: list[dict], secrets: 
         by_day.setdefault(day, []).append(line.encode() + b"\n")
     written = []
     for day, lines in sorted(by_day.items()):
-        path = Path(lake) / LANDING / f"source={source}" / f"dt={day}" / f"{stamp}-{topic}-{nonce}.jsonl"
+        path = at(lake) / LANDING / f"source={source}" / f"dt={day}" / f"{stamp}-{topic}-{nonce}.jsonl"
         _write_atomic(path, b"".join(lines))
         written.append(str(path))
     if bad:
         day = stamp[:4] + "-" + stamp[4:6] + "-" + stamp[6:8]
-        path = Path(lake) / LANDING / "_quarantine" / f"source={source}" / f"dt={day}" / f"{stamp}-{topic}-{nonce}.jsonl"
+        path = at(lake) / LANDING / "_quarantine" / f"source={source}" / f"dt={day}" / f"{stamp}-{topic}-{nonce}.jsonl"
         lines = [json.dumps(_scrubbed(b, secrets), ensure_ascii=False, default=str).encode() + b"\n" for b in bad]
         _write_atomic(path, b"".join(lines))
         written.append(str(path))
@@ -366,7 +370,7 @@ def _land(lake: Path, source: str, topic: str, posts, bad: list[dict], secrets: 
 
 def landing_files(lake: Path, day) -> list[Path]:
     """The day's landed files, most recent first (the nightly reader keeps the first copy)."""
-    root = Path(lake) / LANDING
+    root = at(lake) / LANDING
     if not root.is_dir():
         return []
     files = [p for d in root.glob(f"source=*/dt={day}") for p in d.glob("*.jsonl")]
@@ -376,7 +380,7 @@ def landing_files(lake: Path, day) -> list[Path]:
 def landing_quarantine(lake: Path, day) -> list[dict]:
     """What the collectors refused on `day` (by collection time), as quarantine rows."""
     out = []
-    for path in sorted((Path(lake) / LANDING / "_quarantine").glob(f"source=*/dt={day}/*.jsonl")):
+    for path in sorted((at(lake) / LANDING / "_quarantine").glob(f"source=*/dt={day}/*.jsonl")):
         name = f"{path.parent.parent.name}/{path.parent.name}/{path.name}"
         for n, line in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
             try:

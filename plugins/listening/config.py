@@ -374,12 +374,13 @@ def load_config(config_dir: str | Path | None = None) -> Config:
 
 
 def lake_root(config: Config) -> Path:
-    """VIGIE_LAKE wins; otherwise settings.lake, relative to the repository."""
-    env = os.environ.get("VIGIE_LAKE")
-    if env:
-        return Path(env)
-    p = Path(config.settings.lake)
-    return p if p.is_absolute() else REPO / p
+    """VIGIE_LAKE wins; otherwise settings.lake, relative to the repository. Either may be a URI
+    (`s3://bucket/prefix`)."""
+    from listening.lake import at
+
+    value = os.environ.get("VIGIE_LAKE") or config.settings.lake
+    p = at(value)
+    return p if not isinstance(p, Path) or p.is_absolute() else REPO / p
 
 
 def import_dir() -> Path:

@@ -230,7 +230,7 @@ def msg(lang: str, key: str, **kw) -> str:
 # ---- history ---------------------------------------------------------------------------------
 
 def _read_columns(path: Path, columns: list[str]) -> pa.Table:
-    return pq.read_table(path, columns=columns)
+    return lake.read_table(path, columns=columns)
 
 
 def read_history(root: Path, day: date, ds, columns: list[str], days: int = HISTORY_DAYS) -> tuple[pd.DataFrame, list[date]]:

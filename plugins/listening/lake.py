@@ -4,13 +4,23 @@ A partition is a directory `<dataset>/<key>=<value>/…` holding `part-0.parquet
 a hidden temporary file in the same directory and rename it over the old one, so a reader sees
 either the old partition or the new one, never half of it, and a re-run of a day replaces
 exactly that day. Files starting with '.' or '_' are ignored by Arrow, DuckDB and Spark readers.
+
+The root may be a local directory or an object-store URI (`s3://bucket/prefix`, through fsspec and
+universal_pathlib: credentials and endpoint from the usual AWS variables). An object store has no
+rename: there a file is written whole by one PUT (readers see the old object or the new one), and
+`publish` copies each staged partition over its target, then commits the day's manifest
+(`_manifests/dt=<day>.json`, written last, on local disks too): a day is published when its
+manifest names the run.
 """
 from __future__ import annotations
 
+import json
 import os
 import shutil
+import tempfile
 import uuid
-from datetime import date
+from datetime import date, datetime, timezone
+from functools import lru_cache
 from pathlib import Path
 
 import pyarrow as pa
@@ -21,13 +31,176 @@ from listening.schema import DATASETS, Dataset, conform
 
 PART = "part-0.parquet"
 STAGING = "_staging"
+MANIFESTS = "_manifests"
+
+
+def at(location: str | os.PathLike) -> Path:
+    """A lake location as a path: a local `Path`, or a universal_pathlib path for a URI."""
+    if isinstance(location, Path) or _is_upath(location):
+        return location
+    text = str(location)
+    if "://" in text and not text.startswith("file://"):
+        from upath import UPath
+
+        return UPath(text)
+    return Path(text.removeprefix("file://"))
+
+
+def _is_upath(p) -> bool:
+    return type(p).__module__.startswith("upath.")
+
+
+def remote(path) -> bool:
+    """True on an object store (no rename, no fsync, no hard link)."""
+    return not isinstance(path, Path)
+
+
+@lru_cache(maxsize=8)
+def _arrow_fs(fs):
+    import pyarrow.fs as pfs
+
+    return pfs.PyFileSystem(pfs.FSSpecHandler(fs))
+
+
+def arrow_location(path) -> tuple[str, object]:
+    """(path, filesystem) for pyarrow: the local path as is, or the object's key on its store."""
+    if not remote(path):
+        return str(path), None
+    return path.path, _arrow_fs(path.fs)
+
+
+def remove_tree(path) -> None:
+    """rm -r, where `path` may be on an object store; nothing there is fine."""
+    if remote(path):
+        if path.exists():
+            path.fs.rm(path.path, recursive=True)
+    else:
+        shutil.rmtree(path, ignore_errors=True)
+
+
+def replace(src, dst) -> None:
+    """Move a file over another in one step: a rename on disk, a server-side copy on a store."""
+    if remote(dst):
+        dst.fs.copy(src.path, dst.path)
+        src.fs.rm(src.path)
+    else:
+        dst.parent.mkdir(parents=True, exist_ok=True)
+        os.replace(src, dst)
+
+
+def open_bytes(path):
+    """A file of the lake opened for reading, wherever the lake is."""
+    return path.open("rb") if remote(path) else open(path, "rb")
+
+
+def read_table(path, columns=None) -> pa.Table:
+    """A Parquet file as it is (no schema conformance): staged parts, other files."""
+    where, fs = arrow_location(path)
+    return pq.read_table(where, columns=columns, filesystem=fs)
+
+
+def parquet_metadata(path):
+    where, fs = arrow_location(path)
+    if fs is None:
+        return pq.ParquetFile(where).metadata
+    with fs.open_input_file(where) as f:
+        return pq.ParquetFile(f).metadata
+
+
+def write_table(path, table: pa.Table, **options) -> None:
+    """A plain Parquet file (a shard's staged part) written whole: rename on disk, one PUT on a store."""
+    if remote(path):
+        with tempfile.TemporaryDirectory(prefix="vigie-put-") as d:
+            pq.write_table(table, os.path.join(d, "t.parquet"), **options)
+            path.fs.put_file(os.path.join(d, "t.parquet"), path.path)
+        return
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.{uuid.uuid4().hex}.tmp")
+    pq.write_table(table, tmp, **options)
+    os.replace(tmp, path)
+
+
+def append_text(path, text: str, sync: bool = False) -> None:
+    """Add to a log file (JSON Lines). On a store, where nothing appends, the object is rewritten:
+    fine for the small logs of one writer at a time."""
+    if remote(path):
+        old = path.read_bytes() if path.exists() else b""
+        path.write_bytes(old + text.encode("utf-8"))
+        return
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with open(path, "a", encoding="utf-8") as f:
+        f.write(text)
+        if sync:
+            f.flush()
+            os.fsync(f.fileno())
+
+
+def create_once(path, data: bytes) -> bool:
+    """Write `path` only if it does not exist yet (two tasks racing: one wins). False if it existed."""
+    if remote(path):
+        try:
+            path.fs.pipe_file(path.path, data, mode="create")  # S3's conditional PUT (If-None-Match)
+            return True
+        except FileExistsError:
+            return False
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.{uuid.uuid4().hex}.tmp")
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "wb") as f:
+        f.write(data)
+    try:
+        os.link(tmp, path)
+        return True
+    except FileExistsError:
+        return False
+    finally:
+        os.unlink(tmp)
+
+
+def relative(target, start) -> str:
+    """A relative link from one place of the lake to another (HTML pages linking each other)."""
+    import posixpath
+
+    def key(p):
+        return p.path if remote(p) else os.path.abspath(p)
+
+    return posixpath.relpath(key(target), key(start))
+
+
+def download_tree(src, dst: Path) -> int:
+    """Copy a folder of the store to a local folder (tools that need a disk: GX's file context)."""
+    if not src.exists():
+        return 0
+    n = 0
+    for key in src.fs.find(src.path):
+        local = dst / posixpath_rel(key, src.path)
+        local.parent.mkdir(parents=True, exist_ok=True)
+        src.fs.get_file(key, str(local))
+        n += 1
+    return n
+
+
+def upload_tree(src: Path, dst, since: float = 0.0) -> int:
+    """Send a local folder's files written after `since` (a time.time()) to the store."""
+    n = 0
+    for f in sorted(src.rglob("*")):
+        if f.is_file() and f.stat().st_mtime >= since:
+            dst.fs.put_file(str(f), (dst / f.relative_to(src).as_posix()).path)
+            n += 1
+    return n
+
+
+def posixpath_rel(key: str, base: str) -> str:
+    import posixpath
+
+    return posixpath.relpath(key, base.rstrip("/"))
 
 
 def partition_dir(root: Path, ds: Dataset, **keys: object) -> Path:
     missing = [k for k in ds.partitioning if k not in keys]
     if missing:
         raise ValueError(f"{ds.name}: partition keys {missing} missing")
-    d = Path(root) / ds.path
+    d = at(root) / ds.path
     for k in ds.partitioning:
         v = keys[k]
         d = d / f"{k}={v.isoformat() if isinstance(v, date) else v}"
@@ -43,6 +216,8 @@ def sort_table(ds: Dataset, table: pa.Table) -> pa.Table:
 def write_file(path: Path, ds: Dataset, table: pa.Table) -> Path:
     """Write one Parquet file atomically: temp file in the same directory, fsync, rename."""
     table = sort_table(ds, conform(ds, table))
+    if remote(path):
+        return _put_parquet(path, table)
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.parent / f".{path.name}.{uuid.uuid4().hex}.tmp"
     try:
@@ -63,12 +238,30 @@ def write_file(path: Path, ds: Dataset, table: pa.Table) -> Path:
     return path
 
 
+def _put_parquet(path, table: pa.Table):
+    """On a store: written to a local temporary file, then sent by one PUT (never half an object)."""
+    with tempfile.TemporaryDirectory(prefix="vigie-put-") as d:
+        tmp = os.path.join(d, PART)
+        pq.write_table(
+            table, tmp, compression="zstd", write_statistics=True, use_dictionary=True,
+            row_group_size=128 * 1024)
+        try:
+            path.fs.put_file(tmp, path.path)
+        except OSError as e:
+            raise OSError(e.errno, f"cannot write {path}: {e}; the previous version is intact") from e
+    return path
+
+
 def write_atomic(path: Path, data: bytes | str) -> Path:
     """Any other file (JSON, HTML, e-mail) replaced whole: a reader sees the old or the new one."""
-    path = Path(path)
+    data = data.encode("utf-8") if isinstance(data, str) else data
+    path = at(path)
+    if remote(path):
+        path.write_bytes(data)  # one PUT
+        return path
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.parent / f".{path.name}.tmp"
-    tmp.write_bytes(data.encode("utf-8") if isinstance(data, str) else data)
+    tmp.write_bytes(data)
     os.replace(tmp, path)
     return path
 
@@ -78,7 +271,8 @@ def write_partition(root: Path, ds: Dataset, table: pa.Table, **keys: object) ->
 
 
 def read_file(path: Path, ds: Dataset) -> pa.Table:
-    return conform(ds, pq.read_table(path, schema=ds.schema))
+    where, fs = arrow_location(path)
+    return conform(ds, pq.read_table(where, schema=ds.schema, filesystem=fs))
 
 
 def read_partition(root: Path, ds: Dataset, **keys: object) -> pa.Table | None:
@@ -92,10 +286,11 @@ def read_partition(root: Path, ds: Dataset, **keys: object) -> pa.Table | None:
 def read_dataset(root: Path, name: str, filter=None) -> pa.Table:
     """All partitions of a dataset, with partition keys as columns (for readers and tests)."""
     ds = DATASETS[name]
-    base = Path(root) / ds.path
+    base = at(root) / ds.path
     if not base.exists():
         return ds.schema.empty_table()
-    dataset = pds.dataset(base, format="parquet", partitioning="hive",
+    where, fs = arrow_location(base)
+    dataset = pds.dataset(where, filesystem=fs, format="parquet", partitioning="hive",
                           exclude_invalid_files=False, ignore_prefixes=[".", "_"])
     return dataset.to_table(filter=filter)
 
@@ -103,7 +298,7 @@ def read_dataset(root: Path, name: str, filter=None) -> pa.Table:
 # Staging: each task of a run writes its outputs here; publish moves them into the lake.
 
 def staging_dir(root: Path, day: date) -> Path:
-    return Path(root) / STAGING / f"dt={day.isoformat()}"
+    return at(root) / STAGING / f"dt={day.isoformat()}"
 
 
 def stage_path(root: Path, day: date, ds: Dataset, **keys: object) -> Path:
@@ -116,22 +311,40 @@ def staged_files(root: Path, day: date) -> list[Path]:
     return sorted(d.rglob(PART)) if d.exists() else []
 
 
-def publish(root: Path, day: date) -> list[Path]:
-    """Move every staged partition of the day into the lake, each by one atomic rename."""
+def manifest_path(root: Path, day: date) -> Path:
+    return at(root) / MANIFESTS / f"dt={day.isoformat()}.json"
+
+
+def publish(root: Path, day: date, run_id: str | None = None) -> list[Path]:
+    """Move every staged partition of the day into the lake (each replaced in one step), then commit
+    the manifest: the day's partitions, their sizes and the run that published them."""
+    root = at(root)
     sd = staging_dir(root, day)
     published = []
     for f in staged_files(root, day):
-        target = Path(root) / f.relative_to(sd)
-        target.parent.mkdir(parents=True, exist_ok=True)
-        os.replace(f, target)
+        target = root / str(f.relative_to(sd))
+        replace(f, target)
         published.append(target)
-    shutil.rmtree(sd, ignore_errors=True)
-    try:
-        sd.parent.rmdir()  # only when no other day is staged
-    except OSError:
-        pass
+    if published or run_id:
+        files = [{"path": str(p.relative_to(root)), "bytes": p.stat().st_size} for p in published]
+        write_atomic(manifest_path(root, day), json.dumps(
+            {"day": day.isoformat(), "run_id": run_id, "files": files,
+             "published": datetime.now(timezone.utc).isoformat(timespec="seconds")},
+            ensure_ascii=False, indent=1))
+    remove_tree(sd)
+    if not remote(sd):
+        try:
+            sd.parent.rmdir()  # only when no other day is staged
+        except OSError:
+            pass
     return published
 
 
+def published_manifest(root: Path, day: date) -> dict | None:
+    """The day's committed manifest, or None when no run has published it."""
+    p = manifest_path(root, day)
+    return json.loads(p.read_text()) if p.exists() else None
+
+
 def clear_staging(root: Path, day: date) -> None:
-    shutil.rmtree(staging_dir(root, day), ignore_errors=True)
+    remove_tree(staging_dir(root, day))

@@ -40,7 +40,7 @@ def make_run(day: str | date, run_id: str = "manual", config_dir: str | None = N
     import os
 
     config = load_config(config_dir)
-    root = Path(lake_dir) if lake_dir else lake_root(config)
+    root = lake.at(lake_dir) if lake_dir else lake_root(config)
     if import_dir:
         imports = Path(import_dir)
     elif not os.environ.get("VIGIE_IMPORT_DIR") and (config.config_dir / "sources.yml").exists():
@@ -401,9 +401,7 @@ def plan_shards(run: Run) -> list[dict]:
 
 
 def pq_rows(path: Path) -> int:
-    import pyarrow.parquet as pq
-
-    return pq.ParquetFile(path).metadata.num_rows
+    return lake.parquet_metadata(path).num_rows
 
 
 def _shard_mask(post_ids: pa.Array, shard: int, of: int) -> pa.Array:
@@ -418,22 +416,14 @@ def _shard_path(run: Run, shard: int, of: int) -> Path:
 
 def enrich_shard(run: Run, shard: int = 0, of: int = 1) -> dict:
     """One shard of the day's posts -> its mentions (without the day's columns), staged apart."""
-    import os
-
-    import pyarrow.parquet as pq
-
     mine = _day_raw(run, shard, of)
     root = lake.staging_dir(run.lake, run.day) / RAW.path  # who posted today, for pseudonyms: 3 columns
     cols = ["platform", "author_handle", "author_id"]
-    parts = [pq.read_table(p, columns=cols) for p in sorted(root.rglob(lake.PART))] if root.exists() else []
+    parts = [lake.read_table(p, columns=cols) for p in sorted(root.rglob(lake.PART))] if root.exists() else []
     authors = pa.concat_tables(parts) if parts else RAW.schema.empty_table().select(cols)
     table, handles = enrich_rows(mine, run.config, privacy.load_key(run.lake), authors)
     table = table.append_column("_handle", pa.array(handles, pa.string()))
-    path = _shard_path(run, shard, of)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_suffix(".tmp")
-    pq.write_table(table, tmp, compression="zstd")
-    os.replace(tmp, path)
+    lake.write_table(_shard_path(run, shard, of), table, compression="zstd")
     log.info("%s: shard %d of %d: %d of %d posts matched a topic", run.day, shard + 1, of, table.num_rows,
              mine.num_rows)
     return {"shard": shard, "of": of, "posts": mine.num_rows, "mentions": table.num_rows}
@@ -441,23 +431,19 @@ def enrich_shard(run: Run, shard: int = 0, of: int = 1) -> dict:
 
 def merge_mentions(run: Run) -> dict:
     """The shards of the day in one mentions partition, with the columns that need the whole day."""
-    import shutil
-
-    import pyarrow.parquet as pq
-
     root = lake.staging_dir(run.lake, run.day) / SHARDS
     paths = sorted(root.glob("mentions-*.parquet")) if root.is_dir() else []
     expected = {f"mentions-{d['shard']:03d}-of-{d['of']:03d}.parquet" for d in plan_shards(run)}
     missing = sorted(expected - {p.name for p in paths})
     if missing:
         raise RuntimeError(f"{root}: shards missing: {', '.join(missing)} (their enrich tasks did not finish)")
-    table = pa.concat_tables([pq.read_table(p) for p in paths if p.name in expected])
+    table = pa.concat_tables([lake.read_table(p) for p in paths if p.name in expected])
     table = lake.sort_table(MENTIONS, table)  # the order of the unsharded path: (created_at, post_id)
     handles = table["_handle"].to_pylist()
     table = table.drop_columns(["_handle"])
     table = add_day_columns(table, handles) if table.num_rows else MENTIONS.schema.empty_table()
     lake.write_file(lake.stage_path(run.lake, run.day, MENTIONS, dt=run.day), MENTIONS, table)
-    shutil.rmtree(root, ignore_errors=True)
+    lake.remove_tree(root)
     log.info("%s: %d mentions from %d shard(s)", run.day, table.num_rows, len(expected))
     return {"mentions": table.num_rows, "shards": len(expected)}
 
@@ -485,15 +471,13 @@ def _history(run: Run) -> tuple[dict[str, set[str]], dict[str, set[str]]]:
     """Hashtags and top terms of each topic over the 28 published days before this one."""
     from datetime import timedelta
 
-    import pyarrow.parquet as pq
-
     tags: dict[str, set[str]] = {}
     words: dict[str, set[str]] = {}
     for k in range(1, HISTORY_DAYS + 1):
         d = run.day - timedelta(days=k)
         p = lake.partition_dir(run.lake, MENTIONS, dt=d) / lake.PART
         if p.exists():
-            t = pq.read_table(p, columns=["topics", "hashtags"])
+            t = lake.read_table(p, columns=["topics", "hashtags"])
             for topics, hashtags in zip(t["topics"].to_pylist(), t["hashtags"].to_pylist()):
                 for topic in topics:
                     tags.setdefault(topic, set()).update(hashtags)
@@ -523,10 +507,8 @@ INFLUENCE_COLUMNS = ["post_id", "platform", "created_at", "author_key", "author_
 
 def _read_columns(path: Path, ds, columns: list[str]) -> pa.Table:
     """Columns of a partition; a column a lake written by an older version lacks comes back null."""
-    import pyarrow.parquet as pq
-
-    have = set(pq.read_schema(path).names)
-    t = pq.read_table(path, columns=[c for c in columns if c in have])
+    have = set(lake.parquet_metadata(path).schema.to_arrow_schema().names)
+    t = lake.read_table(path, columns=[c for c in columns if c in have])
     fields = [ds.schema.field(c).with_nullable(True) for c in columns]
     cols = [t[c] if c in have else pa.nulls(t.num_rows, f.type) for c, f in zip(columns, fields)]
     return pa.Table.from_arrays(cols, schema=pa.schema(fields))
@@ -658,7 +640,7 @@ def validate(run: Run) -> dict:
 def publish(run: Run) -> dict:
     from listening import catalog
 
-    published = lake.publish(run.lake, run.day)
+    published = lake.publish(run.lake, run.day, run.run_id)
     path = catalog.build(run.lake)
     log.info("%s: published %d partitions, catalog %s rebuilt", run.day, len(published), path)
     return {"partitions": [str(p.relative_to(run.lake)) for p in published], "catalog": str(path)}

@@ -15,6 +15,8 @@ import os
 import re
 import secrets
 from pathlib import Path
+from listening import lake as lk
+from listening.lake import at
 
 KEY_ENV = "VIGIE_PSEUDONYM_KEY"
 KEY_VARIABLE = "vigie_pseudonym_key"
@@ -33,19 +35,9 @@ def load_key(lake: Path) -> bytes:
     env = os.environ.get(KEY_ENV) or _airflow_variable()
     if env:
         return env.encode()
-    path = Path(lake) / "_secrets" / "pseudonym.key"
-    if not path.exists():
-        path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_name(f".pseudonym.{secrets.token_hex(8)}.tmp")
-        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        with os.fdopen(fd, "w") as f:
-            f.write(secrets.token_hex(32))
-        try:  # two first tasks racing (mapped shards): the first link wins, the other reads it
-            os.link(tmp, path)
-        except FileExistsError:
-            pass
-        finally:
-            os.unlink(tmp)
+    path = at(lake) / "_secrets" / "pseudonym.key"
+    if not path.exists():  # two first tasks racing (mapped shards): the first one's key wins
+        lk.create_once(path, secrets.token_hex(32).encode())
     return path.read_text().strip().encode()
 
 
@@ -113,7 +105,7 @@ ERASURE_DIR = "_erasure"
 
 
 def _suppression_path(lake: Path) -> Path:
-    return Path(lake) / ERASURE_DIR / "suppressed.json"
+    return at(lake) / ERASURE_DIR / "suppressed.json"
 
 
 def suppressed(lake: Path) -> set[str]:
@@ -324,7 +316,7 @@ def erase_author(lake: Path, platform: str, author: str, key: bytes) -> dict:
     from listening import lake as lk
     from listening.schema import ALERTS, AUTHORS, MENTIONS, QUALITY, QUARANTINE, RAW
 
-    lake = Path(lake)
+    lake = at(lake)
     wanted = author.casefold()
     author_ids, post_ids, handles = set(), set(), set()
     if not wanted.startswith("@"):
@@ -412,8 +404,7 @@ def erase_author(lake: Path, platform: str, author: str, key: bytes) -> dict:
                                                         ensure_ascii=False, indent=1))
     entry = {"platform": platform, "author_keys": sorted(keys), "posts": len(post_ids), "removed": removed}
     log_path = lake / ERASURE_DIR / "log.jsonl"
-    with open(log_path, "a", encoding="utf-8") as fh:
-        fh.write(json.dumps(entry, sort_keys=True) + "\n")
+    lk.append_text(log_path, json.dumps(entry, sort_keys=True) + "\n")
     from listening import catalog
 
     catalog.build(lake)
@@ -423,12 +414,11 @@ def erase_author(lake: Path, platform: str, author: str, key: bytes) -> dict:
 def apply_retention(lake: Path, today, retention_days: int, raw_retention_days: int) -> dict:
     """Delete partitions older than the retention: raw data (and the quarantine, which holds raw
     records) after raw_retention_days, everything else after retention_days."""
-    import shutil
     from datetime import timedelta
 
     from listening.schema import DATASETS
 
-    lake = Path(lake)
+    lake = at(lake)
     deleted: dict[str, int] = {}
     limits = {name: raw_retention_days if name in ("raw", "quarantine") else retention_days for name in DATASETS}
     roots = {name: lake / ds.path for name, ds in DATASETS.items()}
@@ -440,6 +430,6 @@ def apply_retention(lake: Path, today, retention_days: int, raw_retention_days: 
         cutoff = (today - timedelta(days=limits[name])).isoformat()
         for d in sorted(root.rglob("dt=*")) if root.exists() else []:
             if d.is_dir() and d.name[3:] < cutoff:
-                shutil.rmtree(d)
+                lk.remove_tree(d)
                 deleted[name] = deleted.get(name, 0) + 1
     return deleted

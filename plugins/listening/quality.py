@@ -13,6 +13,7 @@ from __future__ import annotations
 import json
 import logging
 import os
+import time
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
@@ -20,6 +21,7 @@ from pathlib import Path
 import pandas as pd
 import pyarrow as pa
 
+from listening.lake import at
 from listening import lake
 from listening.memory import gc_paused
 from listening.schema import DATASETS, MENTIONS, QUALITY, RAW, Dataset
@@ -224,7 +226,14 @@ class Validator:
     def __init__(self, lake_root: Path):
         gx = _gx()
         self.gx = gx
-        self.root = Path(lake_root) / "quality" / "gx"
+        self.lake_root = at(lake_root) / "quality" / "gx"
+        self.root = self.lake_root
+        if lake.remote(self.lake_root):  # GX's file context needs a disk: a local copy, sent back after the run
+            import tempfile
+
+            self.root = Path(tempfile.mkdtemp(prefix="vigie-gx-"))
+            lake.download_tree(self.lake_root, self.root)
+        self._since = time.time()
         self.context = gx.get_context(mode="file", project_root_dir=str(self.root))
         try:
             self.context.variables.progress_bars = {"globally": False}
@@ -237,7 +246,8 @@ class Validator:
 
     @property
     def docs_index(self) -> Path:
-        return self.root / "gx" / "uncommitted" / "data_docs" / "local_site" / "index.html"
+        """Where the Data Docs' index is in the lake."""
+        return self.lake_root / "gx" / "uncommitted" / "data_docs" / "local_site" / "index.html"
 
     @gc_paused
     def build_docs(self, run_id: str | None = None) -> Path:
@@ -249,6 +259,8 @@ class Validator:
             keys = [k for k in self.context.validation_results_store.list_keys()
                     if k.run_id.run_name == run_id]
             self.context.build_data_docs(resource_identifiers=keys)
+        if self.root != self.lake_root:
+            lake.upload_tree(self.root, self.lake_root, since=self._since)
         return self.docs_index
 
     def run(self, name: str, rules: list[Rule], df: pd.DataFrame, run_id: str) -> list[dict]:
@@ -341,12 +353,12 @@ def volume_frame(lake_root: Path, day, raw_today: pa.Table) -> pd.DataFrame:
 
     today = pd.Series(raw_today["platform"].to_pylist(), dtype="object").value_counts().to_dict()
     history: dict[str, list[int]] = {}
-    base = Path(lake_root) / RAW.path
+    base = at(lake_root) / RAW.path
     for i in range(1, VOLUME_DAYS + 1):
         d = (day - timedelta(days=i)).isoformat()
         for p in base.glob(f"source=*/dt={d}/{lake.PART}") if base.exists() else []:
             platform = p.parent.parent.name.split("=", 1)[1]
-            history.setdefault(platform, []).append(pq.ParquetFile(p).metadata.num_rows)
+            history.setdefault(platform, []).append(lake.parquet_metadata(p).num_rows)
     rows = []
     for platform in sorted(set(today) | set(history)):
         counts = history.get(platform, [])
@@ -440,7 +452,7 @@ def check_published(lake_root: Path, dataset: str, day, topics: list[str], langu
     if dataset not in DATASETS or dataset in ("quarantine", "quality"):
         raise ValueError(f"unknown dataset {dataset!r} (one of: {', '.join(n for n in DATASETS if n not in ('quarantine', 'quality'))})")
     ds = DATASETS[dataset]
-    base = Path(lake_root) / ds.path
+    base = at(lake_root) / ds.path
     paths = sorted(base.glob(f"**/dt={day.isoformat()}/{lake.PART}")) if base.exists() else []
     if not paths:
         raise FileNotFoundError(f"{base}: no partition for {day.isoformat()}")
@@ -448,7 +460,7 @@ def check_published(lake_root: Path, dataset: str, day, topics: list[str], langu
 
     def mention_ids() -> set[str]:
         ids: set[str] = set()
-        for p in (Path(lake_root) / MENTIONS.path).glob(f"dt=*/{lake.PART}"):
+        for p in (at(lake_root) / MENTIONS.path).glob(f"dt=*/{lake.PART}"):
             ids.update(lake.read_file(p, MENTIONS)["post_id"].to_pylist())
         return ids
 
@@ -463,7 +475,7 @@ def check_published(lake_root: Path, dataset: str, day, topics: list[str], langu
 
 
 def report_path(lake_root: Path, day) -> Path:
-    return Path(lake_root) / "quality" / "report" / f"dt={day.isoformat()}" / "index.html"
+    return at(lake_root) / "quality" / "report" / f"dt={day.isoformat()}" / "index.html"
 
 
 def write_report(lake_root: Path, day, run_id: str, results: list[dict], quarantined: dict[str, list[dict]],
@@ -487,7 +499,7 @@ def write_report(lake_root: Path, day, run_id: str, results: list[dict], quarant
     for layer, bad in sorted(quarantined.items()):
         for rule, n in Counter(b["rule"] for b in bad).most_common():
             qrows.append(f"<tr><td>{e(layer)}</td><td>{e(rule)}</td><td class='n'>{n:,}</td></tr>")
-    docs = os.path.relpath(docs_index, report_path(lake_root, day).parent)
+    docs = lake.relative(docs_index, report_path(lake_root, day).parent)
     page = f"""<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
 <title>Validation {e(day.isoformat())}</title>

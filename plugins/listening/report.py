@@ -48,7 +48,7 @@ def daily_summary(run) -> dict:
     posts = 0
     raw_root = run.lake / "raw"
     for p in raw_root.glob(f"source=*/dt={day.isoformat()}/{lake.PART}") if raw_root.exists() else []:
-        posts += pq.ParquetFile(p).metadata.num_rows
+        posts += lake.parquet_metadata(p).num_rows
     langs: dict[str, int] = {}
     if mentions is not None:
         for lang in mentions["lang"].to_pylist():
@@ -128,4 +128,5 @@ def report_links(run, topics) -> list[str]:
     day = f"dt={run.day.isoformat()}"
     if base:
         return [f"{base.rstrip('/')}/{day}/{g}.html" for g in groups]
-    return [(run.lake / "reports" / day / f"{g}.html").resolve().as_uri() for g in groups]
+    pages = [run.lake / "reports" / day / f"{g}.html" for g in groups]
+    return [str(p) if lake.remote(p) else p.resolve().as_uri() for p in pages]

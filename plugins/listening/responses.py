@@ -26,6 +26,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from listening.lake import at as lake_at
 from listening.schema import RESPONSE_METRICS, RESPONSES, conform
 
 NEEDS_ANSWER = ("question", "negative", "misinformation")
@@ -159,7 +160,7 @@ def _alert(topic: str, rows: list[dict], ws: datetime, we: datetime, subject: st
 
 
 def hourly_ledger_path(lake: Path, day: date) -> Path:
-    return Path(lake) / "_state" / "desk_alerts" / f"{day.isoformat()}.json"
+    return lake_at(lake) / "_state" / "desk_alerts" / f"{day.isoformat()}.json"
 
 
 def hourly_ledger(lake: Path, day: date) -> list[dict]:

@@ -129,6 +129,11 @@ def to_raw(rec: object, created: datetime | None = None) -> dict:
 
 
 def _open(path: Path):
+    if not isinstance(path, Path):  # landed in an object-store lake: a whole object, read in one GET
+        import io
+
+        data = path.read_bytes()
+        return gzip.open(io.BytesIO(data), "rb") if path.name.endswith(".gz") else io.BytesIO(data)
     if path.name.endswith(".gz"):
         return gzip.open(path, "rb")
     return open(path, "rb")
