@@ -164,3 +164,29 @@ def test_dev_macro_f1_floor():
         sys.path.pop(0)
     res = eval_triage.evaluate(eval_triage.read_split("dev"))
     assert res["macro_f1"] >= DEV_MACRO_F1_FLOOR, eval_triage.report(res, "dev", markdown=False)
+
+
+def test_fast_paths_match_their_plain_definitions():
+    """normalise skips the table on ASCII text, and the capitals and hashtag patterns start with
+    a literal or a class (a faster scan): each gives what its plain definition gives."""
+    import re
+
+    for t in ["Plain ASCII text", "l`accent grave", "Élu à l’unanimité", "ÉTÉ", "a\u00a0b", ""]:
+        assert triage.normalise(t) == t.lower().translate(triage._TABLE)
+    caps = re.compile(r"(?<![#@\w])[A-ZÀ-ÖØ-Þ]{3,}(?!\w)")
+    tags = re.compile(r"(?<![\w#])#\w+")
+    for t in ["HONTE À CE PARLEMENT", "aBCD EFG #HIJ @KLM ÀÉÈ", "ABC", "xABC DEFg HIJ.", "AB CD\nEFG",
+              "#tag ##double a#b (#x) #", "#é_1 #ÉTÉ x#y"]:
+        assert triage._CAPS_RE.findall(t) == caps.findall(t)
+        assert triage._HASHTAG_RE.findall(t) == tags.findall(t)
+
+
+def test_engagement_changes_the_answer_only_from_the_spreading_line():
+    rules = load_rules()
+    text = ["Encore en panne, toujours pas de réponse du service. Inacceptable."] * 4
+    eng = [0, rules.spreading - 1, rules.spreading, rules.spreading + 5]
+    out = classify(text, ["fr"] * 4, [False] * 4, eng)
+    assert out[0] == out[1] and "spreading" not in out[0].reason
+    assert f"spreading ({rules.spreading} interactions)" in out[2].reason
+    assert f"spreading ({rules.spreading + 5} interactions)" in out[3].reason
+    assert out == [triage.classify_one(t, "fr", False, e) for t, e in zip(text, eng)]

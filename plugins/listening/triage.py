@@ -101,9 +101,15 @@ def _accent_table() -> dict[int, str]:
 _TABLE = _accent_table()
 
 
+_ASCII_MAPPED = "".join(chr(c) for c in _TABLE if c < 128)  # the backtick, an apostrophe
+
+
 def normalise(text: str) -> str:
     """Lowercase and accent-stripped; same length as ``text`` unless lower() changes it."""
-    return text.lower().translate(_TABLE)
+    low = text.lower()
+    if low.isascii() and not any(c in low for c in _ASCII_MAPPED):
+        return low  # nothing the table maps
+    return low.translate(_TABLE)
 
 
 # links (also bare domains such as "promo-site.info/x") and @mentions (also fediverse
@@ -136,8 +142,11 @@ def _strip_links(norm: str) -> tuple[str, int]:
     return _LINKISH_RE.sub(blank, norm), n
 
 
-_HASHTAG_RE = re.compile(r"(?<![\w#])#\w+")
-_CAPS_RE = re.compile(r"(?<![#@\w])[A-ZÀ-ÖØ-Þ]{3,}(?!\w)")
+_HASHTAG_RE = re.compile(r"#(?<![\w#]#)\w+")  # a '#' not glued to a word or a '#' (a literal start: a fast scan)
+# a word of 3+ capitals not glued to a word, '#' or '@' before it; written to start with its
+# character class (the regex engine then jumps to the capitals instead of trying every position):
+# the look-behind sees the character before the first capital
+_CAPS_RE = re.compile(r"[A-ZÀ-ÖØ-Þ](?<![#@\w][A-ZÀ-ÖØ-Þ])[A-ZÀ-ÖØ-Þ]{2,}(?!\w)")
 _LETTER_RE = re.compile(r"[^\W\d_]")
 _QMARK_RE = re.compile(r"\?")
 _ENDS_Q_RE = re.compile(r"\?[\s\W]*$")
@@ -401,8 +410,11 @@ def classify(texts: list[str], langs: list[str], addresses: list[bool],
                          + " must have the same length")
     rules = load_rules(path)
     eng = engagement if engagement is not None else [0] * n
-    # a text decided once per language and addressing (reposts and copies repeat it)
+    # a text decided once per language and addressing (reposts and copies repeat it), and each
+    # (decision, addressing, engagement that counts) answered once: Triage is immutable
     decided: dict[tuple, tuple[str, str, bool]] = {}
+    answered: dict[tuple, Triage] = {}
+    spreading = rules.spreading
     out = []
     for t, lg, a, e in zip(texts, langs, addresses, eng):
         a = bool(a)
@@ -410,7 +422,14 @@ def classify(texts: list[str], langs: list[str], addresses: list[bool],
         d = decided.get(key)
         if d is None:
             d = decided[key] = _decide(t or "", _lang_key(lg), rules, a)
-        out.append(_respond(*d, a, int(e or 0), rules, action_lang))
+        e = int(e or 0)
+        if e < spreading:
+            e = 0  # below the spreading line, engagement changes nothing
+        k = (d, a, e)
+        r = answered.get(k)
+        if r is None:
+            r = answered[k] = _respond(*d, a, e, rules, action_lang)
+        out.append(r)
     return out
 
 
@@ -443,7 +462,10 @@ def _cues(blanked: str, lang: str, rules: Rules) -> dict[str, tuple[int, int]]:
             break
         s = m.group()
         start, end = m.span()
-        for cls in _classes_of(s, start == 0 or blanked[start - 1] == "\n", lang, rules):
+        classes = _MEMO.get((lang, start == 0 or blanked[start - 1] == "\n", s))
+        if classes is None:
+            classes = _classes_of(s, start == 0 or blanked[start - 1] == "\n", lang, rules)
+        for cls in classes:
             if cls not in found:
                 found[cls] = (start, end)
         # a cue that began with its context (". Quand", "  pourquoi" after a blanked
