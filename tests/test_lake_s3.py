@@ -3,7 +3,6 @@ against a real S3 server speaking the S3 protocol over HTTP (moto's server mode,
 from __future__ import annotations
 
 import json
-import logging
 import threading
 from datetime import date, datetime, timedelta, timezone
 from pathlib import Path
@@ -21,24 +20,17 @@ KEY = "test-key"
 @pytest.fixture(scope="module")
 def s3():
     """An S3 endpoint on a free port; the AWS variables a deployment would set point at it."""
-    moto_server = pytest.importorskip("moto.server")
-    import boto3
+    pytest.importorskip("moto.server")
     import s3fs
 
-    logging.getLogger("werkzeug").setLevel(logging.ERROR)
-    server = moto_server.ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
-    server.start()
-    host, port = server.get_host_and_port()
+    from fakes.s3 import s3_server, use
+
     mp = pytest.MonkeyPatch()
-    for k, v in {"AWS_ACCESS_KEY_ID": "vigie", "AWS_SECRET_ACCESS_KEY": "vigie-secret",
-                 "AWS_DEFAULT_REGION": "us-east-1", "AWS_ENDPOINT_URL": f"http://{host}:{port}"}.items():
-        mp.setenv(k, v)
-    s3fs.S3FileSystem.clear_instance_cache()  # a file system made for another endpoint is not reused
-    boto3.client("s3").create_bucket(Bucket=BUCKET)
-    yield f"s3://{BUCKET}"
+    with s3_server(BUCKET) as (uri, env):
+        use(env, mp)
+        yield uri
     s3fs.S3FileSystem.clear_instance_cache()
     mp.undo()
-    server.stop()
 
 
 @pytest.fixture(autouse=True)
