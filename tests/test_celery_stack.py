@@ -5,6 +5,8 @@ scheduler, the DAG processor and two Celery workers (concurrency 1 each); unpaus
 `listening_nightly` with VIGIE_START_DATE on a sample day, so that the scheduler's first catch-up
 run is that day's; waits for it; checks that it succeeded, that its tasks ran on both workers,
 and that its mentions and daily metrics are the rows of the embedded run (`airflow dags test`).
+The workers share the lake as workers on several machines would: on an S3 server (moto's server
+mode, over HTTP; MinIO in docker-compose.yml), the embedded run on a local disk.
 A quick test checks docker-compose.yml against the same configuration (no Docker needed).
 
 Needs PostgreSQL on 127.0.0.1:5432 (trust authentication, user postgres or root) and Redis on
@@ -181,6 +183,9 @@ def _celery_env(base: dict, backends: dict, port: int) -> dict:
         "AIRFLOW__API__PORT": str(port),
         "AIRFLOW__API__WORKERS": "1",
         "AIRFLOW__CORE__EXECUTION_API_SERVER_URL": f"http://127.0.0.1:{port}/execution/",
+        # A busy machine (a task starting while another task holds both cores) can keep the API
+        # server's one process past the 5 s default: a task's start call is not retried.
+        "AIRFLOW__WORKERS__EXECUTION_API_TIMEOUT": "30",
         # One secret for every component: the scheduler signs the workers' task tokens, the API
         # server checks them.
         "AIRFLOW__API_AUTH__JWT_SECRET": secrets.token_urlsafe(32),
@@ -222,7 +227,18 @@ def _rows(table, key):
 
 
 @pytest.mark.slow
-def test_nightly_run_on_two_celery_workers(tmp_path, backends):
+def test_nightly_run_on_two_celery_workers(tmp_path, backends, monkeypatch):
+    """The workers share the lake through object storage, as on several machines (compose: MinIO)."""
+    pytest.importorskip("moto.server")
+    from fakes.s3 import s3_server, use
+    from listening import lake
+
+    with s3_server("vigie-celery") as (bucket, s3_env):
+        use(s3_env, monkeypatch)
+        _nightly_on_celery(tmp_path, backends, lake.at(f"{bucket}/lake"), s3_env)
+
+
+def _nightly_on_celery(tmp_path, backends, cel_lake, s3_env):
     from listening import lake
     from listening.schema import MENTIONS, METRICS_DAILY
 
@@ -244,8 +260,8 @@ def test_nightly_run_on_two_celery_workers(tmp_path, backends):
 
         # The stack: one metadata database on PostgreSQL, Redis as broker.
         port = _free_port()
-        cel_lake, home = tmp_path / "celery" / "lake", tmp_path / "celery" / "airflow"
-        env = _celery_env(env_for(cel_lake, SAMPLE_IMPORT, home), backends, port)
+        home = tmp_path / "celery" / "airflow"
+        env = dict(_celery_env(env_for(cel_lake, SAMPLE_IMPORT, home), backends, port), **s3_env)
         env["VIGIE_START_DATE"] = day.isoformat()  # the first catch-up run is that day's
         migrate = subprocess.run([AIRFLOW, "db", "migrate"], env=env, capture_output=True, text=True, cwd=REPO)
         assert migrate.returncode == 0, (migrate.stdout + migrate.stderr)[-4000:]
@@ -335,9 +351,11 @@ def test_nightly_run_on_two_celery_workers(tmp_path, backends):
             assert got is not None and want is not None and want.num_rows > 0, ds.name
             assert got.schema == want.schema, ds.name
             assert _rows(got, key) == _rows(want, key), ds.name
+        # The day was committed on the store by the Celery run: its manifest names that run.
+        assert lake.published_manifest(cel_lake, day)["run_id"] == run_id
         timings["test_wall_s"] = time.monotonic() - t0
         mentions = lake.read_partition(cel_lake, MENTIONS, dt=day).num_rows
-        report = {"day": day.isoformat(), "workers": 2, "concurrency": 1, "mentions": mentions,
+        report = {"day": day.isoformat(), "workers": 2, "concurrency": 1, "mentions": mentions, "lake": str(cel_lake),
                   "reference_run": "after" if sequential else "meanwhile",
                   **{k: round(v, 1) for k, v in timings.items()}, "tasks": tasks}
         (tmp_path / "timings.json").write_text(json.dumps(report, indent=1))
@@ -384,9 +402,14 @@ def test_compose_file_describes_the_celery_stack(tmp_path):
                        "AIRFLOW__API__SECRET_KEY"):
             assert env[shared] == envs["worker"][shared], (name, shared)
         assert "./dags:/opt/vigie/dags:ro" in services[name]["volumes"], name
-    # Only the workers (and the CLI) hold the lake and the pseudonym key.
-    assert {n for n, s in services.items() if "lake:/data/lake" in s.get("volumes", [])} == {"worker", "cli"}
-    assert {n for n, s in services.items() if "VIGIE_PSEUDONYM_KEY" in (s.get("environment") or {})} == {"worker", "cli"}
+    # Only the workers (and the CLI) hold the lake's key and the pseudonym key; the lake is the bucket
+    # minio-init makes, which the workers wait for.
+    for secret in ("VIGIE_PSEUDONYM_KEY", "AWS_SECRET_ACCESS_KEY"):
+        assert {n for n, s in services.items() if secret in (s.get("environment") or {})} == {"worker", "cli"}, secret
+    assert services["worker"]["environment"]["VIGIE_LAKE"].startswith("${VIGIE_LAKE:-s3://vigie-lake/")
+    assert "mc mb --ignore-existing local/vigie-lake" in " ".join(services["minio-init"]["command"])
+    assert services["worker"]["depends_on"]["minio-init"]["condition"] == "service_completed_successfully"
+    assert not any("/data/lake" in v for s in services.values() for v in s.get("volumes", []))
     # Every AIRFLOW__SECTION__KEY is an option of the installed Airflow (and its Celery provider).
     names = sorted({k for env in envs.values() for k in env if k.startswith("AIRFLOW__")})
     code = ("import json, sys; from airflow.configuration import conf; d = conf.configuration_description; "
