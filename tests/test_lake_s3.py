@@ -106,6 +106,12 @@ def test_the_next_run_finds_the_validation_history_in_the_bucket(both_lakes):
     assert isinstance(validator.root, Path) and validator.root != validator.lake_root
     runs = {k.run_id.run_name for k in validator.context.validation_results_store.list_keys()}
     assert runs == {"r1"}, "the first run's results came back from the bucket"
+    assert not (validator.root / "gx" / "uncommitted" / "data_docs" / "local_site" / "validations").exists(), \
+        "the Data Docs pages are not fetched (only written)"
+    validator.build_docs("r2")  # a run with no results of its own yet: the index still lists r1's
+    index = validator.docs_index.read_text()
+    pages = [p for p in (validator.docs_index.parent / "validations").rglob("*.html")]
+    assert pages and all(str(p.relative_to(validator.docs_index.parent)) in index for p in pages)
 
 
 def test_publish_on_a_store_replaces_each_partition_and_commits_the_manifest_last(s3, monkeypatch):

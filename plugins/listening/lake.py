@@ -167,13 +167,17 @@ def relative(target, start) -> str:
     return posixpath.relpath(key(target), key(start))
 
 
-def download_tree(src, dst: Path) -> int:
-    """Copy a folder of the store to a local folder (tools that need a disk: GX's file context)."""
+def download_tree(src, dst: Path, skip: tuple[str, ...] = ()) -> int:
+    """Copy a folder of the store to a local folder (tools that need a disk: GX's file context),
+    but for the subfolders in `skip`."""
     if not src.exists():
         return 0
     n = 0
     for key in src.fs.find(src.path):
-        local = dst / posixpath_rel(key, src.path)
+        rel = posixpath_rel(key, src.path)
+        if rel.startswith(skip):
+            continue
+        local = dst / rel
         local.parent.mkdir(parents=True, exist_ok=True)
         src.fs.get_file(key, str(local))
         n += 1

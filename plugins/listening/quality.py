@@ -232,7 +232,8 @@ class Validator:
             import tempfile
 
             self.root = Path(tempfile.mkdtemp(prefix="vigie-gx-"))
-            lake.download_tree(self.lake_root, self.root)
+            # Data Docs pages are only written (this run's, and the index from the results): not fetched.
+            lake.download_tree(self.lake_root, self.root, skip=("gx/uncommitted/data_docs/",))
         self._since = time.time()
         self.context = gx.get_context(mode="file", project_root_dir=str(self.root))
         try:
