@@ -268,3 +268,12 @@ def test_dutch_macro_f1_floor(nl):
     bench, (texts, gold) = _nl_set()
     pred = [nl.label(s) for s in nl.polarity_many(texts)]
     assert bench.macro_f1(gold, pred) >= 0.70
+
+
+def test_token_pattern_reads_emoji_then_words_as_defined():
+    """The scoring pattern (letter-initial emoji, words, other emoji behind a first-character
+    test) gives the tokens of the plain definition: at each position the longest emoji, else a word."""
+    eng = LexiconSentiment("fr")
+    texts = ["xD trop bien :-) :)) <3 😡😡", "Dxd XDD D: :D:D ^_^ -_- ;-)x", "xDebug (: :'( ", "", "123 ABC déjà"]
+    for t in texts:
+        assert eng._token_re1.findall(t) == [e or w for e, w in eng._token_re.findall(t)]

@@ -63,6 +63,7 @@ _HASHTAG_RE = re.compile(r"#(\w+)")
 _CAMEL_RE = re.compile(r"(?<=[a-zà-ÿ])(?=[A-ZÀ-Þ])|(?<=[A-ZÀ-Þ])(?=[A-ZÀ-Þ][a-zà-ÿ])|(?<=[^\W\d_])(?=\d)|(?<=\d)(?=[^\W\d_])")
 _EMOJI_NOISE_RE = re.compile("[\ufe0f\ufe0e\u200d\U0001F3FB-\U0001F3FF]")
 _WORD = r"[^\W\d_]+"
+_LETTER_RE = re.compile(_WORD)
 
 
 class LexiconError(ValueError):
@@ -168,10 +169,17 @@ class LexiconSentiment:
         # the same tokens without groups: an emoji key is never matched by the word branch (the
         # emoji branch, tried first, would have matched there), so a token is an emoji iff it
         # is a key of self.emoji
-        # (the emoji alternation is tried only where one of its first characters is: one test per
-        # position instead of one per emoji)
-        firsts = "".join(sorted({re.escape(e[0]) for e in self.emoji if e}))
-        self._token_re1 = re.compile((f"(?=[{firsts}])(?:{emo_alt})|" if emo_alt else "") + _WORD)
+        # Where a letter is, only the emoji starting with a letter ('xD') can match before a word;
+        # elsewhere no word can, and the other emoji are tried only where one of their first
+        # characters is (one test per position instead of one per emoji). Each part keeps the
+        # longest-first order: the same tokens as emoji-then-word everywhere.
+        by_len = sorted(self.emoji, key=len, reverse=True)
+        lettered = [e for e in by_len if e and _LETTER_RE.match(e)]
+        others = [e for e in by_len if e and not _LETTER_RE.match(e)]
+        firsts = "".join(sorted({re.escape(e[0]) for e in others}))
+        self._token_re1 = re.compile(
+            "".join(re.escape(e) + "|" for e in lettered) + _WORD
+            + (f"|(?=[{firsts}])(?:" + "|".join(re.escape(e) for e in others) + ")" if others else ""))
         self._key_cache: dict[str, str] = {}
         self._emoji_chars = frozenset(e[0] for e in self.emoji)
         # a token whose key is none of these does nothing in polarity (not an idiom's first word,
