@@ -45,7 +45,7 @@ import subprocess
 import sys
 import threading
 import time
-from datetime import date, datetime, timedelta, timezone
+from datetime import date, datetime, timezone
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
@@ -173,7 +173,7 @@ def mentions_rows(lake_dir: Path, day: date) -> int | None:
 
 
 def one_run(n_workers: int, src: Path, posts: int, shard_posts: int, work: Path, timeout: float,
-            keep_lake: bool) -> dict:
+            keep_lake: bool, stop_after: str | None = None) -> dict:
     """The stack with `n_workers` workers, one nightly run of DAY, measured; everything stopped after."""
     import psycopg2
 
@@ -254,6 +254,12 @@ def one_run(n_workers: int, src: Path, posts: int, shard_posts: int, work: Path,
                                     "AND data_interval_start::date = %s", DAG_ID, DAY)
             if rows and rows[0][1] in ("success", "failed"):
                 return rows[0]
+            if rows and stop_after:  # every instance of the task (every shard of a mapped one) succeeded
+                done, total = _query(backends, "SELECT count(*) FILTER (WHERE state = 'success'), count(*) "
+                                               "FROM task_instance WHERE run_id = %s AND task_id = %s",
+                                     rows[0][0], stop_after)[0]
+                if total and done == total:
+                    return rows[0][0], f"stopped after {stop_after}"
             # A retry would wait five minutes (retry_delay): stop at once, saying what failed.
             bad = _query(backends, "SELECT task_id FROM task_instance WHERE dag_id = %s "
                                    "AND state IN ('up_for_retry', 'failed')", DAG_ID)
@@ -272,7 +278,10 @@ def one_run(n_workers: int, src: Path, posts: int, shard_posts: int, work: Path,
                      DAG_ID, run_id)
         dr = _query(backends, "SELECT EXTRACT(EPOCH FROM start_date), EXTRACT(EPOCH FROM end_date) FROM dag_run "
                               "WHERE run_id = %s", run_id)[0]
-        dr_start, dr_end = float(dr[0]), float(dr[1])
+        dr_start = float(dr[0])
+        # A run stopped after a task (--stop-after) has no end yet: its last finished task's end.
+        dr_end = float(dr[1]) if dr[1] is not None else max(float(t[5]) for t in tis if t[5] is not None)
+        tis = [t for t in tis if t[5] is not None]  # (the tasks of a stopped run still queued or running)
         tasks = []
         for task_id, map_index, st, host, start, end, queued, tries in tis:
             start, end = float(start or 0), float(end or 0)
@@ -310,6 +319,10 @@ def one_run(n_workers: int, src: Path, posts: int, shard_posts: int, work: Path,
         return result
     except Exception as e:  # recorded, and the next worker count still runs
         result.update({"state": "error", "error": str(e)[-6000:]})
+        if sampler is not None:  # what was sampled before the failure (a timed-out run's peaks)
+            sampler.stop()
+            result["peak_tree_mb_so_far"] = {n: round(v / MB) for n, v in sampler.peak_tree.items()}
+            result["peak_single_mb_so_far"] = {n: round(v / MB) for n, v in sampler.peak_single.items()}
         print(f"  {n_workers} worker(s): {str(e)[-3000:]}", file=sys.stderr, flush=True)
         return result
     finally:
@@ -328,20 +341,20 @@ def one_run(n_workers: int, src: Path, posts: int, shard_posts: int, work: Path,
 
 
 def markdown(res: dict) -> str:
-    runs = [r for r in res["runs"] if r.get("state") == "success"]
+    runs = [r for r in res["runs"] if r.get("state") == "success" or str(r.get("state")).startswith("stopped")]
     lines = [f"{res['posts']:,} posts on {res['day']}, {res['shards']} enrich shards of up to "
              f"{res['enrich_shard_posts']:,} posts, entities off; {res['machine']['cpus']} CPUs, "
              f"{res['machine']['memory_gb']} GB; concurrency 1 per worker. Times in s, memory in MB.", "",
-             "| workers | unpause to end | DAG run | before enrich | enrich (span) | enrich (sum) | after enrich "
+             "| workers | run | unpause to end | DAG run | before enrich | enrich (span) | enrich (sum) | after enrich "
              "| largest task peak | load avg mean / max |",
-             "|---:|---:|---:|---:|---:|---:|---:|---:|---|"]
+             "|---:|---|---:|---:|---:|---:|---:|---:|---:|---|"]
     for r in runs:
-        lines.append(f"| {r['workers']} | {r['wall_s']:.0f} | {r['dag_run_s']:.0f} | {r['before_enrich_s']:.0f} "
+        lines.append(f"| {r['workers']} | {r['state']} | {r['wall_s']:.0f} | {r['dag_run_s']:.0f} | {r['before_enrich_s']:.0f} "
                      f"| {r['enrich_span_s']:.0f} | {r['enrich_sum_s']:.0f} | {r['after_enrich_s']:.0f} "
                      f"| {r['largest_task_peak_mb']:,} ({r['largest_task']}) "
                      f"| {r['load_1min']['mean']} / {r['load_1min']['max']} |")
     for r in res["runs"]:
-        if r.get("state") != "success":
+        if r not in runs:
             lines.append(f"\n{r['workers']} worker(s): {r.get('state')}: {r.get('error', '')[:300]}")
     if runs:
         names = [t["task"] for t in runs[0]["tasks"]]
@@ -352,7 +365,7 @@ def markdown(res: dict) -> str:
             cells = []
             for r in runs:
                 t = next((t for t in r["tasks"] if t["task"] == name), None)
-                cells.append(f"{t['seconds']:.0f} ({t['task_cpu_s'] or 0:.0f}), {t['worker']}, {t['peak_single_mb']:,}"
+                cells.append(f"{t['seconds']:.0f} ({t.get('task_cpu_s') or 0:.0f}), {t['worker']}, {t['peak_single_mb']:,}"
                              if t else "-")
             lines.append(f"| `{name}` | " + " | ".join(cells) + " |")
         lines += ["", "Per worker: peak RSS of its process tree (sum) / of its largest process, idle tree, busy s.",
@@ -377,7 +390,16 @@ def main() -> int:
     p.add_argument("--out", default=str(REPO / "bench" / "results" / "workers.json"))
     p.add_argument("--timeout", type=float, default=3600, help="seconds for one run, unpause to end")
     p.add_argument("--keep-lake", action="store_true", help="keep each run's lake (deleted by default)")
+    p.add_argument("--stop-after", metavar="TASK",
+                   help="end each measurement once every instance of this task succeeded (e.g. enrich: "
+                        "the run up to the end of the parallel part)")
+    p.add_argument("--markdown-from", nargs="+", metavar="JSON",
+                   help="no run: print the Markdown tables of the runs in these results files, in order")
     args = p.parse_args()
+    if args.markdown_from:
+        loaded = [json.loads(Path(f).read_text()) for f in args.markdown_from]
+        print(markdown(dict(loaded[0], runs=[r for d in loaded for r in d["runs"]])))
+        return 0
     counts = [int(x) for x in args.workers.split(",") if x.strip()]
     shard_posts = math.ceil(args.posts / args.shards)
     cache = Path(args.cache)
@@ -399,16 +421,17 @@ def main() -> int:
     out.parent.mkdir(parents=True, exist_ok=True)
     for n in counts:
         print(f"{n} worker(s) ...", flush=True)
-        r = one_run(n, src, args.posts, shard_posts, work, args.timeout, args.keep_lake)
+        r = one_run(n, src, args.posts, shard_posts, work, args.timeout, args.keep_lake, args.stop_after)
         res["runs"].append(r)
-        if r.get("state") == "success":
+        if r.get("state") == "success" or str(r.get("state")).startswith("stopped"):
             print(f"  unpause to end {r['wall_s']:.1f} s, DAG run {r['dag_run_s']:.1f} s, enrich span "
                   f"{r['enrich_span_s']:.1f} s over {r['shards']} shards, largest task peak "
                   f"{r['largest_task_peak_mb']:,} MB ({r['largest_task']})", flush=True)
         out.write_text(json.dumps(res, indent=1))  # after each run: a later failure keeps the earlier ones
     print(markdown(res))
     print(f"results: {out}")
-    return 0 if all(r.get("state") == "success" for r in res["runs"]) else 1
+    return 0 if all(r.get("state") == "success" or str(r.get("state")).startswith("stopped")
+                    for r in res["runs"]) else 1
 
 
 if __name__ == "__main__":
