@@ -20,7 +20,6 @@ import shutil
 import tempfile
 import uuid
 from datetime import date, datetime, timezone
-from functools import lru_cache
 from pathlib import Path
 
 import pyarrow as pa
@@ -55,8 +54,9 @@ def remote(path) -> bool:
     return not isinstance(path, Path)
 
 
-@lru_cache(maxsize=8)
 def _arrow_fs(fs):
+    """Not cached: fsspec file systems compare equal by their options, so a cache would hand back
+    one bound to an endpoint the environment no longer names."""
     import pyarrow.fs as pfs
 
     return pfs.PyFileSystem(pfs.FSSpecHandler(fs))

@@ -30,6 +30,9 @@ def s3_server(bucket: str):
         yield f"s3://{bucket}", env
     finally:
         server.stop()
+        import s3fs
+
+        s3fs.S3FileSystem.clear_instance_cache()  # none outlives its endpoint
 
 
 def use(env: dict, monkeypatch) -> None:
