@@ -88,11 +88,6 @@ def replace(src, dst) -> None:
         os.replace(src, dst)
 
 
-def open_bytes(path):
-    """A file of the lake opened for reading, wherever the lake is."""
-    return path.open("rb") if remote(path) else open(path, "rb")
-
-
 def read_table(path, columns=None) -> pa.Table:
     """A Parquet file as it is (no schema conformance): staged parts, other files."""
     where, fs = arrow_location(path)
