@@ -54,7 +54,7 @@ sys.path.insert(0, str(REPO / "plugins"))
 os.environ.setdefault("GX_ANALYTICS_ENABLED", "False")
 
 from conftest import CONFIG, env_for  # noqa: E402
-from test_celery_stack import (DAG_ID, HOSTNAME_MODULE, PG_HOST, PG_PORT, Processes, _celery_env,  # noqa: E402
+from test_celery_stack import (DAG_ID, HOSTNAME_MODULE, PG_HOST, PG_PORT, Processes, _api_up, _celery_env,  # noqa: E402
                                _free_port, _postgres, _query, _redis_db, _task_log, _wait)
 
 DAY = date(2026, 11, 2)  # the day `make bench` simulates
@@ -225,16 +225,7 @@ def one_run(n_workers: int, src: Path, posts: int, shard_posts: int, work: Path,
         _wait("the Celery workers", lambda: all("ready" in procs.tail(w, 100_000) for w in workers),
               180, procs, services)
 
-        def api_up():
-            import urllib.request
-
-            try:
-                with urllib.request.urlopen(f"http://127.0.0.1:{port}/api/v2/version", timeout=2) as r:
-                    return r.status == 200
-            except OSError:
-                return False
-
-        _wait("the API server", api_up, 180, procs, services)
+        _wait("the API server", lambda: _api_up(port), 180, procs, services)
         result["stack_ready_s"] = round(time.monotonic() - t_stack, 1)
 
         sampler = Sampler({name: procs.procs[name].pid for name in services}, keep=set(workers))

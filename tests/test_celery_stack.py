@@ -222,6 +222,17 @@ def _wait(what: str, probe, timeout: float, procs: Processes, alive: tuple[str, 
                          + "\n".join(f"--- {n}\n{procs.tail(n, 1500)}" for n in alive))
 
 
+def _api_up(port: int) -> bool:
+    """The API server answers on its version endpoint."""
+    import urllib.request
+
+    try:
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/api/v2/version", timeout=2) as r:
+            return r.status == 200
+    except OSError:
+        return False
+
+
 def _rows(table, key):
     return sorted(table.to_pylist(), key=lambda r: tuple(r[k] for k in key))
 
@@ -287,16 +298,7 @@ def _nightly_on_celery(tmp_path, backends, cel_lake, s3_env):
         _wait("both Celery workers", lambda: all("ready" in procs.tail(w, 100_000) for w in ("w1", "w2")),
               120, procs, services)
 
-        def api_up():
-            import urllib.request
-
-            try:
-                with urllib.request.urlopen(f"http://127.0.0.1:{port}/api/v2/version", timeout=2) as r:
-                    return r.status == 200
-            except OSError:
-                return False
-
-        _wait("the API server", api_up, 120, procs, services)
+        _wait("the API server", lambda: _api_up(port), 120, procs, services)
         timings["stack_ready_s"] = time.monotonic() - t_stack
 
         t_run = time.monotonic()

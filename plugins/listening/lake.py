@@ -31,6 +31,7 @@ from listening.schema import DATASETS, Dataset, conform
 PART = "part-0.parquet"
 STAGING = "_staging"
 MANIFESTS = "_manifests"
+PARQUET = dict(compression="zstd", write_statistics=True, use_dictionary=True, row_group_size=128 * 1024)
 
 
 def at(location: str | os.PathLike) -> Path:
@@ -227,9 +228,7 @@ def write_file(path: Path, ds: Dataset, table: pa.Table) -> Path:
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.parent / f".{path.name}.{uuid.uuid4().hex}.tmp"
     try:
-        pq.write_table(
-            table, tmp, compression="zstd", write_statistics=True, use_dictionary=True,
-            row_group_size=128 * 1024)
+        pq.write_table(table, tmp, **PARQUET)
         with open(tmp, "rb") as f:
             os.fsync(f.fileno())
         os.replace(tmp, path)
@@ -246,15 +245,10 @@ def write_file(path: Path, ds: Dataset, table: pa.Table) -> Path:
 
 def _put_parquet(path, table: pa.Table):
     """On a store: written to a local temporary file, then sent by one PUT (never half an object)."""
-    with tempfile.TemporaryDirectory(prefix="vigie-put-") as d:
-        tmp = os.path.join(d, PART)
-        pq.write_table(
-            table, tmp, compression="zstd", write_statistics=True, use_dictionary=True,
-            row_group_size=128 * 1024)
-        try:
-            path.fs.put_file(tmp, path.path)
-        except OSError as e:
-            raise OSError(e.errno, f"cannot write {path}: {e}; the previous version is intact") from e
+    try:
+        write_table(path, table, **PARQUET)
+    except OSError as e:
+        raise OSError(e.errno, f"cannot write {path}: {e}; the previous version is intact") from e
     return path
 
 
