@@ -136,6 +136,24 @@ def test_coordinated_copies_grouped_and_single_author_not():
     assert detect.detect_copies(pd.DataFrame(other + reposts), DAY) == []
 
 
+def test_a_sentence_shared_all_day_is_not_a_campaign_but_its_burst_is():
+    """Copies count as coordinated when they come in a burst: at least half of the day's copies of
+    the text within 3 hours. A headline shared from morning to night by 200 accounts (25 of them in
+    any 3 hours, enough for an alert without the burst rule) is not."""
+    shared = [_mention(200 + i, f"Lu ce matin : le texte complet de l'ordonnance climat est disponible en ligne {i}",
+                       minute=-1080 + 7 * i) for i in range(200)]  # 00:00 to 23:13
+    burst = [_mention(i, _campaign_text(i), minute=i) for i in range(20)]
+    alerts = detect.detect_copies(pd.DataFrame(shared + burst), DAY)
+    assert [a["observed"] for a in alerts] == [20]
+    assert set(alerts[0]["evidence_post_ids"]) <= {f"x:{i}" for i in range(20)}
+    # the same 200 posts, 120 of them from 02:00 to 04:00 (the other 80 from 14:00): a burst
+    bunched = [dict(m, created_at=m["created_at"] + timedelta(minutes=(120 - 6 * i) if i < 120 else 0))
+               for i, m in enumerate(shared)]
+    [a] = detect.detect_copies(pd.DataFrame(bunched), DAY)
+    assert a["observed"] == 120 and a["severity"] == "red"
+    assert a["window_start"] == datetime(2026, 11, 30, 2, tzinfo=timezone.utc)
+
+
 def test_crisis_words_per_language():
     df = pd.DataFrame([_mention(1, "Évacuation du parlement en cours"), _mention(2, "Een brand in het parlement", lang="nl"),
                        _mention(3, "Le brand du parlement", lang="fr"), _mention(4, "accidentally fine", lang="en"),
