@@ -63,6 +63,45 @@ def small_day_run(small_corpus, tmp_path_factory):
     return day, root, manifest, truth, out
 
 
+# The pseudonym key of the shared two-day lake: long enough that finding it in a file means a leak.
+TWO_DAY_KEY = "s3cret-pseudonym-key"
+
+
+@pytest.fixture(scope="session")
+def two_day_lake(small_corpus, tmp_path_factory):
+    """The small corpus's first two days, run in order (run "r", key TWO_DAY_KEY), and a copy of
+    the lake as it stood after the first day: (root, days, after_first_day). Read-only: tests that
+    change a lake copy it with `copy_lake` (one nightly run costs seconds; several modules share it)."""
+    import shutil
+    from datetime import date, timedelta
+
+    from listening import pipeline
+
+    mp = pytest.MonkeyPatch()
+    mp.setenv("VIGIE_PSEUDONYM_KEY", TWO_DAY_KEY)
+    base = tmp_path_factory.mktemp("two-days")
+    root, first = base / "lake", base / "after-first-day"
+    manifest, _ = read_truth(small_corpus)
+    start = date.fromisoformat(manifest["start"])
+    days = [start, start + timedelta(days=1)]
+    pipeline.run_day(days[0], run_id="r", import_dir=str(small_corpus / "import"), lake_dir=str(root))
+    shutil.copytree(root, first)
+    pipeline.run_day(days[1], run_id="r", import_dir=str(small_corpus / "import"), lake_dir=str(root))
+    mp.undo()
+    return root, days, first
+
+
+def copy_lake(src: Path, dst: Path) -> Path:
+    """A private copy of a lake, its catalog rebuilt (the catalog's views point at the lake's own path)."""
+    import shutil
+
+    from listening import catalog
+
+    shutil.copytree(src, dst)
+    catalog.build(dst)
+    return dst
+
+
 def env_for(lake: Path, import_dir: Path, airflow_home: Path | None = None) -> dict:
     env = {k: v for k, v in os.environ.items() if not k.startswith(("VIGIE_", "AIRFLOW"))}
     env.update({

@@ -3,26 +3,20 @@ from __future__ import annotations
 
 import subprocess
 import sys
-from datetime import date, timedelta
+from datetime import timedelta
 
 import pytest
 
-from conftest import REPO, env_for, read_truth
-from listening import catalog, lake, pipeline
+from conftest import REPO, copy_lake, env_for
+from listening import catalog, lake
 from listening.schema import DATASETS
 
 
 @pytest.fixture(scope="module")
-def two_days(small_corpus, tmp_path_factory):
-    mp = pytest.MonkeyPatch()
-    mp.setenv("VIGIE_PSEUDONYM_KEY", "k")
-    root = tmp_path_factory.mktemp("lake")
-    manifest, _ = read_truth(small_corpus)
-    start = date.fromisoformat(manifest["start"])
-    for d in (start, start + timedelta(days=1)):
-        pipeline.run_day(d, run_id="r", import_dir=str(small_corpus / "import"), lake_dir=str(root))
-    mp.undo()
-    return root, start
+def two_days(two_day_lake, tmp_path_factory):
+    """The shared two-day lake (conftest), copied: these tests rebuild its catalog."""
+    src, days, _ = two_day_lake
+    return copy_lake(src, tmp_path_factory.mktemp("catalog") / "lake"), days[0]
 
 
 def test_views_match_the_parquet(two_days):

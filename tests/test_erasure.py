@@ -10,36 +10,15 @@ from datetime import date, timedelta
 
 import pytest
 
-from conftest import REPO, everything_in, env_for, read_truth
+from conftest import REPO, TWO_DAY_KEY as KEY, copy_lake, everything_in, env_for
 from listening import lake, pipeline, privacy
 
 
-@pytest.fixture(scope="module")
-def built_lake(small_corpus, tmp_path_factory):
-    mp = pytest.MonkeyPatch()
-    mp.setenv("VIGIE_PSEUDONYM_KEY", "k")
-    root = tmp_path_factory.mktemp("built") / "lake"
-    manifest, _ = read_truth(small_corpus)
-    start = date.fromisoformat(manifest["start"])
-    days = [start, start + timedelta(days=1)]
-    for d in days:
-        pipeline.run_day(d, run_id="r", import_dir=str(small_corpus / "import"), lake_dir=str(root))
-    mp.undo()
-    return root, days
-
-
 @pytest.fixture()
-def lake_two_days(built_lake, small_corpus, tmp_path):
-    """A private copy of the built lake (the catalog's views point at it: rebuilt)."""
-    import shutil
-
-    from listening import catalog
-
-    src, days = built_lake
-    root = tmp_path / "lake"
-    shutil.copytree(src, root)
-    catalog.build(root)
-    return root, days, small_corpus
+def lake_two_days(two_day_lake, small_corpus, tmp_path):
+    """A private copy of the shared two-day lake (conftest; its key is TWO_DAY_KEY)."""
+    src, days, _ = two_day_lake
+    return copy_lake(src, tmp_path / "lake"), days, small_corpus
 
 
 def test_erased_author_is_gone_from_every_file_and_stays_gone(lake_two_days, monkeypatch):
@@ -49,12 +28,12 @@ def test_erased_author_is_gone_from_every_file_and_stays_gone(lake_two_days, mon
     assert n >= 2
     author_ids = {r["author_id"] for r in raw if r["author_handle"] == handle}
     post_ids = {r["post_id"] for r in raw if r["author_handle"] == handle}
-    key = privacy.author_key(b"k", platform, next(iter(author_ids)))
+    key = privacy.author_key(KEY.encode(), platform, next(iter(author_ids)))
     before = lake.read_dataset(root, "mentions").num_rows
     theirs = sum(1 for m in lake.read_dataset(root, "mentions").to_pylist() if m["author_key"] == key)
 
     env = env_for(root, corpus / "import")
-    env["VIGIE_PSEUDONYM_KEY"] = "k"
+    env["VIGIE_PSEUDONYM_KEY"] = KEY
     res = subprocess.run([sys.executable, "-m", "listening", "erase", "--platform", platform, "--author", handle],
                          capture_output=True, text=True, env=env, cwd=REPO)
     assert res.returncode == 0, res.stderr
@@ -69,7 +48,7 @@ def test_erased_author_is_gone_from_every_file_and_stays_gone(lake_two_days, mon
     assert lake.read_dataset(root, "mentions").num_rows == before - theirs
 
     # A re-run of the day re-reads the import files: the author must not come back.
-    monkeypatch.setenv("VIGIE_PSEUDONYM_KEY", "k")
+    monkeypatch.setenv("VIGIE_PSEUDONYM_KEY", KEY)
     out = pipeline.run_day(days[0], run_id="again", import_dir=str(corpus / "import"), lake_dir=str(root))
     assert out["ingest"]["erased"] > 0
     assert not post_ids & set(lake.read_dataset(root, "raw")["post_id"].to_pylist())

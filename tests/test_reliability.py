@@ -3,13 +3,12 @@ from __future__ import annotations
 
 import subprocess
 import sys
-from datetime import date, timedelta
 
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from conftest import REPO, env_for, everything_in, read_truth
+from conftest import REPO, TWO_DAY_KEY as KEY, copy_lake, env_for, everything_in
 from listening import pipeline
 
 
@@ -44,25 +43,18 @@ def _run(corpus, root, day, run_id="r"):
 
 
 @pytest.fixture(scope="module")
-def days(small_corpus):
-    manifest, _ = read_truth(small_corpus)
-    start = date.fromisoformat(manifest["start"])
-    return [start, start + timedelta(days=1)]
+def days(two_day_lake):
+    return two_day_lake[1]
 
 
 @pytest.fixture(scope="module")
-def reference(small_corpus, days, tmp_path_factory):
-    mp = pytest.MonkeyPatch()
-    mp.setenv("VIGIE_PSEUDONYM_KEY", "s3cret-pseudonym-key")
-    root = tmp_path_factory.mktemp("ref") / "lake"
-    for d in days:
-        _run(small_corpus, root, d)
-    mp.undo()
-    return root
+def reference(two_day_lake):
+    """The two days run in order, key KEY (the shared lake of conftest: read only)."""
+    return two_day_lake[0]
 
 
 def test_days_in_any_order_give_the_same_datasets(small_corpus, days, reference, tmp_path, monkeypatch):
-    monkeypatch.setenv("VIGIE_PSEUDONYM_KEY", "s3cret-pseudonym-key")
+    monkeypatch.setenv("VIGIE_PSEUDONYM_KEY", KEY)
     root = tmp_path / "lake"
     for d in reversed(days):
         _run(small_corpus, root, d)
@@ -98,13 +90,12 @@ pipeline.run_day(sys.argv[1], run_id="killed", import_dir=sys.argv[3], lake_dir=
 
 @pytest.mark.parametrize("kill_at", [2, 5])
 def test_killed_run_leaves_no_partial_partition_and_the_next_run_completes(
-        small_corpus, days, reference, tmp_path, monkeypatch, kill_at):
-    monkeypatch.setenv("VIGIE_PSEUDONYM_KEY", "s3cret-pseudonym-key")
-    root = tmp_path / "lake"
-    _run(small_corpus, root, days[0])                     # day 1 published and good
+        small_corpus, two_day_lake, days, reference, tmp_path, monkeypatch, kill_at):
+    monkeypatch.setenv("VIGIE_PSEUDONYM_KEY", KEY)
+    root = copy_lake(two_day_lake[2], tmp_path / "lake")  # day 1 published and good (as run in order)
     good = _datasets(root)
     env = env_for(root, small_corpus / "import")
-    env["VIGIE_PSEUDONYM_KEY"] = "s3cret-pseudonym-key"
+    env["VIGIE_PSEUDONYM_KEY"] = KEY
     res = subprocess.run([sys.executable, "-c", KILLER, days[1].isoformat(), str(kill_at),
                           str(small_corpus / "import"), str(root)], env=env, cwd=REPO, capture_output=True)
     assert res.returncode == -9
@@ -121,4 +112,4 @@ def test_killed_run_leaves_no_partial_partition_and_the_next_run_completes(
 
 def test_no_secret_is_written_anywhere(reference):
     for path, s in everything_in(reference):
-        assert "s3cret-pseudonym-key" not in s, path
+        assert KEY not in s, path
