@@ -118,6 +118,32 @@ def env_for(lake: Path, import_dir: Path, airflow_home: Path | None = None) -> d
     return env
 
 
+AIRFLOW_BIN = REPO / ".venv" / "bin" / "airflow"
+
+
+@pytest.fixture(scope="session")
+def airflow_db(tmp_path_factory):
+    """An Airflow metadata database (SQLite) migrated once for the session: `airflow db migrate`
+    costs seconds of every Airflow test; `airflow_home` gives each test its own copy."""
+    import subprocess
+
+    home = tmp_path_factory.mktemp("airflow-db")
+    airflow = str(AIRFLOW_BIN) if AIRFLOW_BIN.exists() else "airflow"
+    res = subprocess.run([airflow, "db", "migrate"], env=env_for(home / "lake", home, home),
+                         capture_output=True, text=True)
+    assert res.returncode == 0, (res.stdout + res.stderr)[-4000:]
+    return home / "airflow.db"
+
+
+def airflow_home(airflow_db: Path, home: Path) -> Path:
+    """An AIRFLOW_HOME holding a fresh copy of the migrated database (what `airflow db migrate` leaves)."""
+    import shutil
+
+    home.mkdir(parents=True, exist_ok=True)
+    shutil.copyfile(airflow_db, home / "airflow.db")
+    return home
+
+
 def _strings(value):
     if isinstance(value, str):
         yield value

@@ -30,7 +30,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import REPO, SAMPLE, SAMPLE_IMPORT, env_for
+from conftest import REPO, SAMPLE, SAMPLE_IMPORT, airflow_home, env_for
 
 PG_HOST, PG_PORT = "127.0.0.1", 5432
 REDIS_HOST, REDIS_PORT = "127.0.0.1", 6379
@@ -238,7 +238,7 @@ def _rows(table, key):
 
 
 @pytest.mark.slow
-def test_nightly_run_on_two_celery_workers(tmp_path, backends, monkeypatch):
+def test_nightly_run_on_two_celery_workers(tmp_path, backends, airflow_db, monkeypatch):
     """The workers share the lake through object storage, as on several machines (compose: MinIO)."""
     pytest.importorskip("moto.server")
     from fakes.s3 import s3_server, use
@@ -246,10 +246,10 @@ def test_nightly_run_on_two_celery_workers(tmp_path, backends, monkeypatch):
 
     with s3_server("vigie-celery") as (bucket, s3_env):
         use(s3_env, monkeypatch)
-        _nightly_on_celery(tmp_path, backends, lake.at(f"{bucket}/lake"), s3_env)
+        _nightly_on_celery(tmp_path, backends, lake.at(f"{bucket}/lake"), s3_env, airflow_db)
 
 
-def _nightly_on_celery(tmp_path, backends, cel_lake, s3_env):
+def _nightly_on_celery(tmp_path, backends, cel_lake, s3_env, airflow_db):
     from listening import lake
     from listening.schema import MENTIONS, METRICS_DAILY
 
@@ -261,10 +261,9 @@ def _nightly_on_celery(tmp_path, backends, cel_lake, s3_env):
     try:
         # The embedded reference run (SQLite, `airflow dags test`), in the background meanwhile
         # (after the Celery run with VIGIE_IT_SEQUENTIAL=1, to time that run alone).
-        ref_lake, ref_home = tmp_path / "ref" / "lake", tmp_path / "ref" / "airflow"
+        ref_lake, ref_home = tmp_path / "ref" / "lake", airflow_home(airflow_db, tmp_path / "ref" / "airflow")
         ref_env = env_for(ref_lake, SAMPLE_IMPORT, ref_home)
-        ref_args = ["sh", "-c", f'"{AIRFLOW}" db migrate >/dev/null && exec "{AIRFLOW}" dags test '
-                                f'{DAG_ID} {(day + timedelta(days=1)).isoformat()}']
+        ref_args = [AIRFLOW, "dags", "test", DAG_ID, (day + timedelta(days=1)).isoformat()]
         sequential = os.environ.get("VIGIE_IT_SEQUENTIAL") == "1"
         if not sequential:
             ref = procs.start("reference", ref_args, ref_env)

@@ -8,7 +8,7 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 
-from conftest import REPO, env_for, everything_in
+from conftest import REPO, airflow_home, env_for, everything_in
 from fakes.harness import config_with, landed
 from fakes.mastodon import Mastodon, corpus, status
 from fakes.server import FakeServer
@@ -64,19 +64,18 @@ def test_the_nightly_run_waits_for_the_collection_past_midnight_but_not_for_ever
 
 
 @pytest.mark.slow
-def test_collect_dag_under_airflow_lands_posts_the_nightly_run_reads(tmp_path):
+def test_collect_dag_under_airflow_lands_posts_the_nightly_run_reads(tmp_path, airflow_db):
     token = "tok-" + "5ecret" * 4
     app = Mastodon(corpus(60, NOW - timedelta(minutes=5)), token=token)
     with FakeServer(app) as server:
         app.url = server.url
         cfg = config_with(tmp_path, {"mastodon": {"base_url": server.url, "page_size": 20,
                                                   "topics": ["parlement", "budget-2027"]}})
-        lake, home = tmp_path / "lake", tmp_path / "airflow"
+        lake, home = tmp_path / "lake", airflow_home(airflow_db, tmp_path / "airflow")  # migrated
         env = env_for(lake, tmp_path / "no-import", home)
         env["VIGIE_CONFIG_DIR"] = str(cfg.config_dir)
         env["AIRFLOW_CONN_VIGIE_MASTODON"] = f'{{"conn_type": "generic", "password": "{token}"}}'
         airflow = str(REPO / ".venv" / "bin" / "airflow")
-        subprocess.run([airflow, "db", "migrate"], env=env, check=True, capture_output=True)
         # the run for 11:00-12:00 (data interval end = NOW)
         res = subprocess.run([airflow, "dags", "test", "listening_collect", (NOW - timedelta(hours=1)).isoformat()],
                              env=env, capture_output=True, text=True)
