@@ -107,10 +107,10 @@ def test_new_hashtag_with_its_first_posts():
     today = pd.DataFrame([_mention(i, "scandale #BudgetGate", ["budgetgate"], minute=i) for i in range(4)]
                          + [_mention(10 + i, "x #BudgetBXL", ["budgetbxl"]) for i in range(5)]
                          + [_mention(20 + i, "x #rare", ["rare"], author="same") for i in range(5)])
-    alerts = detect.detect_hashtags(today, hist, 28, DAY)
+    alerts = detect.detect_hashtags(today, detect.token_counts(hist), 28, DAY)
     assert [a["subject"] for a in alerts] == ["#budgetgate"]  # #rare: one author only
     assert alerts[0]["evidence_post_ids"] == ["x:0", "x:1", "x:2", "x:3"]
-    assert detect.detect_hashtags(today, hist, 3, DAY) == []  # too little history to call anything new
+    assert detect.detect_hashtags(today, detect.token_counts(hist), 3, DAY) == []  # too little history to call anything new
 
 
 def _campaign_text(k):
@@ -160,7 +160,7 @@ def test_crisis_words_per_language():
                        _mention(5, "Bombendrohung im Parlament", lang="de")])
     assert detect.crisis_flags(df).tolist() == [True, True, False, True, True]
     burst = pd.DataFrame([_mention(i, f"Incendie au parlement, évacuation {i}", minute=i) for i in range(12)])
-    alerts = detect.detect_crisis(burst, pd.DataFrame(columns=detect.MENTION_COLUMNS), 28, DAY)
+    alerts = detect.detect_crisis(burst, detect.token_counts(pd.DataFrame()), 28, DAY)
     assert [a["detector"] for a in alerts] == ["crisis_words"] and alerts[0]["observed"] == 12
 
 
@@ -230,6 +230,27 @@ def test_detect_day_is_idempotent(event_lake, tmp_path):
     assert again.drop(["run_id"]).equals(before.drop(["run_id"]))
 
 
+def test_history_is_read_one_day_at_a_time_and_sums_to_the_whole(event_lake):
+    """The detectors' 28 days are token counts summed day by day (one day's texts in memory at a
+    time): the same counts as over the 28 days' mentions at once."""
+    from listening.schema import MENTIONS
+
+    root, _, _ = event_lake
+    day = date(2026, 11, 13)
+    past, days = detect.history_tokens(root, day)
+    assert days == [date(2026, 11, 2) + timedelta(days=k) for k in range(11)]
+    whole = pd.concat([lake.read_partition(root, MENTIONS, dt=d).to_pandas() for d in days], ignore_index=True)
+    expected = detect.token_counts(whole)
+    key = ["topic", "kind", "token"]
+    got = past.sort_values(key).reset_index(drop=True)
+    assert got.equals(expected.sort_values(key).reset_index(drop=True))
+    assert set(got["kind"]) == {"hashtag", "term", "crisis"}
+    # what a reader can check by hand: the posts of a topic tagged #ClimatBXL over those days
+    climat = whole[whole["topics"].map(lambda t: "climate-bill" in t) & whole["hashtags"].map(lambda h: "climatbxl" in h)]
+    [n] = got[(got["topic"] == "climate-bill") & (got["kind"] == "hashtag") & (got["token"] == "climatbxl")]["posts"]
+    assert n == len(climat) > 0
+
+
 def test_empty_day_and_no_history_raise_nothing():
     from listening.schema import MENTIONS, METRICS_DAILY, METRICS_HOURLY
 
@@ -248,23 +269,23 @@ def test_emerging_words_grouped_with_first_posts_and_ordinary_words_quiet():
     one_voice = [_mention(100 + i, "Boycott boycott boycott", author="same", minute=i) for i in range(12)]
     few = [_mention(200 + i, "inondation au sous-sol", minute=i) for i in range(4)]   # under the floor
     today = pd.DataFrame(ordinary + event + one_voice + few)
-    alerts = detect.detect_terms(today, hist, 28, DAY)
+    alerts = detect.detect_terms(today, detect.token_counts(hist), 28, DAY)
     assert len(alerts) == 1   # fuite, documents, confidentiels: one alert; budget, parlement: not new
     a = alerts[0]
     assert a["detector"] == "emerging_term" and a["subject"] in {"fuite", "documents", "confidentiels"}
     assert a["evidence_post_ids"] == ["x:0", "x:1", "x:2", "x:3", "x:4"] and a["observed"] == 12
     assert "Seen in the same posts" in a["evidence"]
-    fr = detect.detect_terms(today, hist, 28, DAY, lang="fr")[0]
+    fr = detect.detect_terms(today, detect.token_counts(hist), 28, DAY, lang="fr")[0]
     assert fr["title"].startswith("Nouveau mot « ") and "12 messages de 12 comptes" in fr["title"]
     assert "Vus dans les mêmes messages" in fr["evidence"] and fr["alert_id"] == a["alert_id"]
-    assert detect.detect_terms(today, hist, 3, DAY) == []
+    assert detect.detect_terms(today, detect.token_counts(hist), 3, DAY) == []
 
 
 def test_titles_follow_the_digest_language():
     hist = pd.DataFrame([_mention(1000 + i, "budget", ["budgetbxl"]) for i in range(50)])
     today = pd.DataFrame([_mention(i, "scandale #BudgetGate", ["budgetgate"], minute=i) for i in range(4)])
-    en = detect.detect_hashtags(today, hist, 28, DAY)[0]
-    fr = detect.detect_hashtags(today, hist, 28, DAY, lang="fr")[0]
+    en = detect.detect_hashtags(today, detect.token_counts(hist), 28, DAY)[0]
+    fr = detect.detect_hashtags(today, detect.token_counts(hist), 28, DAY, lang="fr")[0]
     assert en["title"] == "New hashtag #budgetgate: 4 posts by 4 accounts"
     assert fr["title"] == "Nouveau hashtag #budgetgate : 4 messages de 4 comptes"
     assert "aucun message du sujet des 28 jours précédents" in fr["evidence"]

@@ -249,6 +249,51 @@ def read_history(root: Path, day: date, ds, columns: list[str], days: int = HIST
     return df, present
 
 
+TOKEN_COLUMNS = ["topic", "kind", "token", "posts"]
+
+
+def token_counts(mentions: pd.DataFrame, path: str | None = None) -> pd.DataFrame:
+    """What the emerging-issue detectors remember of a day: per topic, the posts using each hashtag
+    (kind "hashtag"), each word ("term", listening.metrics.terms) and the posts holding a crisis word
+    ("crisis", token "")."""
+    if mentions.empty:
+        return pd.DataFrame({c: pd.Series(dtype="int64" if c == "posts" else object) for c in TOKEN_COLUMNS})
+    posts = explode_topics(_with_terms(mentions))
+    out = []
+    for kind, col in (("hashtag", "hashtags"), ("term", "terms")):
+        t = posts[["topic"]].assign(token=[sorted(set(v)) if v is not None else [] for v in posts[col]])
+        t = t.explode("token").dropna(subset=["token"])
+        c = t.groupby(["topic", "token"]).size().rename("posts").reset_index()
+        out.append(c.assign(kind=kind))
+    flags = crisis_flags(posts, path or str(CRISIS_WORDS))
+    c = posts[flags].groupby("topic").size().rename("posts").reset_index()
+    out.append(c.assign(kind="crisis", token=""))
+    return pd.concat(out, ignore_index=True)[TOKEN_COLUMNS].astype({"posts": "int64"})
+
+
+def history_tokens(root: Path, day: date, days: int = HISTORY_DAYS) -> tuple[pd.DataFrame, list[date]]:
+    """token_counts of the published mentions of the `days` days before `day`, summed, and which days
+    exist. One day's texts in memory at a time: at 1M posts a day, 28 days of texts would not fit."""
+    frames, present = [], []
+    for k in range(days, 0, -1):
+        d = day - timedelta(days=k)
+        p = lake.partition_dir(root, MENTIONS, dt=d) / lake.PART
+        if p.exists():
+            frames.append(token_counts(_read_columns(p, ["text", "lang", "hashtags", "topics"]).to_pandas()))
+            present.append(d)
+    if not frames:
+        return token_counts(pd.DataFrame()), present
+    past = pd.concat(frames, ignore_index=True).groupby(["topic", "kind", "token"], as_index=False)["posts"].sum()
+    return past[TOKEN_COLUMNS], present
+
+
+def _past(past: pd.DataFrame, kind: str) -> dict[tuple[str, str], int]:
+    if past is None or past.empty:
+        return {}
+    p = past[past["kind"] == kind]
+    return dict(zip(zip(p["topic"], p["token"]), p["posts"].astype(int)))
+
+
 def explode_topics(mentions: pd.DataFrame) -> pd.DataFrame:
     if mentions.empty:
         return mentions.assign(topic=pd.Series(dtype=object))
@@ -402,13 +447,13 @@ def detect_sentiment(daily_today: pd.DataFrame, daily_history: pd.DataFrame, men
 
 # ---- emerging hashtag ------------------------------------------------------------------------
 
-def _emerging(today: pd.DataFrame, past: pd.DataFrame | None, col: str, detector: str, history_days: int,
+def _emerging(today: pd.DataFrame, past_counts: dict, col: str, detector: str, history_days: int,
               day: date, min_posts: int, min_authors: int, growth: float, growth_min_posts: int,
               lang: str, group: bool = False) -> list[dict]:
     """Tokens (hashtags or words, one column of lists) new to a topic or growing far faster than before.
 
-    `today` and `past` have one row per post and topic; `col` holds each post's tokens (each
-    token counted once per post). New: in >= min_posts posts by >= min_authors accounts and in
+    `today` has one row per post and topic; `col` holds each post's tokens (each token counted once
+    per post); `past_counts` the posts of each (topic, token) over the history. New: in >= min_posts posts by >= min_authors accounts and in
     none of the topic's posts of the history. Growing: >= growth_min_posts posts (and
     min_authors accounts) at >= growth x (28-day daily rate + 1). Evidence: the first posts.
 
@@ -421,11 +466,6 @@ def _emerging(today: pd.DataFrame, past: pd.DataFrame | None, col: str, detector
     today = today.explode(col).dropna(subset=[col])
     if today.empty:
         return found
-    past_counts = {}
-    if past is not None and not past.empty:
-        past = past.assign(**{col: [sorted(set(v)) if v is not None else [] for v in past[col]]})
-        past = past.explode(col).dropna(subset=[col])
-        past_counts = past.groupby(["topic", col]).size().to_dict()
     # Only tokens with enough posts today are worth a look (words: most of them are not).
     sizes = today.groupby(["topic", col])["post_id"].transform("size")
     today = today[sizes >= min_posts]
@@ -480,14 +520,13 @@ def _emerging(today: pd.DataFrame, past: pd.DataFrame | None, col: str, detector
     return alerts
 
 
-def detect_hashtags(mentions: pd.DataFrame, history: pd.DataFrame, history_days: int, day: date,
+def detect_hashtags(mentions: pd.DataFrame, past: pd.DataFrame, history_days: int, day: date,
                     th: Thresholds = DEFAULT, lang: str = "en") -> list[dict]:
     """Hashtags new to a topic (none in 28 days) or growing far faster than their 28-day rate."""
     today = explode_topics(mentions)
     if today.empty or history_days < MIN_HISTORY_DAYS:
         return []
-    past = explode_topics(history) if not history.empty else None
-    return _emerging(today, past, "hashtags", "emerging_hashtag", history_days, day, th.hashtag_min_posts,
+    return _emerging(today, _past(past, "hashtag"), "hashtags", "emerging_hashtag", history_days, day, th.hashtag_min_posts,
                      th.hashtag_min_authors, th.hashtag_growth, th.hashtag_growth_min_posts, lang)
 
 
@@ -497,7 +536,7 @@ def _with_terms(posts: pd.DataFrame) -> pd.DataFrame:
     return posts.assign(terms=[terms(t or "") for t in posts["text"]])
 
 
-def detect_terms(mentions: pd.DataFrame, history: pd.DataFrame, history_days: int, day: date,
+def detect_terms(mentions: pd.DataFrame, past: pd.DataFrame, history_days: int, day: date,
                  th: Thresholds = DEFAULT, lang: str = "en") -> list[dict]:
     """Words (listening.metrics.terms: stop words of FR/NL/EN/DE, hashtags, handles and links
     aside) new to a topic or growing far faster than their 28-day rate; same logic as hashtags
@@ -505,8 +544,7 @@ def detect_terms(mentions: pd.DataFrame, history: pd.DataFrame, history_days: in
     if mentions.empty or history_days < MIN_HISTORY_DAYS:
         return []
     today = explode_topics(_with_terms(mentions))
-    past = explode_topics(_with_terms(history)) if not history.empty else None
-    return _emerging(today, past, "terms", "emerging_term", history_days, day, th.term_min_posts,
+    return _emerging(today, _past(past, "term"), "terms", "emerging_term", history_days, day, th.term_min_posts,
                      th.term_min_authors, th.term_growth, th.term_growth_min_posts, lang, group=True)
 
 
@@ -680,7 +718,7 @@ def crisis_flags(mentions: pd.DataFrame, path: str = str(CRISIS_WORDS)) -> np.nd
     return flags
 
 
-def detect_crisis(mentions: pd.DataFrame, history: pd.DataFrame, history_days: int, day: date,
+def detect_crisis(mentions: pd.DataFrame, past: pd.DataFrame, history_days: int, day: date,
                   th: Thresholds = DEFAULT, path: str = str(CRISIS_WORDS), lang: str = "en") -> list[dict]:
     """Hours where posts with crisis words outnumber what the topic's own 28 days explain."""
     alerts = []
@@ -692,10 +730,8 @@ def detect_crisis(mentions: pd.DataFrame, history: pd.DataFrame, history_days: i
     if today.empty:
         return alerts
     rate = {}
-    if not history.empty and history_days:
-        past = explode_topics(history)
-        past = past.assign(crisis=crisis_flags(past, path))
-        rate = (past[past["crisis"]].groupby("topic").size() / (24 * history_days)).to_dict()
+    if history_days:  # past: token_counts with this crisis word list
+        rate = {topic: n / (24 * history_days) for (topic, _), n in _past(past, "crisis").items()}
     today["h"] = today["created_at"].dt.floor("h")
     for topic, g in today.groupby("topic"):
         mu = max(rate.get(topic, 0.0), 0.1)
@@ -737,7 +773,7 @@ def detect_crisis(mentions: pd.DataFrame, history: pd.DataFrame, history_days: i
 
 def detect(day: date, mentions: pd.DataFrame, hourly_today: pd.DataFrame, daily_today: pd.DataFrame,
            hourly_history: pd.DataFrame, hourly_days: list[date], daily_history: pd.DataFrame,
-           mentions_history: pd.DataFrame, mention_days: int, th: Thresholds = DEFAULT,
+           past_tokens: pd.DataFrame, mention_days: int, th: Thresholds = DEFAULT,
            detectors: tuple[str, ...] | None = None, lang: str = "en") -> list[dict]:
     """Every detector over one day; alert rows sorted by window and id, one per alert id.
 
@@ -750,13 +786,13 @@ def detect(day: date, mentions: pd.DataFrame, hourly_today: pd.DataFrame, daily_
     if "sentiment_drop" in want:
         out += detect_sentiment(daily_today, daily_history, mentions, day, th, lang=lang)
     if "emerging_hashtag" in want:
-        out += detect_hashtags(mentions, mentions_history, mention_days, day, th, lang=lang)
+        out += detect_hashtags(mentions, past_tokens, mention_days, day, th, lang=lang)
     if "emerging_term" in want:
-        out += detect_terms(mentions, mentions_history, mention_days, day, th, lang=lang)
+        out += detect_terms(mentions, past_tokens, mention_days, day, th, lang=lang)
     if "coordinated_copies" in want:
         out += detect_copies(mentions, day, th, lang=lang)
     if "crisis_words" in want:
-        out += detect_crisis(mentions, mentions_history, mention_days, day, th, lang=lang)
+        out += detect_crisis(mentions, past_tokens, mention_days, day, th, lang=lang)
     unique = {}
     for a in out:
         if a["alert_id"] not in unique or a["score"] > unique[a["alert_id"]]["score"]:
@@ -770,13 +806,12 @@ def inputs_from_lake(root: Path, day: date, mentions: pa.Table, hourly: pa.Table
 
     hist_h, days_h = read_history(root, day, METRICS_HOURLY, ["topic", "hour", "posts"])
     hist_d, _ = read_history(root, day, METRICS_DAILY, ["topic", "positive", "neutral", "negative"])
-    hist_m, days_m = read_history(root, day, MENTIONS, ["post_id", "created_at", "author_key", "text", "lang",
-                                                          "hashtags", "topics", "is_repost"])
+    past_tokens, days_m = history_tokens(root, day)
     return {"day": day, "mentions": mentions.select(MENTION_COLUMNS).to_pandas(),
             "hourly_today": hourly.select(["topic", "hour", "posts"]).to_pandas(),
             "daily_today": daily.select(["topic", "positive", "neutral", "negative"]).to_pandas(),
             "hourly_history": hist_h, "hourly_days": days_h, "daily_history": hist_d,
-            "mentions_history": hist_m, "mention_days": len(days_m)}
+            "past_tokens": past_tokens, "mention_days": len(days_m)}
 
 
 def _staged_or_published(run, ds) -> pa.Table:
