@@ -144,6 +144,93 @@ def airflow_home(airflow_db: Path, home: Path) -> Path:
     return home
 
 
+class Background:
+    """A command run in a thread, started on demand and waited for by the tests that check it."""
+
+    def __init__(self, args: list[str], env: dict, timeout: float):
+        self.args, self.env, self.timeout = args, env, timeout
+        self.thread = None
+        self.t0 = self.seconds = self.result = self.error = None
+
+    def start(self) -> "Background":
+        import threading
+        import time
+
+        if self.thread is None:
+            self.t0 = time.monotonic()
+            self.thread = threading.Thread(target=self._run, daemon=True)
+            self.thread.start()
+        return self
+
+    def _run(self):
+        import subprocess
+        import time
+
+        try:
+            self.result = subprocess.run(self.args, env=self.env, capture_output=True, text=True,
+                                         timeout=self.timeout)
+        except Exception as e:  # noqa: BLE001 - raised in the test that waits
+            self.error = e
+        self.seconds = time.monotonic() - self.t0
+
+    def wait(self):
+        """The CompletedProcess (started now if nobody started it)."""
+        self.start().thread.join()
+        if self.error is not None:
+            raise self.error
+        return self.result
+
+
+# The pseudonym key of the embedded sample-day run: an Airflow variable there (as an operator
+# keeps it), VIGIE_PSEUDONYM_KEY for the Celery workers whose rows are compared with it.
+EMBEDDED_KEY = "k3y-0f-the-pseud0nyms-9b1f2"
+
+
+@pytest.fixture(scope="session")
+def embedded_runs(tmp_path_factory, airflow_db):
+    """`airflow dags test` runs shared by test_dags and test_celery_stack, each with its own
+    AIRFLOW_HOME and lake, run in the background (`.run.start()`, `.run.wait()`):
+
+    - "sample": the nightly run of the bundled sample's third day (the same run both modules
+      check: one costs tens of seconds), the pseudonym key EMBEDDED_KEY as an Airflow variable;
+      started by the test that needs it first (the Celery test times its own run without it on
+      VIGIE_IT_SEQUENTIAL=1);
+    - "bad_config": a run with a wrong watchlists.yml, started with the fixture (it mostly sleeps
+      in dag.test()'s one-second loop while the failure reaches the tasks downstream, so it
+      overlaps other work well).
+    """
+    import shutil
+    from datetime import date, timedelta
+    from types import SimpleNamespace
+
+    airflow = str(AIRFLOW_BIN) if AIRFLOW_BIN.exists() else "airflow"
+    day = date.fromisoformat(json.loads((SAMPLE / "truth.json").read_text())["start"]) + timedelta(days=2)
+    runs = {}
+
+    base = tmp_path_factory.mktemp("embedded-sample-day")
+    lake, home = base / "lake", airflow_home(airflow_db, base / "airflow")
+    env = env_for(lake, SAMPLE_IMPORT, home)
+    del env["VIGIE_PSEUDONYM_KEY"]
+    env["AIRFLOW_VAR_VIGIE_PSEUDONYM_KEY"] = EMBEDDED_KEY
+    runs["sample"] = SimpleNamespace(day=day, lake=lake, home=home, run=Background(
+        [airflow, "dags", "test", "listening_nightly", (day + timedelta(days=1)).isoformat()], env, 900))
+
+    base = tmp_path_factory.mktemp("embedded-bad-config")
+    cfg = base / "config"
+    shutil.copytree(CONFIG, cfg)
+    text = (cfg / "watchlists.yml").read_text().replace("team: greffe", "team: nobody", 1)
+    (cfg / "watchlists.yml").write_text(text)
+    lake, home = base / "lake", airflow_home(airflow_db, base / "airflow")
+    env = env_for(lake, SAMPLE_IMPORT, home)
+    env["VIGIE_CONFIG_DIR"] = str(cfg)
+    runs["bad_config"] = SimpleNamespace(day=None, lake=lake, home=home, run=Background(
+        [airflow, "dags", "test", "listening_nightly", "2026-11-04"], env, 240).start())
+    yield runs
+    for r in runs.values():
+        if r.run.thread is not None:
+            r.run.thread.join()
+
+
 def _strings(value):
     if isinstance(value, str):
         yield value

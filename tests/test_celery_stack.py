@@ -30,7 +30,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import REPO, SAMPLE, SAMPLE_IMPORT, airflow_home, env_for
+from conftest import EMBEDDED_KEY, REPO, SAMPLE, SAMPLE_IMPORT, env_for
 
 PG_HOST, PG_PORT = "127.0.0.1", 5432
 REDIS_HOST, REDIS_PORT = "127.0.0.1", 6379
@@ -238,7 +238,7 @@ def _rows(table, key):
 
 
 @pytest.mark.slow
-def test_nightly_run_on_two_celery_workers(tmp_path, backends, airflow_db, monkeypatch):
+def test_nightly_run_on_two_celery_workers(tmp_path, backends, embedded_runs, monkeypatch):
     """The workers share the lake through object storage, as on several machines (compose: MinIO)."""
     pytest.importorskip("moto.server")
     from fakes.s3 import s3_server, use
@@ -246,10 +246,10 @@ def test_nightly_run_on_two_celery_workers(tmp_path, backends, airflow_db, monke
 
     with s3_server("vigie-celery") as (bucket, s3_env):
         use(s3_env, monkeypatch)
-        _nightly_on_celery(tmp_path, backends, lake.at(f"{bucket}/lake"), s3_env, airflow_db)
+        _nightly_on_celery(tmp_path, backends, lake.at(f"{bucket}/lake"), s3_env, embedded_runs["sample"])
 
 
-def _nightly_on_celery(tmp_path, backends, cel_lake, s3_env, airflow_db):
+def _nightly_on_celery(tmp_path, backends, cel_lake, s3_env, reference):
     from listening import lake
     from listening.schema import MENTIONS, METRICS_DAILY
 
@@ -259,20 +259,22 @@ def _nightly_on_celery(tmp_path, backends, cel_lake, s3_env, airflow_db):
     day = date.fromisoformat(start) + timedelta(days=2)
     procs = Processes(tmp_path / "logs")
     try:
-        # The embedded reference run (SQLite, `airflow dags test`), in the background meanwhile
-        # (after the Celery run with VIGIE_IT_SEQUENTIAL=1, to time that run alone).
-        ref_lake, ref_home = tmp_path / "ref" / "lake", airflow_home(airflow_db, tmp_path / "ref" / "airflow")
-        ref_env = env_for(ref_lake, SAMPLE_IMPORT, ref_home)
-        ref_args = [AIRFLOW, "dags", "test", DAG_ID, (day + timedelta(days=1)).isoformat()]
+        # The embedded reference run (SQLite, `airflow dags test` of the same day, the one
+        # test_dags checks: conftest's embedded_runs), in the background meanwhile (after the
+        # Celery run with VIGIE_IT_SEQUENTIAL=1, to time that run alone).
+        assert reference.day == day
+        ref_lake = reference.lake
         sequential = os.environ.get("VIGIE_IT_SEQUENTIAL") == "1"
+        ref_when = "before" if reference.run.thread is not None else "after" if sequential else "meanwhile"
         if not sequential:
-            ref = procs.start("reference", ref_args, ref_env)
+            reference.run.start()
 
         # The stack: one metadata database on PostgreSQL, Redis as broker.
         port = _free_port()
         home = tmp_path / "celery" / "airflow"
         env = dict(_celery_env(env_for(cel_lake, SAMPLE_IMPORT, home), backends, port), **s3_env)
         env["VIGIE_START_DATE"] = day.isoformat()  # the first catch-up run is that day's
+        env["VIGIE_PSEUDONYM_KEY"] = EMBEDDED_KEY  # the reference's key (an Airflow variable there)
         migrate = subprocess.run([AIRFLOW, "db", "migrate"], env=env, capture_output=True, text=True, cwd=REPO)
         assert migrate.returncode == 0, (migrate.stdout + migrate.stderr)[-4000:]
         timings["db_migrate_s"] = time.monotonic() - t0
@@ -337,15 +339,16 @@ def _nightly_on_celery(tmp_path, backends, cel_lake, s3_env, airflow_db):
         tasks = {t[0]: {"worker": t[2], "seconds": round(float(t[4]) - float(t[3]), 1)} for t in tis}
 
         # The same datasets as the embedded run, row for row.
-        if sequential:
+        if reference.run.thread is None:
             t_ref = time.monotonic()
-            ref = procs.start("reference", ref_args, ref_env)
-        try:
-            ref.wait(timeout=max(10.0, RUN_TIMEOUT - (time.monotonic() - t0)))
-        except subprocess.TimeoutExpired:
-            raise AssertionError("the embedded run did not finish:\n" + procs.tail("reference"))
-        assert ref.returncode == 0 and "state=success" in procs.tail("reference", 200_000), procs.tail("reference")
-        if sequential:
+            reference.run.start()
+        reference.run.thread.join(timeout=max(10.0, RUN_TIMEOUT - (time.monotonic() - t0)))
+        if reference.run.thread.is_alive():
+            raise AssertionError("the embedded run did not finish")
+        ref = reference.run.wait()
+        ref_log = ref.stdout + ref.stderr
+        assert ref.returncode == 0 and "state=success" in ref_log, ref_log[-3000:]
+        if ref_when == "after":
             timings["embedded_run_s"] = time.monotonic() - t_ref
         for ds, key in ((MENTIONS, ("post_id",)), (METRICS_DAILY, ("topic",))):
             got, want = lake.read_partition(cel_lake, ds, dt=day), lake.read_partition(ref_lake, ds, dt=day)
@@ -357,7 +360,7 @@ def _nightly_on_celery(tmp_path, backends, cel_lake, s3_env, airflow_db):
         timings["test_wall_s"] = time.monotonic() - t0
         mentions = lake.read_partition(cel_lake, MENTIONS, dt=day).num_rows
         report = {"day": day.isoformat(), "workers": 2, "concurrency": 1, "mentions": mentions, "lake": str(cel_lake),
-                  "reference_run": "after" if sequential else "meanwhile",
+                  "reference_run": ref_when,
                   **{k: round(v, 1) for k, v in timings.items()}, "tasks": tasks}
         (tmp_path / "timings.json").write_text(json.dumps(report, indent=1))
         print("\ncelery stack timings:", json.dumps(report, indent=1))

@@ -1,16 +1,13 @@
 """The DAG files import, form the expected graph, and run a sample day under Airflow's own runner."""
 from __future__ import annotations
 
-import shutil
 import subprocess
 import sys
-import threading
-import time
 from datetime import date, timedelta
 
 import pytest
 
-from conftest import REPO, SAMPLE_IMPORT, env_for, everything_in
+from conftest import EMBEDDED_KEY, REPO, SAMPLE_IMPORT, env_for, everything_in
 from listening import lake
 from listening.schema import MENTIONS, METRICS_DAILY
 
@@ -59,81 +56,27 @@ def test_dag_parsing_stays_light(name):
     assert [line for line in out.stdout.splitlines() if line.startswith("HEAVY:")] == ["HEAVY:"]
 
 
-SECRET = "k3y-0f-the-pseud0nyms-9b1f2"
-
-
-class Background:
-    """A command run in a thread: started now, waited for by the test that checks it."""
-
-    def __init__(self, args: list[str], env: dict, timeout: float):
-        self.t0, self.seconds, self.result, self.error = time.monotonic(), None, None, None
-        self.thread = threading.Thread(target=self._run, args=(args, env, timeout), daemon=True)
-        self.thread.start()
-
-    def _run(self, args, env, timeout):
-        try:
-            self.result = subprocess.run(args, env=env, capture_output=True, text=True, timeout=timeout)
-        except Exception as e:  # noqa: BLE001 - raised in the test that waits
-            self.error = e
-        self.seconds = time.monotonic() - self.t0
-
-    def wait(self) -> subprocess.CompletedProcess:
-        self.thread.join()
-        if self.error is not None:
-            raise self.error
-        return self.result
-
-
 @pytest.fixture(scope="module")
-def airflow_runs(tmp_path_factory, sample_truth, airflow_db):
-    """Both `airflow dags test` runs of this module, started together, each with its own
-    AIRFLOW_HOME and lake: the failing run spends most of its time in dag.test()'s one-second
-    waits while the failure reaches the 13 tasks downstream, the sample day's run computes."""
-    from conftest import CONFIG, airflow_home
-
-    manifest, _ = sample_truth
-    day = date.fromisoformat(manifest["start"]) + timedelta(days=2)
-    airflow = str(REPO / ".venv" / "bin" / "airflow") if (REPO / ".venv" / "bin" / "airflow").exists() else "airflow"
-    runs = {}
-
-    # The sample day. The pseudonym key as an operator keeps it: an Airflow variable (a secrets
-    # backend in production).
-    base = tmp_path_factory.mktemp("sample-day")
-    lake_root, home = base / "lake", airflow_home(airflow_db, base / "airflow")
-    env = env_for(lake_root, SAMPLE_IMPORT, home)
-    del env["VIGIE_PSEUDONYM_KEY"]
-    env["AIRFLOW_VAR_VIGIE_PSEUDONYM_KEY"] = SECRET
-    runs["sample"] = (day, lake_root, home, Background(
-        [airflow, "dags", "test", "listening_nightly", (day + timedelta(days=1)).isoformat()], env, 900))
-
-    # A wrong watchlists.yml.
-    base = tmp_path_factory.mktemp("bad-config")
-    cfg = base / "config"
-    shutil.copytree(CONFIG, cfg)
-    text = (cfg / "watchlists.yml").read_text().replace("team: greffe", "team: nobody", 1)
-    (cfg / "watchlists.yml").write_text(text)
-    lake_root, home = base / "lake", airflow_home(airflow_db, base / "airflow")
-    env = env_for(lake_root, SAMPLE_IMPORT, home)
-    env["VIGIE_CONFIG_DIR"] = str(cfg)
-    runs["bad_config"] = (None, lake_root, home, Background(
-        [airflow, "dags", "test", "listening_nightly", "2026-11-04"], env, 240))
-    yield runs
-    for *_, run in runs.values():
-        run.thread.join()
+def airflow_runs(embedded_runs):
+    """Both `airflow dags test` runs (conftest), started together if no earlier test started them."""
+    for r in embedded_runs.values():
+        r.run.start()
+    return embedded_runs
 
 
 @pytest.mark.slow
 def test_sample_day_runs_under_airflow(airflow_runs, sample_truth):
     """`airflow dags test` on one bundled sample day, checked against the simulator's truth."""
     manifest, truth = sample_truth
-    day, lake_root, home, run = airflow_runs["sample"]
-    res = run.wait()
+    r = airflow_runs["sample"]
+    day, lake_root, home = r.day, r.lake, r.home
+    res = r.run.wait()
     log = res.stdout + res.stderr
     assert res.returncode == 0 and "state=success" in log, log[-4000:]
     # The key reached the run (pseudonyms made with it), and no log, dataset, report or e-mail holds it.
     from listening import privacy
 
-    secret = SECRET
+    secret = EMBEDDED_KEY
     assert not (lake_root / "_secrets").exists()
     keys = set(lake.read_partition(lake_root, MENTIONS, dt=day)["author_key"].to_pylist())
     raw = lake.read_dataset(lake_root, "raw").select(["platform", "author_id"]).to_pylist()
@@ -163,7 +106,8 @@ def test_sample_day_runs_under_airflow(airflow_runs, sample_truth):
 @pytest.mark.slow
 def test_bad_config_fails_the_run_at_once_with_the_file_and_line(airflow_runs):
     """No retry loop on a deterministic error: the run fails, saying where the problem is."""
-    _, lake_root, _, run = airflow_runs["bad_config"]
+    run = airflow_runs["bad_config"].run
+    lake_root = airflow_runs["bad_config"].lake
     res = run.wait()
     log = res.stdout + res.stderr
     assert "state=failed" in log
