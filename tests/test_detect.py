@@ -2,6 +2,7 @@
 simulated corpus run through the pipeline (the planted events are found on their day)."""
 from __future__ import annotations
 
+import shutil
 from datetime import date, datetime, timedelta, timezone
 from pathlib import Path
 
@@ -230,24 +231,31 @@ def test_detect_day_is_idempotent(event_lake, tmp_path):
     assert again.drop(["run_id"]).equals(before.drop(["run_id"]))
 
 
-def test_history_is_read_one_day_at_a_time_and_sums_to_the_whole(event_lake):
-    """The detectors' 28 days are token counts summed day by day (one day's texts in memory at a
-    time): the same counts as over the 28 days' mentions at once."""
-    from listening.schema import MENTIONS
+def test_history_is_the_days_topic_tokens_summed(event_lake, tmp_path):
+    """The detectors' 28 days are the days' topic_tokens (staged by detect_day), summed: the same
+    counts as over the 28 days' mentions at once. A day published without them (an older lake) is
+    counted from its mentions, one day's texts in memory at a time."""
+    from listening.schema import MENTIONS, TOPIC_TOKENS
 
     root, _, _ = event_lake
     day = date(2026, 11, 13)
-    past, days = detect.history_tokens(root, day)
-    assert days == [date(2026, 11, 2) + timedelta(days=k) for k in range(11)]
+    days = [date(2026, 11, 2) + timedelta(days=k) for k in range(11)]
+    assert all(lake.read_partition(root, TOPIC_TOKENS, dt=d).num_rows > 0 for d in days)
     whole = pd.concat([lake.read_partition(root, MENTIONS, dt=d).to_pandas() for d in days], ignore_index=True)
     expected = detect.token_counts(whole)
+    assert set(expected["kind"]) == {"hashtag", "term", "crisis"}
+    copy = tmp_path / "lake"
+    shutil.copytree(root, copy)
+    for d in days[::2]:
+        shutil.rmtree(lake.partition_dir(copy, TOPIC_TOKENS, dt=d))
     key = ["topic", "kind", "token"]
-    got = past.sort_values(key).reset_index(drop=True)
-    assert got.equals(expected.sort_values(key).reset_index(drop=True))
-    assert set(got["kind"]) == {"hashtag", "term", "crisis"}
+    for where in (root, copy):
+        past, present = detect.history_tokens(where, day)
+        assert present == days
+        assert past.sort_values(key).reset_index(drop=True).equals(expected.sort_values(key).reset_index(drop=True))
     # what a reader can check by hand: the posts of a topic tagged #ClimatBXL over those days
     climat = whole[whole["topics"].map(lambda t: "climate-bill" in t) & whole["hashtags"].map(lambda h: "climatbxl" in h)]
-    [n] = got[(got["topic"] == "climate-bill") & (got["kind"] == "hashtag") & (got["token"] == "climatbxl")]["posts"]
+    [n] = past[(past["topic"] == "climate-bill") & (past["kind"] == "hashtag") & (past["token"] == "climatbxl")]["posts"]
     assert n == len(climat) > 0
 
 

@@ -252,35 +252,53 @@ def read_history(root: Path, day: date, ds, columns: list[str], days: int = HIST
 TOKEN_COLUMNS = ["topic", "kind", "token", "posts"]
 
 
-def token_counts(mentions: pd.DataFrame, path: str | None = None) -> pd.DataFrame:
-    """What the emerging-issue detectors remember of a day: per topic, the posts using each hashtag
-    (kind "hashtag"), each word ("term", listening.metrics.terms) and the posts holding a crisis word
-    ("crisis", token "")."""
+KINDS = ("hashtag", "term", "crisis")
+
+
+def token_counts(mentions: pd.DataFrame, kinds: tuple[str, ...] = KINDS) -> pd.DataFrame:
+    """What the emerging-issue detectors remember of a day (the topic_tokens dataset): per topic, the
+    posts using each hashtag (kind "hashtag"), each word ("term", listening.metrics.terms) and the
+    posts holding a crisis word ("crisis", token "")."""
     if mentions.empty:
         return pd.DataFrame({c: pd.Series(dtype="int64" if c == "posts" else object) for c in TOKEN_COLUMNS})
-    posts = explode_topics(_with_terms(mentions))
+    posts = explode_topics(_with_terms(mentions) if "term" in kinds else mentions)
     out = []
     for kind, col in (("hashtag", "hashtags"), ("term", "terms")):
+        if kind not in kinds:
+            continue
         t = posts[["topic"]].assign(token=[sorted(set(v)) if v is not None else [] for v in posts[col]])
         t = t.explode("token").dropna(subset=["token"])
         c = t.groupby(["topic", "token"]).size().rename("posts").reset_index()
         out.append(c.assign(kind=kind))
-    flags = crisis_flags(posts, path or str(CRISIS_WORDS))
-    c = posts[flags].groupby("topic").size().rename("posts").reset_index()
-    out.append(c.assign(kind="crisis", token=""))
-    return pd.concat(out, ignore_index=True)[TOKEN_COLUMNS].astype({"posts": "int64"})
+    if "crisis" in kinds:
+        flags = crisis_flags(posts)
+        c = posts[flags].groupby("topic").size().rename("posts").reset_index()
+        out.append(c.assign(kind="crisis", token=""))
+    frame = pd.concat(out, ignore_index=True)[TOKEN_COLUMNS].astype({"posts": "int64"})
+    return frame.sort_values(["topic", "kind", "token"], ignore_index=True)
 
 
-def history_tokens(root: Path, day: date, days: int = HISTORY_DAYS) -> tuple[pd.DataFrame, list[date]]:
-    """token_counts of the published mentions of the `days` days before `day`, summed, and which days
-    exist. One day's texts in memory at a time: at 1M posts a day, 28 days of texts would not fit."""
+def history_tokens(root: Path, day: date, days: int = HISTORY_DAYS,
+                   kinds: tuple[str, ...] = KINDS) -> tuple[pd.DataFrame, list[date]]:
+    """The topic_tokens of the `days` days before `day` (published mentions), summed, and which days
+    exist. A day published before topic_tokens existed is counted from its mentions, one day's
+    texts in memory at a time."""
+    from listening.schema import TOPIC_TOKENS
+
     frames, present = [], []
     for k in range(days, 0, -1):
         d = day - timedelta(days=k)
         p = lake.partition_dir(root, MENTIONS, dt=d) / lake.PART
-        if p.exists():
-            frames.append(token_counts(_read_columns(p, ["text", "lang", "hashtags", "topics"]).to_pandas()))
-            present.append(d)
+        if not p.exists():
+            continue
+        present.append(d)
+        counted = lake.partition_dir(root, TOPIC_TOKENS, dt=d) / lake.PART
+        if counted.exists():
+            t = lake.read_table(counted).to_pandas()
+            frames.append(t[t["kind"].isin(kinds)])
+        else:
+            cols = ["topics", "hashtags"] + (["text", "lang"] if set(kinds) - {"hashtag"} else [])
+            frames.append(token_counts(_read_columns(p, cols).to_pandas(), kinds))
     if not frames:
         return token_counts(pd.DataFrame()), present
     past = pd.concat(frames, ignore_index=True).groupby(["topic", "kind", "token"], as_index=False)["posts"].sum()
@@ -533,6 +551,8 @@ def detect_hashtags(mentions: pd.DataFrame, past: pd.DataFrame, history_days: in
 def _with_terms(posts: pd.DataFrame) -> pd.DataFrame:
     from listening.metrics import terms
 
+    if "terms" in posts.columns:  # detect_day tokenises the day once
+        return posts
     return posts.assign(terms=[terms(t or "") for t in posts["text"]])
 
 
@@ -840,20 +860,25 @@ def _unanswered(run) -> list[dict]:
 
 
 def detect_day(run) -> dict:
-    """Run the detectors over the run's day and stage its alerts partition (validated, then published).
+    """Run the detectors over the run's day and stage its alerts partition (validated, then published),
+    and the day's topic_tokens (what later days' detectors read of this one).
 
     An alert already in the lake for the day keeps its delivery status (a re-run does not make a
     sent alert look unsent); a new one waits for delivery as `suppressed` with the reason
     "awaiting delivery", or is suppressed because its topic is muted.
     """
     from listening import alerts as delivery
-    from listening.schema import METRICS_DAILY
+    from listening.schema import METRICS_DAILY, TOPIC_TOKENS
 
     mentions = _staged_or_published(run, MENTIONS)
     hourly = _staged_or_published(run, METRICS_HOURLY)
     daily = _staged_or_published(run, METRICS_DAILY)
-    rows = detect(**inputs_from_lake(run.lake, run.day, mentions, hourly, daily),
-                  lang=language(run.config.settings.digest_language))
+    inputs = inputs_from_lake(run.lake, run.day, mentions, hourly, daily)
+    inputs["mentions"] = _with_terms(inputs["mentions"])  # once, for the word detector and the counts
+    tokens = token_counts(inputs["mentions"])
+    lake.write_file(lake.stage_path(run.lake, run.day, TOPIC_TOKENS, dt=run.day), TOPIC_TOKENS,
+                    pa.Table.from_pandas(tokens, schema=TOPIC_TOKENS.schema, preserve_index=False))
+    rows = detect(**inputs, lang=language(run.config.settings.digest_language))
     rows += _unanswered(run)
     rows = delivery.initial_status(run, rows)
     table = pa.Table.from_pylist(rows, schema=ALERTS.schema)

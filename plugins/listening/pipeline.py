@@ -471,17 +471,15 @@ def _history(run: Run) -> tuple[dict[str, set[str]], dict[str, set[str]]]:
     """Hashtags and top terms of each topic over the 28 published days before this one."""
     from datetime import timedelta
 
+    from listening.detect import history_tokens
+
+    past, _ = history_tokens(run.lake, run.day, HISTORY_DAYS, kinds=("hashtag",))
     tags: dict[str, set[str]] = {}
+    for topic, tag in zip(past["topic"], past["token"]):
+        tags.setdefault(topic, set()).add(tag)
     words: dict[str, set[str]] = {}
     for k in range(1, HISTORY_DAYS + 1):
-        d = run.day - timedelta(days=k)
-        p = lake.partition_dir(run.lake, MENTIONS, dt=d) / lake.PART
-        if p.exists():
-            t = lake.read_table(p, columns=["topics", "hashtags"])
-            for topics, hashtags in zip(t["topics"].to_pylist(), t["hashtags"].to_pylist()):
-                for topic in topics:
-                    tags.setdefault(topic, set()).update(hashtags)
-        m = lake.read_partition(run.lake, METRICS_DAILY, dt=d)
+        m = lake.read_partition(run.lake, METRICS_DAILY, dt=run.day - timedelta(days=k))
         if m is not None:
             for topic, top in zip(m["topic"].to_pylist(), m["top_terms"].to_pylist()):
                 words.setdefault(topic, set()).update(top or [])

@@ -310,6 +310,22 @@ CAMPAIGN_DAILY = Dataset(
     ]),
 )
 
+TOPIC_TOKENS = Dataset(
+    name="topic_tokens", path="topic_tokens", partitioning=("dt",),
+    doc="Per topic and UTC day: posts using each hashtag and each word, and posts holding a crisis word. "
+        "The memory of the emerging-issue detectors and of metrics_daily's new hashtags: the days before are "
+        "read as these counts, not as their posts' texts.",
+    unique=("topic", "kind", "token"), sort=("topic", "kind", "token"),
+    schema=pa.schema([
+        _f("topic", STR, "topic name (watchlists)", False),
+        _f("kind", STR, "hashtag (lowercase, without '#'), term (a word of the text, stop words, hashtags, "
+                        "mentions and links aside) or crisis (posts holding a word of the crisis list; token '')",
+           False),
+        _f("token", STR, "the hashtag or word; '' for crisis", False),
+        _f("posts", pa.int64(), "posts of the topic that day using it (reposts included; a post counts once)", False),
+    ]),
+)
+
 QUARANTINE = Dataset(
     name="quarantine", path="quarantine", partitioning=("layer", "dt"),
     doc="Rows refused by a rule, with the rule and the reason: nothing is dropped silently.",
@@ -343,7 +359,7 @@ QUALITY = Dataset(
 
 DATASETS: dict[str, Dataset] = {d.name: d for d in
                                 (RAW, MENTIONS, AUTHORS, METRICS_HOURLY, METRICS_DAILY, ALERTS, RESPONSES, RESPONSE_METRICS,
-                                 CAMPAIGN_DAILY, QUARANTINE, QUALITY)}
+                                 CAMPAIGN_DAILY, TOPIC_TOKENS, QUARANTINE, QUALITY)}
 
 
 def empty(ds: Dataset) -> pa.Table:
