@@ -271,7 +271,7 @@ def token_counts(mentions: pd.DataFrame, kinds: tuple[str, ...] = KINDS) -> pd.D
         c = t.groupby(["topic", "token"]).size().rename("posts").reset_index()
         out.append(c.assign(kind=kind))
     if "crisis" in kinds:
-        flags = crisis_flags(posts)
+        flags = posts["crisis"].to_numpy(dtype=bool) if "crisis" in posts.columns else crisis_flags(posts)
         c = posts[flags].groupby("topic").size().rename("posts").reset_index()
         out.append(c.assign(kind="crisis", token=""))
     frame = pd.concat(out, ignore_index=True)[TOKEN_COLUMNS].astype({"posts": "int64"})
@@ -751,7 +751,8 @@ def detect_crisis(mentions: pd.DataFrame, past: pd.DataFrame, history_days: int,
     today = explode_topics(mentions)
     if today.empty:
         return alerts
-    today = today.assign(crisis=crisis_flags(today, path))
+    if "crisis" not in today.columns or path != str(CRISIS_WORDS):
+        today = today.assign(crisis=crisis_flags(today, path))
     today = today[today["crisis"] & ~today["is_repost"]]
     if today.empty:
         return alerts
@@ -880,7 +881,8 @@ def detect_day(run) -> dict:
     hourly = _staged_or_published(run, METRICS_HOURLY)
     daily = _staged_or_published(run, METRICS_DAILY)
     inputs = inputs_from_lake(run.lake, run.day, mentions, hourly, daily)
-    inputs["mentions"] = _with_terms(inputs["mentions"])  # once, for the word detector and the counts
+    m = _with_terms(inputs["mentions"])  # once, for the detectors and the counts
+    inputs["mentions"] = m.assign(crisis=crisis_flags(m))
     tokens = token_counts(inputs["mentions"])
     lake.write_file(lake.stage_path(run.lake, run.day, TOPIC_TOKENS, dt=run.day), TOPIC_TOKENS,
                     pa.Table.from_pandas(tokens, schema=TOPIC_TOKENS.schema, preserve_index=False))
