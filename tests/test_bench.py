@@ -20,6 +20,7 @@ def test_bench_harness_smoke(tmp_path):
     for stage in ("ingest", "normalise", "match", "language", "sentiment", "metrics", "validation", "parquet write"):
         assert stage in stages and stages[stage]["wall_s"] > 0
         assert stages[stage]["ratio"] > 0, f"{stage} has no bare-library comparison"
+    assert stages["detection"]["posts"] == result["mentions"] and stages["detection"]["wall_s"] > 0
     assert result["posts"] == 500 and 0 < result["mentions"] <= 500
     assert result["nightly"]["peak_rss_mb"] > 50
     text = md.read_text()

@@ -841,6 +841,14 @@ def inputs_from_lake(root: Path, day: date, mentions: pa.Table, hourly: pa.Table
             "past_tokens": past_tokens, "mention_days": len(days_m)}
 
 
+def detect_with_tokens(inputs: dict, lang: str = "en") -> tuple[list[dict], pd.DataFrame]:
+    """The day's alerts and its topic_tokens, from inputs_from_lake's inputs (the day's words and
+    crisis flags computed once, for both)."""
+    m = _with_terms(inputs["mentions"])
+    m = m.assign(crisis=crisis_flags(m))
+    return detect(**{**inputs, "mentions": m}, lang=lang), token_counts(m)
+
+
 def _staged_or_published(run, ds) -> pa.Table:
     p = lake.stage_path(run.lake, run.day, ds, dt=run.day)
     if p.exists():
@@ -880,13 +888,10 @@ def detect_day(run) -> dict:
     mentions = _staged_or_published(run, MENTIONS)
     hourly = _staged_or_published(run, METRICS_HOURLY)
     daily = _staged_or_published(run, METRICS_DAILY)
-    inputs = inputs_from_lake(run.lake, run.day, mentions, hourly, daily)
-    m = _with_terms(inputs["mentions"])  # once, for the detectors and the counts
-    inputs["mentions"] = m.assign(crisis=crisis_flags(m))
-    tokens = token_counts(inputs["mentions"])
+    rows, tokens = detect_with_tokens(inputs_from_lake(run.lake, run.day, mentions, hourly, daily),
+                                      language(run.config.settings.digest_language))
     lake.write_file(lake.stage_path(run.lake, run.day, TOPIC_TOKENS, dt=run.day), TOPIC_TOKENS,
                     pa.Table.from_pandas(tokens, schema=TOPIC_TOKENS.schema, preserve_index=False))
-    rows = detect(**inputs, lang=language(run.config.settings.digest_language))
     rows += _unanswered(run)
     rows = delivery.initial_status(run, rows)
     table = pa.Table.from_pylist(rows, schema=ALERTS.schema)
