@@ -199,3 +199,57 @@ def test_a_day_enriched_in_shards_gives_the_same_mentions(small_corpus, tmp_path
     missing.unlink()
     with pytest.raises(RuntimeError, match=f"shards missing: {missing.name}"):
         pipeline.merge_mentions(many)
+
+
+def test_a_large_day_is_validated_one_partition_at_a_time(small_corpus, tmp_path, monkeypatch):
+    """On a day larger than a shard, raw is validated platform by platform (one GX run each, so
+    the task holds one partition, not the day), with the same rules and the same row counts as one
+    batch; a bad row is still quarantined under layer=raw."""
+    import shutil
+
+    import pyarrow as pa
+
+    from conftest import CONFIG
+    from listening import quality
+    from listening.schema import QUALITY, RAW
+
+    manifest, _ = read_truth(small_corpus)
+    day = date.fromisoformat(manifest["start"])
+    monkeypatch.setenv("VIGIE_PSEUDONYM_KEY", "test-key")
+    cfg = tmp_path / "config"
+    shutil.copytree(CONFIG, cfg)
+    settings = cfg / "settings.yml"
+    settings.write_text(settings.read_text().replace("enrich_shard_posts: 250000", "enrich_shard_posts: 150"))
+    kw = dict(import_dir=str(small_corpus / "import"))
+    whole = pipeline.make_run(day, "whole", lake_dir=str(tmp_path / "whole"), **kw)
+    split = pipeline.make_run(day, "split", config_dir=str(cfg), lake_dir=str(tmp_path / "split"), **kw)
+    for run in (whole, split):
+        pipeline.ingest(run)
+    # one post of one platform made bad (a date outside the day) in the split run's raw
+    files = sorted((lake.staging_dir(split.lake, day) / RAW.path).rglob(lake.PART))
+    assert len(files) >= 3
+    t = lake.read_file(files[0], RAW)
+    bad_id = t["post_id"][0].as_py()
+    created = t["created_at"].to_pylist()
+    created[0] = created[0].replace(year=2001)
+    lake.write_file(files[0], RAW, t.set_column(t.schema.get_field_index("created_at"), "created_at",
+                                                pa.array(created, RAW.schema.field("created_at").type)))
+    results = {}
+    for run in (whole, split):
+        quality.validate_staged(run)
+        q = lake.read_partition(run.lake, QUALITY, dt=day).to_pylist()
+        results[run.run_id] = [r for r in q if r["layer"].startswith("raw") and r["rule"] != "volume_vs_recent_days"]
+    layers = {r["layer"] for r in results["split"]}
+    assert layers == {f"raw/{f.parent.parent.name}" for f in files}      # one GX run per platform
+    assert {r["layer"] for r in results["whole"]} == {"raw"}
+    by_rule = lambda rows: {r["rule"] for r in rows}  # noqa: E731
+    assert by_rule(results["split"]) == by_rule(results["whole"])
+    for rule in by_rule(results["whole"]):
+        [one] = [r["rows"] for r in results["whole"] if r["rule"] == rule]
+        assert sum(r["rows"] for r in results["split"] if r["rule"] == rule) == one
+    [failed] = [r for r in results["split"] if not r["success"]]
+    assert failed["rule"] == "created_at_in_interval" and failed["failed_rows"] == 1
+    assert failed["layer"] == f"raw/{files[0].parent.parent.name}"
+    quarantined = lake.read_file(lake.stage_path(split.lake, day, QUARANTINE, layer="raw", dt=day), QUARANTINE)
+    assert bad_id in quarantined["post_id"].to_pylist()
+    assert bad_id not in lake.read_file(files[0], RAW)["post_id"].to_pylist()

@@ -391,6 +391,16 @@ def _mention_ids(run, alerts: pa.Table) -> set[str]:
     return ids
 
 
+def _result_rows(run_id: str, layer: str, results: list[dict], failures: list[str]) -> list[dict]:
+    """Rows of the quality dataset; a failed critical rule is added to `failures`."""
+    out = []
+    for r in results:
+        out.append({"run_id": run_id, "layer": layer, **{k: v for k, v in r.items() if k != "rows_index"}})
+        if r["level"] == "critical" and not r["success"]:
+            failures.append(f"{layer}: rule {r['rule']} failed on {r['failed_rows']} of {r['rows']} rows {r['details']}")
+    return out
+
+
 def validate_staged(run) -> dict:
     """Validate every partition the run staged; quarantine bad rows; stop on a critical rule."""
     from listening.pipeline import stage_quarantine
@@ -406,28 +416,36 @@ def validate_staged(run) -> dict:
         ds = next((d for d in DATASETS.values() if d.path.split("/")[0] == top), None)
         if ds is not None and ds.name not in ("quarantine", "quality"):
             by_dataset.setdefault(ds.name, []).append(path)
+    limit = run.config.settings.enrich_shard_posts  # rows a task is trusted to hold (sharded enrichment)
     for name, paths in by_dataset.items():
-        # Partitions of one dataset (raw per platform) are validated as one batch: GX's cost is per run.
         ds = DATASETS[name]
-        tables = [lake.read_file(p, ds) for p in paths]
-        table = pa.concat_tables(tables) if len(tables) > 1 else tables[0]
-        kept_all, bad, results = validate_table(validator, ds, table, run.day, topics, languages, run.run_id, name,
-                                                mention_ids=lambda: _mention_ids(run, table))
+        # A dataset's partitions (raw: one per platform) are validated as one batch, since GX's cost
+        # is per run; on a day larger than a shard, one partition at a time, so that validation never
+        # holds more than a partition (GX needs ~6x a table's Arrow size: 4.5 GB for raw at 1M posts).
+        rows = sum(lake.parquet_metadata(p).num_rows for p in paths)
+        groups = [paths] if rows <= limit or len(paths) == 1 else [[p] for p in paths]
+        for group in groups:
+            label = name if len(groups) == 1 else "/".join(
+                [name, *(k for k in group[0].parent.relative_to(sd / ds.path).parts if not k.startswith("dt="))])
+            tables = [lake.read_file(p, ds) for p in group]
+            table = pa.concat_tables(tables) if len(tables) > 1 else tables[0]
+            _, bad, results = validate_table(validator, ds, table, run.day, topics, languages, run.run_id, label,
+                                             mention_ids=lambda t=table: _mention_ids(run, t))
+            if bad:
+                bad_ids = {b["_row"] for b in bad}
+                offset = 0
+                for p, t in zip(group, tables):
+                    keep = [i for i in range(t.num_rows) if offset + i not in bad_ids]
+                    if len(keep) < t.num_rows:
+                        lake.write_file(p, ds, t.take(pa.array(keep, type=pa.int64())))
+                    offset += t.num_rows
+                quarantined_by_layer.setdefault(name, []).extend(bad)
+            rows_out += _result_rows(run.run_id, label, results, failures)
+            del table, tables
         if name == "raw":
-            results += validator.run("raw.volume", volume_rules(), volume_frame(run.lake, run.day, table), run.run_id)
-        if bad:
-            bad_ids = {b["_row"] for b in bad}
-            offset = 0
-            for p, t in zip(paths, tables):
-                keep = [i for i in range(t.num_rows) if offset + i not in bad_ids]
-                if len(keep) < t.num_rows:
-                    lake.write_file(p, ds, t.take(pa.array(keep, type=pa.int64())))
-                offset += t.num_rows
-            quarantined_by_layer.setdefault(name, []).extend(bad)
-        for r in results:
-            rows_out.append({"run_id": run.run_id, "layer": name, **{k: v for k, v in r.items() if k != "rows_index"}})
-            if r["level"] == "critical" and not r["success"]:
-                failures.append(f"{name}: rule {r['rule']} failed on {r['failed_rows']} of {r['rows']} rows {r['details']}")
+            platforms = pa.concat_tables([lake.read_table(p, columns=["platform"]) for p in paths])
+            rows_out += _result_rows(run.run_id, name, validator.run(
+                "raw.volume", volume_rules(), volume_frame(run.lake, run.day, platforms), run.run_id), failures)
     for layer, bad in quarantined_by_layer.items():
         stage_quarantine(run, layer, bad)
     validator.build_docs(run.run_id)
