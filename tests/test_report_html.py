@@ -121,3 +121,15 @@ def test_rendered_by_chromium_as_a_person_sees_it(run, tmp_path):
                    capture_output=True, timeout=120)
     data = shot.read_bytes()
     assert data[:8] == b"\x89PNG\r\n\x1a\n" and len(data) > 20_000
+
+
+def test_top_hashtags_and_links_count_like_counter_with_ties_in_first_seen_order():
+    """The page's top hashtags and links are counted in Arrow: the same counts and order as
+    collections.Counter.most_common (a tie keeps the value seen first)."""
+    from collections import Counter
+
+    rows = [["b", "a"], [], ["a", "c"], ["c"], ["d", "b"], None, ["e"], ["c", "b"]]
+    col = pa.array(rows, pa.list_(pa.string()))
+    expected = Counter(v for r in rows for v in (r or [])).most_common(3)
+    assert report_html._most_common(col, 3) == expected == [("b", 3), ("c", 3), ("a", 2)]
+    assert report_html._most_common(pa.array([], pa.list_(pa.string())), 5) == []

@@ -35,7 +35,8 @@ def _pct(n: int, total: int) -> str:
 def daily_summary(run) -> dict:
     day = run.day
     metrics = lake.read_partition(run.lake, METRICS_DAILY, dt=day)
-    mentions = lake.read_partition(run.lake, MENTIONS, dt=day)
+    m_path = lake.partition_dir(run.lake, MENTIONS, dt=day) / lake.PART
+    mentions = lake.read_table(m_path, columns=["lang"]) if m_path.exists() else None  # one column, not the day
     quality = lake.read_partition(run.lake, QUALITY, dt=day)
     quarantined = 0
     qroot = run.lake / QUARANTINE.path

@@ -14,6 +14,8 @@ from collections import Counter
 from datetime import date, datetime, timedelta, timezone
 from pathlib import Path
 
+import pyarrow as pa
+
 from listening import lake
 from listening.schema import (ALERTS, AUTHORS, CAMPAIGN_DAILY, MENTIONS, METRICS_DAILY, METRICS_HOURLY,
                               RESPONSES)
@@ -226,18 +228,58 @@ TRIAGE_ORDER = ["question", "misinformation", "insult", "inflammatory", "negativ
 URGENCY_ORDER = {"red": 0, "amber": 1, "green": 2}
 
 
-def _triage(mentions: list[dict], t: dict, zone) -> str:
+REPORT_COLUMNS = ["post_id", "platform", "url", "created_at", "text", "topics", "hashtags", "links", "engagement",
+                  "triage", "triage_action", "urgency", "addresses_institution"]
+
+
+def _group_mentions(root: Path, day: date, names: list[str]) -> pa.Table:
+    """The day's mentions of the group's topics, only the columns the page reads (Arrow, no rows
+    as Python objects: at 1M posts a day that took minutes and GB)."""
+    import numpy as np
+    import pyarrow.compute as pc
+
+    p = lake.partition_dir(root, MENTIONS, dt=day) / lake.PART
+    if not p.exists():
+        return MENTIONS.schema.empty_table().select(REPORT_COLUMNS)
+    have = set(lake.parquet_metadata(p).schema.to_arrow_schema().names)  # an older lake may lack triage
+    t = lake.read_table(p, columns=[c for c in REPORT_COLUMNS if c in have])
+    hit = pc.is_in(pc.list_flatten(t["topics"]), value_set=pa.array(names, pa.string()))
+    parents = pc.list_parent_indices(t["topics"]).to_numpy()
+    return t.take(np.unique(parents[hit.to_numpy(zero_copy_only=False)]))
+
+
+def _most_common(col, n: int) -> list[tuple[str, int]]:
+    """collections.Counter(...).most_common(n) of a list column's values (ties: first seen first)."""
+    import numpy as np
+    import pyarrow.compute as pc
+
+    vc = pc.value_counts(pc.list_flatten(col))
+    values, counts = vc.field("values").to_pylist(), vc.field("counts").to_numpy()
+    order = np.argsort(-counts, kind="stable")[:n]
+    return [(values[i], int(counts[i])) for i in order]
+
+
+def _top(table: pa.Table, n: int, keys: list[tuple[str, str]]) -> list[dict]:
+    import pyarrow.compute as pc
+
+    return table.take(pc.sort_indices(table, sort_keys=keys)[:n]).to_pylist() if table.num_rows else []
+
+
+def _triage(mentions: pa.Table, t: dict, zone) -> str:
     """What the team has to handle today: counts per type, then the red posts with the response to give."""
-    if not mentions or "triage" not in mentions[0]:
+    import pyarrow.compute as pc
+
+    if not mentions.num_rows or "triage" not in mentions.column_names:
         return f'<p class="muted">{E(t["not_yet"])}</p>'
-    counts = Counter(m["triage"] for m in mentions)
-    waiting = sum(m["triage"] == "question" and m["addresses_institution"] for m in mentions)
-    red = sorted((m for m in mentions if m["urgency"] == "red"),
-                 key=lambda m: (-m["engagement"], m["created_at"], m["post_id"]))
+    vc = pc.value_counts(mentions["triage"])
+    counts = dict(zip(vc.field("values").to_pylist(), vc.field("counts").to_pylist()))
+    waiting = pc.sum(pc.and_(pc.equal(mentions["triage"], "question"), mentions["addresses_institution"])).as_py() or 0
+    urgent = mentions.filter(pc.equal(mentions["urgency"], "red"))
+    red = _top(urgent, 5, [("engagement", "descending"), ("created_at", "ascending"), ("post_id", "ascending")])
     head = (f'<ul class="triage-key"><li>{E(t["waiting"])} : <strong class="waiting">{waiting:,}</strong></li>'
             f'<li>{E(t["to_report"])} : <strong class="to-report">{counts.get("insult", 0):,}</strong></li>'
             f'<li>{E(t["to_correct"])} : <strong class="to-correct">{counts.get("misinformation", 0):,}</strong></li>'
-            f'<li><span class="sev-red">{E(t["urgent"])}</span> : <strong class="urgent">{len(red):,}</strong></li></ul>')
+            f'<li><span class="sev-red">{E(t["urgent"])}</span> : <strong class="urgent">{urgent.num_rows:,}</strong></li></ul>')
     table = "".join(f'<tr data-class="{E(c)}"><td>{E(t["classes"].get(c, c))}</td><td class="n">{counts[c]:,}</td></tr>'
                     for c in TRIAGE_ORDER if counts.get(c))
     posts = "".join(
@@ -245,7 +287,7 @@ def _triage(mentions: list[dict], t: dict, zone) -> str:
         f'{E(t["classes"].get(m["triage"], m["triage"]))}</span> · {E(m["triage_action"])} · '
         f'{m["created_at"].astimezone(zone):%H:%M}'
         + (f' · <a href="{E(m["url"])}">{E(m["platform"])}</a>' if m["url"] else f' · {E(m["platform"])}')
-        + "</div></div>" for m in red[:5])
+        + "</div></div>" for m in red)
     return head + f'<table id="triage-counts"><tr><th>{E(t["class"])}</th><th class="n">{E(t["posts"])}</th></tr>' \
         + table + "</table>" + posts
 
@@ -272,10 +314,9 @@ def group_page(run, group: str) -> str:
     per_hour = Counter()
     for r in hourly:
         per_hour[r["hour"].astimezone(timezone.utc).hour] += r["posts"]
-    mentions = [m for m in (lake.read_partition(run.lake, MENTIONS, dt=day) or MENTIONS.schema.empty_table()).to_pylist()
-                if set(m["topics"]) & set(names)]
-    tags = Counter(h for m in mentions for h in m["hashtags"])
-    links = Counter(u for m in mentions for u in m["links"])
+    mentions = _group_mentions(run.lake, day, names)
+    tags = _most_common(mentions["hashtags"], 10)
+    links = _most_common(mentions["links"], 5)
     alerts = [a for a in (lake.read_partition(run.lake, ALERTS, dt=day) or ALERTS.schema.empty_table()).to_pylist()
               if a["topic"] in names]
     authors = lake.read_partition(run.lake, AUTHORS, dt=day)
@@ -297,7 +338,7 @@ def group_page(run, group: str) -> str:
         f'<li><span class="sev-{E(a["severity"])}">{E(a["severity"].upper())}</span> {E(labels.get(a["topic"], a["topic"]))}: '
         f'{E(a["title"])} <span class="muted">({a["window_start"].astimezone(zone):%H:%M}–'
         f'{a["window_end"].astimezone(zone):%H:%M})</span></li>' for a in alerts) or f'<p>{E(t["no_alerts"])}</p>'
-    examples = sorted(mentions, key=lambda m: (-m["engagement"], m["post_id"]))[:5]
+    examples = _top(mentions, 5, [("engagement", "descending"), ("post_id", "ascending")])
     example_html = "".join(
         f'<div class="post"><div>{E(m["text"][:400])}</div><div class="muted">{E(", ".join(labels.get(x, x) for x in m["topics"] if x in labels))}'
         f' · {m["created_at"].astimezone(zone):%H:%M} · {m["engagement"]:,} {E(t["engagement"])}'
@@ -312,9 +353,9 @@ def group_page(run, group: str) -> str:
         if fresh:
             new_items.append(f'<li>{E(labels[n])}: {E(", ".join(fresh))}</li>')
     term_line = ", ".join(sorted({w for n in names for w in ((today[n] or {}).get("top_terms") or [])[:8]}))
-    tag_rows = "".join(f'<tr><td>#{E(h)}</td><td class="n">{c:,}</td></tr>' for h, c in tags.most_common(10))
+    tag_rows = "".join(f'<tr><td>#{E(h)}</td><td class="n">{c:,}</td></tr>' for h, c in tags)
     link_rows = "".join(f'<tr><td><a href="{E(u)}">{E(u[:80])}</a></td><td class="n">{c:,}</td></tr>'
-                        for u, c in links.most_common(5))
+                        for u, c in links)
     group_label = {"institution": wl.institution.name}.get(group, group)
     return f"""<!doctype html>
 <html lang="{'fr' if t is TEXT['fr'] else 'en'}"><head><meta charset="utf-8">
