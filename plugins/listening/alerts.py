@@ -41,6 +41,7 @@ from email.utils import format_datetime, make_msgid  # noqa: F401 - make_msgid k
 from pathlib import Path
 
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from listening.lake import at
 from listening import lake
@@ -630,11 +631,11 @@ def _day_inputs(run) -> tuple[list[dict], dict[str, dict], list[dict], list[dict
     need = {p for a in alerts for p in a["evidence_post_ids"]}
     days = {run.day} | {a["window_start"].astimezone(timezone.utc).date() for a in alerts}
     for d in sorted(days) if need else []:  # an alert may quote a post of an earlier day (left unanswered)
-        m = lake.read_partition(run.lake, MENTIONS, dt=d)
-        if m is not None:
-            for r in m.select(["post_id", "platform", "url", "created_at", "text"]).to_pylist():
-                if r["post_id"] in need:
-                    posts[r["post_id"]] = r
+        p = lake.partition_dir(run.lake, MENTIONS, dt=d) / lake.PART
+        if p.exists():  # five columns, and only the quoted rows become Python objects
+            m = lake.read_table(p, columns=["post_id", "platform", "url", "created_at", "text"])
+            for r in m.filter(pc.is_in(m["post_id"], value_set=pa.array(sorted(need), pa.string()))).to_pylist():
+                posts[r["post_id"]] = r
     hourly = []
     for k in range(2, -1, -1):
         h = lake.read_partition(run.lake, METRICS_HOURLY, dt=run.day - timedelta(days=k))
