@@ -152,10 +152,13 @@ def _influencers(authors, names: list[str], labels: dict[str, str], t: dict) -> 
     """Top five authors per topic over 7 days, with their flag and the sentence that explains them."""
     if authors is None or not authors.num_rows:
         return f'<p class="muted">{E(t["not_yet"])}</p>'
-    rows = [a for a in authors.to_pylist() if a["topic"] in names and a["window_days"] == 7]
+    import pyarrow.compute as pc
+
+    week = authors.filter(pc.and_(pc.is_in(authors["topic"], value_set=pa.array(names, pa.string())),
+                                  pc.equal(authors["window_days"], 7)))  # in Arrow: 855k rows at 1M posts
     out = []
     for n in names:
-        top = sorted((a for a in rows if a["topic"] == n), key=lambda a: a["rank"])[:5]
+        top = _top(week.filter(pc.equal(week["topic"], n)), 5, [("rank", "ascending")])
         if not top:
             continue
         out.append(f'<h3 style="font-size:.95rem">{E(labels[n])}</h3><table class="influencers" data-topic="{E(n)}">'
