@@ -673,24 +673,33 @@ def detect_copies(mentions: pd.DataFrame, day: date, th: Thresholds = DEFAULT, l
         return alerts
     posts = mentions.assign(_cluster=copy_clusters(mentions))
     posts = posts[~posts["is_repost"].astype(bool)].sort_values(["created_at", "post_id"])
-    in_cluster = posts["_cluster"].value_counts()
     span = np.timedelta64(th.copies_window_hours, "h")
+    # numpy arrays for the checks: most groups fail them, and a DataFrame slice each costs more
+    t_ns = pd.to_datetime(posts["created_at"], utc=True).to_numpy(dtype="datetime64[ns]")
+    author = pd.factorize(posts["author_key"])[0]           # -1: no author (not counted)
+    cluster, _ = pd.factorize(posts["_cluster"])
+    in_cluster = np.bincount(cluster)
+
+    def accounts(idx: np.ndarray) -> int:
+        a = author[idx]
+        return len(np.unique(a[a >= 0]))
+
     for grp in copy_groups(posts["text"].tolist(), th.copies_jaccard):
         if len(grp) < th.copies_min_posts:
             continue
-        g = posts.iloc[grp]
+        idx = np.asarray(grp)  # in time order, as the posts
+        if accounts(idx) < th.copies_min_authors:
+            continue
         # the text's copies of the whole day: its posts' day-wide clusters (the groups here are
         # found in time-ordered blocks, so a sentence repeated all day comes as pieces)
-        day_copies = max(len(g), int(in_cluster[g["_cluster"].unique()].sum()))
-        if g["author_key"].nunique() < th.copies_min_authors:
-            continue
-        best, lo = _densest(pd.to_datetime(g["created_at"], utc=True).to_numpy(dtype="datetime64[ns]"), span)
+        day_copies = max(len(idx), int(in_cluster[np.unique(cluster[idx])].sum()))
+        best, lo = _densest(t_ns[idx], span)
         if best < th.copies_min_posts or best < th.copies_burst_share * day_copies:
             continue
-        dense = g.iloc[lo:lo + best]
-        authors = dense["author_key"].nunique()
+        authors = accounts(idx[lo:lo + best])
         if authors < th.copies_min_authors:
             continue
+        dense = posts.iloc[idx[lo:lo + best]]
         cuts = th.copies_severity_authors
         sev = "red" if authors >= cuts[2] else "amber" if authors >= cuts[1] else "green"
         ws = dense["created_at"].iloc[0].to_pydatetime().replace(minute=0, second=0, microsecond=0)
