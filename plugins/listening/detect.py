@@ -20,8 +20,8 @@ Detectors and what they test (docs/detection.md has the figures):
 * emerging_term: the same for words (listening.metrics.terms of the posts' text, stop words
   aside), with higher floors on posts and accounts so that ordinary words do not fire.
 * coordinated_copies (subject: a hash of the normalised text, no post text is kept): near-identical
-  texts (exact Jaccard >= 0.5 on character 5-grams of the normalised text, single-link groups, in
-  time-ordered blocks of 3,000 distinct texts) from many distinct accounts in a burst: at least
+  texts (Jaccard >= 0.5 of every pair, on hashed character 5-grams of the normalised text,
+  single-link groups, in time-ordered blocks of 3,000 distinct texts) from many distinct accounts in a burst: at least
   half of the text's copies of the day (its posts' day-wide near-duplicate clusters) within a few
   hours.
 * crisis_words: posts holding a word of the language's list (include/alerting/crisis_words.yml),
@@ -471,8 +471,8 @@ def _emerging(today: pd.DataFrame, past_counts: dict, col: str, detector: str, h
     """Tokens (hashtags or words, one column of lists) new to a topic or growing far faster than before.
 
     `today` has one row per post and topic; `col` holds each post's tokens (each token counted once
-    per post); `past_counts` the posts of each (topic, token) over the history. New: in >= min_posts posts by >= min_authors accounts and in
-    none of the topic's posts of the history. Growing: >= growth_min_posts posts (and
+    per post); `past_counts` the posts of each (topic, token) over the history. New: in >=
+    min_posts posts by >= min_authors accounts and in none of the topic's posts of the history. Growing: >= growth_min_posts posts (and
     min_authors accounts) at >= growth x (28-day daily rate + 1). Evidence: the first posts.
 
     With `group`, tokens of a topic that mostly come in the same posts (half the posts of the
@@ -610,11 +610,10 @@ def copy_groups(texts: list[str], threshold: float = 0.5, block: int = 3000) -> 
     step = max(1, block // 2)
     for lo in range(0, m, step):
         hi = min(m, lo + block)
-        part = [t for t in texts_d[lo:hi]]
-        hv, starts = dedupe.shingle_hashes(part)
+        hv, starts = dedupe.shingle_hashes(list(texts_d[lo:hi]))
         row = np.repeat(np.arange(hi - lo, dtype=np.int32), np.diff(starts))
-        # columns: the hashes folded to 2^22 (two shingles of two given texts share one by chance
-        # with odds ~ 1e-2 per pair of 100-shingle texts: no effect at a 0.5 threshold)
+        # columns: the hashes folded to 22 bits (two 100-shingle texts share a column by chance with
+        # odds ~ 2e-3: it can only tip a pair already on the 0.5 line)
         x = csr_matrix((np.ones(len(row), dtype=np.float32), (row, (hv & _COLS).astype(np.int32))),
                        shape=(hi - lo, _COLS + 1))
         x.sum_duplicates()
