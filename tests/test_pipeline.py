@@ -164,10 +164,9 @@ def test_query_matches_say_which_query(day_run):
     assert all(m["query"] is None for m in matches if m["kind"] != "query")
 
 
-def test_a_day_enriched_in_shards_gives_the_same_mentions(small_corpus, tmp_path, monkeypatch):
-    """A big day is enriched by several mapped tasks (one per `enrich_shard_posts` posts, by hash
-    of post id), then merged: the mentions are byte for byte those of one task, and each shard
-    only holds its part of the day."""
+def _runs_one_shard_and_many(small_corpus, tmp_path, monkeypatch, one: str, many: str):
+    """The small corpus's first day as two runs: default settings (one shard) and
+    `enrich_shard_posts: 150` (several), each in its own lake named after its run id."""
     import shutil
 
     from conftest import CONFIG
@@ -180,8 +179,15 @@ def test_a_day_enriched_in_shards_gives_the_same_mentions(small_corpus, tmp_path
     settings = cfg / "settings.yml"
     settings.write_text(settings.read_text().replace("enrich_shard_posts: 250000", "enrich_shard_posts: 150"))
     kw = dict(import_dir=str(small_corpus / "import"))
-    one = pipeline.make_run(day, "one", lake_dir=str(tmp_path / "one"), **kw)
-    many = pipeline.make_run(day, "many", config_dir=str(cfg), lake_dir=str(tmp_path / "many"), **kw)
+    return (day, pipeline.make_run(day, one, lake_dir=str(tmp_path / one), **kw),
+            pipeline.make_run(day, many, config_dir=str(cfg), lake_dir=str(tmp_path / many), **kw))
+
+
+def test_a_day_enriched_in_shards_gives_the_same_mentions(small_corpus, tmp_path, monkeypatch):
+    """A big day is enriched by several mapped tasks (one per `enrich_shard_posts` posts, by hash
+    of post id), then merged: the mentions are byte for byte those of one task, and each shard
+    only holds its part of the day."""
+    day, one, many = _runs_one_shard_and_many(small_corpus, tmp_path, monkeypatch, "one", "many")
     outs = []
     for run in (one, many):
         pipeline.ingest(run)
@@ -205,24 +211,12 @@ def test_a_large_day_is_validated_one_partition_at_a_time(small_corpus, tmp_path
     """On a day larger than a shard, raw is validated platform by platform (one GX run each, so
     the task holds one partition, not the day), with the same rules and the same row counts as one
     batch; a bad row is still quarantined under layer=raw."""
-    import shutil
-
     import pyarrow as pa
 
-    from conftest import CONFIG
     from listening import quality
     from listening.schema import QUALITY, RAW
 
-    manifest, _ = read_truth(small_corpus)
-    day = date.fromisoformat(manifest["start"])
-    monkeypatch.setenv("VIGIE_PSEUDONYM_KEY", "test-key")
-    cfg = tmp_path / "config"
-    shutil.copytree(CONFIG, cfg)
-    settings = cfg / "settings.yml"
-    settings.write_text(settings.read_text().replace("enrich_shard_posts: 250000", "enrich_shard_posts: 150"))
-    kw = dict(import_dir=str(small_corpus / "import"))
-    whole = pipeline.make_run(day, "whole", lake_dir=str(tmp_path / "whole"), **kw)
-    split = pipeline.make_run(day, "split", config_dir=str(cfg), lake_dir=str(tmp_path / "split"), **kw)
+    day, whole, split = _runs_one_shard_and_many(small_corpus, tmp_path, monkeypatch, "whole", "split")
     for run in (whole, split):
         pipeline.ingest(run)
     # one post of one platform made bad (a date outside the day) in the split run's raw
