@@ -16,6 +16,7 @@ import re
 import secrets
 from pathlib import Path
 from listening import lake as lk
+from listening.clean import digit_re
 from listening.lake import at
 
 KEY_ENV = "VIGIE_PSEUDONYM_KEY"
@@ -86,7 +87,7 @@ def mask_personal(text: str) -> tuple[str, list[str]]:
         text, n = EMAIL_RE.subn(MASKS["email"], text)
         if n:
             kinds.append("email")
-    if any(c.isdigit() for c in text):
+    if digit_re().search(text):  # any(c.isdigit() for c in text), in C
         def sub(kind, check):
             def repl(m):
                 if check(m.group(0)):
@@ -94,7 +95,8 @@ def mask_personal(text: str) -> tuple[str, list[str]]:
                     return MASKS[kind]
                 return m.group(0)
             return repl
-        text = IBAN_RE.sub(sub("iban", _iban_ok), text)
+        if IBAN_RE.search(text):  # rare: most texts with digits hold no IBAN-shaped word
+            text = IBAN_RE.sub(sub("iban", _iban_ok), text)
         text = PHONE_RE.sub(sub("phone", _phone_ok), text)
     return text, list(dict.fromkeys(kinds))
 

