@@ -21,6 +21,7 @@ post id first, and rank ties are broken by author_key.
 from __future__ import annotations
 
 import math
+from functools import lru_cache
 from collections.abc import Mapping, Sequence
 from datetime import UTC, date, datetime, timedelta
 
@@ -366,10 +367,16 @@ PHRASES: dict[str, dict[str, str]] = {
 
 
 def _num(x: float, ph: Mapping[str, str], decimals: int = 0) -> str:
+    return _formatted(x, decimals, ph["thousands"], ph["decimal"])
+
+
+@lru_cache(maxsize=65536)
+def _formatted(x: float, decimals: int, thousands: str, decimal: str) -> str:
+    """Cached: the same counts (1 post, 7 days...) recur in most of the tens of thousands of lines."""
     s = f"{x:,.{decimals}f}"
-    if ph["thousands"] == "," and ph["decimal"] == ".":
+    if thousands == "," and decimal == ".":
         return s
-    return s.replace(",", "\0").replace(".", ph["decimal"]).replace("\0", ph["thousands"])
+    return s.replace(",", "\0").replace(".", decimal).replace("\0", thousands)
 
 
 def explain(r: Mapping, weights: Mapping[str, float] = DEFAULT_WEIGHTS, lang: str = "en") -> str:
