@@ -21,6 +21,11 @@ def test_bench_harness_smoke(tmp_path):
         assert stage in stages and stages[stage]["wall_s"] > 0
         assert stages[stage]["ratio"] > 0, f"{stage} has no bare-library comparison"
     assert stages["detection"]["posts"] == result["mentions"] and stages["detection"]["wall_s"] > 0
+    # the yardsticks do the same work as the stage: the bare cleaning gives our texts, networkx ranks our graphs
+    assert stages["normalise"]["same_output"] is True
+    assert stages["influence"]["pagerank_wall_s"] > 0 and stages["influence"]["ratio_vs_simple"] > 0
+    spacy_posts = stages["enrichment of spaCy's posts alone"]
+    assert 0 < spacy_posts["posts"] < result["posts"] and spacy_posts["ratio"] > 0
     assert result["posts"] == 500 and 0 < result["mentions"] <= 500
     assert result["nightly"]["peak_rss_mb"] > 50
     text = md.read_text()
