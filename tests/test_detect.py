@@ -165,6 +165,20 @@ def test_crisis_words_per_language():
     assert [a["detector"] for a in alerts] == ["crisis_words"] and alerts[0]["observed"] == 12
 
 
+def test_crisis_words_on_a_first_night_are_judged_against_the_day_itself():
+    """No history: a topic where crisis words come up every hour (a busy debate about a fire
+    safety bill) is not red all day; an hour far above the rest of its day still is."""
+    steady = [_mention(100 * h + i, f"Le débat sur l'incendie continue {h} {i}", minute=(h - 18) * 60 + 5 + i)
+              for h in range(24) for i in range(8)]
+    none = detect.token_counts(pd.DataFrame())
+    assert detect.detect_crisis(pd.DataFrame(steady), none, 0, DAY) == []
+    burst = [_mention(9000 + i, f"Incendie au parlement, évacuation {i}", minute=-180 + i % 60) for i in range(72)]
+    [a] = detect.detect_crisis(pd.DataFrame(steady + burst), none, 0, DAY)
+    assert a["window_start"].hour == 15 and a["observed"] == 80
+    # with 28 days of history and none of these words in them, the steady day is news
+    assert detect.detect_crisis(pd.DataFrame(steady), none, 28, DAY)
+
+
 def test_alert_id_stable_and_keyed_on_window_start():
     ws = datetime(2026, 11, 30, 13, tzinfo=timezone.utc)
     a = detect.alert_id("t", "volume_spike", ws)

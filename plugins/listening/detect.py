@@ -100,6 +100,7 @@ class Thresholds:
     crisis_min_authors: int = 3
     crisis_scores: tuple = (4.0, 6.0, 10.0)
     crisis_red_posts: int = 15
+    crisis_min_history_days: int = 7  # fewer days of history: the day's own median hour is a floor too
 
 
 DEFAULT = Thresholds()
@@ -768,8 +769,14 @@ def detect_crisis(mentions: pd.DataFrame, past: pd.DataFrame, history_days: int,
     if history_days:  # past: token_counts with this crisis word list
         rate = {topic: n / (24 * history_days) for (topic, _), n in _past(past, "crisis").items()}
     today["h"] = today["created_at"].dt.floor("h")
+    hours = pd.date_range(pd.Timestamp(day, tz="UTC"), periods=24, freq="h")
     for topic, g in today.groupby("topic"):
         mu = max(rate.get(topic, 0.0), 0.1)
+        if history_days < th.crisis_min_history_days:
+            # Too few days to know the topic's usual rate: its median hour of the day stands in too, so
+            # a busy topic where crisis words are common is not red all day on its first nights; an
+            # hour far above its own day still stands out.
+            mu = max(mu, float(g.groupby("h").size().reindex(hours, fill_value=0).median()))
         flagged = []
         for h, gh in g.groupby("h"):
             n, authors = len(gh), gh["author_key"].nunique()
