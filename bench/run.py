@@ -725,14 +725,7 @@ def markdown(results: list[dict], machine: str) -> str:
                       f"{fmt(r.get('cpu_ratio_vs_simple'), 2)} |" for r in simple] + [""]
         if not res.get("entities", True):
             lines += ["Entities off (`--no-entities`, as with `entities: false` in settings).", ""]
-    same = [r for r in results if r.get("entities", True) == results[0].get("entities", True)]
-    if len(same) > 1:
-        a, b = same[0], same[-1]
-        growth_t = (b["nightly"]["wall_s"] / b["posts"]) / (a["nightly"]["wall_s"] / a["posts"])
-        growth_m = b["nightly"]["peak_rss_mb"] / a["nightly"]["peak_rss_mb"]
-        lines += ["## Cost growth", "",
-                  f"From {a['size']:,} to {b['size']:,} posts ({b['size'] / a['size']:,.0f}x): time per post "
-                  f"x{growth_t:.2f}, peak memory x{growth_m:.1f}.", ""]
+    lines += growth(results)
     lines += targets(results)
     if NOT_BUILT:
         lines += ["Not measured here yet: " + ", ".join(NOT_BUILT) + " (built, but not in the harness yet).", ""]
@@ -741,6 +734,38 @@ def markdown(results: list[dict], machine: str) -> str:
     if NOTES.exists():
         lines += [NOTES.read_text().rstrip(), ""]
     return "\n".join(lines)
+
+
+GROWTH_FLAG = 1.25  # CPU time per post growing more than this per 10x posts is called out
+
+
+def growth(results: list[dict]) -> list[str]:
+    """Per stage, CPU time per post and the process's peak memory from one size to the next: linear
+    cost keeps the first near 1. Stage by stage, so a run without entities compares with one with them
+    (the entities stage and the enrichment summaries aside)."""
+    if len(results) < 2:
+        return []
+    pairs = list(zip(results, results[1:]))
+    head = " | ".join(f"{a['size']:,} -> {b['size']:,}" for a, b in pairs)
+    lines = ["## Cost growth", "",
+             "CPU seconds per post at the larger size over the smaller one (1.00: linear; above "
+             f"{GROWTH_FLAG}: flagged *):", "", f"| stage | {head} |", "|---|" + "---:|" * len(pairs)]
+    names = [r["stage"] for r in results[0]["stages"] if not r.get("summary") and r["stage"] != "entities"]
+    for name in names:
+        cells = []
+        for a, b in pairs:
+            ra = next((r for r in a["stages"] if r["stage"] == name), None)
+            rb = next((r for r in b["stages"] if r["stage"] == name), None)
+            if not ra or not rb or not ra["cpu_s"] or not rb["cpu_s"] or not ra["posts"] or not rb["posts"]:
+                cells.append("-")
+                continue
+            g = (rb["cpu_s"] / rb["posts"]) / (ra["cpu_s"] / ra["posts"])
+            cells.append(f"{g:.2f}{' *' if g > GROWTH_FLAG else ''}")
+        lines.append(f"| {name} | " + " | ".join(cells) + " |")
+    lines.append("| **peak memory** | " + " | ".join(
+        f"x{b['nightly']['peak_rss_mb'] / a['nightly']['peak_rss_mb']:.1f} for x{b['size'] / a['size']:,.0f} posts"
+        for a, b in pairs) + " |")
+    return lines + [""]
 
 
 NOTES = Path(__file__).with_name("performance-notes.md")  # the why of the figures, written by hand
