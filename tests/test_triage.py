@@ -181,6 +181,32 @@ def test_fast_paths_match_their_plain_definitions():
         assert triage._HASHTAG_RE.findall(t) == tags.findall(t)
 
 
+def test_link_blanking_skips_and_shortcuts_give_the_full_scan():
+    """_strip_links skips texts with nothing to blank and finds @mentions alone (a regex that
+    starts with its '@') where nothing else can be a link; normalise replaces only the mapped
+    characters: each gives what one full scan gives."""
+    def full_scan(t):
+        n = 0
+
+        def blank(m):
+            nonlocal n
+            s = m.group()
+            if s[0] != "@" and not s.startswith(("http", "www.")) \
+                    and s.split("/", 1)[0].rsplit(".", 1)[-1] not in triage._TLDS:
+                return s
+            n += s[0] != "@"
+            return " " * len(s)
+
+        return triage._LINKISH_RE.sub(blank, t), n
+
+    for t in ["", "no link at all", "@parlbxl bonjour", "x@y not a mention", "@@a @b@c.social", "a@b.c",
+              "@a. fin", "@a-b_c merci @d", "8.5 %", "fin.Le", "www. x", "www.x", "voir http://a.be/x",
+              "HTTP://A.BE", "promo-site.info/x @z", "-.- _._ é.é", "a..b", "@élu.e", "\n@x\n@y"]:
+        assert triage._strip_links(t) == full_scan(t), t
+    for t in ["İstanbul 😂 ÇA `x’", "Ça\u202fva\u2011bien\u00a0!", "ﬁn ŒUVRE ǅ", "ASCII ` only"]:
+        assert triage.normalise(t) == t.lower().translate(triage._TABLE)
+
+
 def test_engagement_changes_the_answer_only_from_the_spreading_line():
     rules = load_rules()
     text = ["Encore en panne, toujours pas de réponse du service. Inacceptable."] * 4

@@ -128,17 +128,18 @@ _LINKISH_RE = re.compile(r"https?://\S+|www\.\S+|\b(?<![@./-])[\w-]++(?:\.[\w-]+
                          r"|(?<![\w@])@[\w.\-]++(?:@[\w.\-]++)?")
 
 
-# what any match of _LINKISH_RE contains ('://', 'www.', a '.' between word characters or
-# hyphens, '@'): a text without it has nothing to blank. Tested as substrings and one regex
-# that starts with its literal '.' (the regex engine then jumps from dot to dot): one regex
-# of the four alternatives tried each of them at every position, a scan as long as the blanking
+# A text without '://', 'www.' or a '.' between word characters or hyphens (what the first three
+# kinds of _LINKISH_RE need) has at most @mentions to blank, found by _LINKISH_RE's fourth kind
+# alone. Both regexes below start with a literal character, so the regex engine jumps from one
+# '.' or '@' to the next, where _LINKISH_RE tries its four kinds at every position.
 _WORD_DOT_RE = re.compile(r"\.(?<=[\w-]\.)[\w-]")
+_MENTION_RE = re.compile(r"@(?<![\w@]@)[\w.\-]++(?:@[\w.\-]++)?")  # _LINKISH_RE's fourth kind
 
 
 def _strip_links(norm: str) -> tuple[str, int]:
     """The text with links and @mentions blanked (same length), and the number of links."""
-    if not ("@" in norm or "://" in norm or "www." in norm or _WORD_DOT_RE.search(norm)):
-        return norm, 0
+    if not ("://" in norm or "www." in norm or _WORD_DOT_RE.search(norm)):
+        return (_MENTION_RE.sub(_blank, norm) if "@" in norm else norm), 0
     n = 0
 
     def blank(m: re.Match) -> str:
