@@ -182,3 +182,61 @@ def test_new_hashtags_and_terms_against_the_previous_weeks(mentions):
     assert got["budget"]["new_hashtags"] == ["zzz", "parlbxl"]   # most used first, known ones left out
     assert got["climat"]["new_hashtags"] == ["budgetbxl", "parlbxl"]  # nothing seen for that topic before
     assert metrics.daily(mentions, DAY, TOPICS).to_pylist()[0]["new_hashtags"] is None  # not computed
+
+
+TRICKY = [
+    "Le budget régional est voté : c'est une honte #BudgetBXL @parlbxl https://x.be/a",
+    "https://x.be/start au début, l'ordonnance aujourd’hui -- Straße STRASSE ßtraße",
+    "@alice@mastodon.social#tag mot#collé réunion_du_jour 2027budget ½moitié",
+    "", "   ", "#seul", "@seule", "ligne\nnouvelle\n#tag\n@nom https://a.b/c\nfin",
+    "Le budget régional est voté : c'est une honte #BudgetBXL @parlbxl https://x.be/a",  # a repost
+    "un \x01 séparateur dans le texte lui-même",
+]
+
+
+def test_terms_per_post_gives_terms_of_each_text():
+    assert metrics.terms_per_post(TRICKY).to_pylist() == [metrics.terms(t) for t in TRICKY]
+    clean = [t for t in TRICKY if "\x01" not in t]  # the batch path, every text joined
+    chunked = pa.chunked_array([clean[:3], clean[3:]])
+    assert metrics.terms_per_post(chunked).to_pylist() == [metrics.terms(t) for t in clean]
+    assert metrics.terms_per_post([]).to_pylist() == []
+
+
+def test_precomputed_post_terms_give_the_same_tables(mentions):
+    t = table([_with_text(r, text) for r, text in zip(mentions.to_pylist(), TRICKY)])
+    words = metrics.terms_per_post(t["text"])
+    assert metrics.daily(t, DAY, TOPICS, post_terms=words).equals(metrics.daily(t, DAY, TOPICS))
+    assert metrics.hourly(t, post_terms=words).equals(metrics.hourly(t))
+
+
+def test_top_terms_and_links_ties_ordered_by_name():
+    t = table([_with_text(row("m:1", ["budget"]), "zèbre alpha budget", ["https://b", "https://a"]),
+               _with_text(row("m:2", ["budget"]), "budget alpha", ["https://c"])])
+    r = metrics.daily(t, DAY, ["budget"]).to_pylist()[0]
+    assert r["top_terms"] == ["alpha", "budget", "zèbre"]
+    assert r["top_links"] == ["https://a", "https://b", "https://c"]
+
+
+def test_mean_sentiment_is_the_float32_mean_of_the_scores():
+    import numpy as np
+
+    scores = np.random.default_rng(3).uniform(-1, 1, 300).astype("float32")
+    t = table([row(f"m:{i}", ["budget"], label="neutral", score=float(s), hour=8) for i, s in enumerate(scores)]
+              + [row("m:x", ["budget"], hour=8)])  # unscored: left out of the mean
+    want = np.float32(scores.sum(dtype="float32") / np.float32(len(scores)))
+    assert metrics.daily(t, DAY, ["budget"]).column("mean_sentiment").to_pylist() == [want]
+    assert metrics.hourly(t).column("mean_sentiment").to_pylist() == [want]
+
+
+def test_new_hashtags_keep_ten_most_used_first():
+    rows = [row(f"m:{i}", ["budget"], tags=[f"t{j:02d}" for j in range(i + 1)]) for i in range(14)]
+    got = metrics.daily(table(rows), DAY, ["budget"], seen_hashtags={"budget": {"t00", "t02"}}).to_pylist()[0]
+    assert got["new_hashtags"] == ["t01"] + [f"t{j:02d}" for j in range(3, 12)]
+
+
+def test_share_of_voice_per_hour_and_outside_any_group():
+    t = table([row("m:1", ["budget"], hour=8), row("m:2", ["climat"], hour=8), row("m:3", ["climat"], hour=9),
+               row("m:4", ["quiet"], hour=8)])
+    got = {(r["topic"], r["hour"].hour): r["share_of_voice"]
+           for r in metrics.hourly(t, groups={"budget": "debates", "climat": "debates"}).to_pylist()}
+    assert got == {("budget", 8): 0.5, ("climat", 8): 0.5, ("climat", 9): 1.0, ("quiet", 8): 1.0}

@@ -1,13 +1,18 @@
-"""Measures per topic and period: volume, authors, sentiment mix, reach, engagement, languages."""
+"""Measures per topic and period: volume, authors, sentiment mix, reach, engagement, languages.
+
+A post is one row per topic it belongs to, its hashtags, words and links one row per (post, item):
+every measure is a groupby over those rows, the words of a text computed once.
+"""
 from __future__ import annotations
 
 import re
-from collections import Counter
 from datetime import date
 from functools import lru_cache
 
+import numpy as np
 import pandas as pd
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from listening.schema import METRICS_DAILY, METRICS_HOURLY, empty
 
@@ -48,98 +53,169 @@ def terms(text: str) -> list[str]:
     return out
 
 
-def _top(counter: Counter, n: int) -> list[str]:
-    return [t for t, _ in sorted(counter.items(), key=lambda kv: (-kv[1], kv[0]))[:n]]
+SEPARATOR = "\x01"  # between texts tokenised together: a control character cleaned texts never hold
+TOKEN_RE = re.compile(SEPARATOR + "|" + WORD_RE.pattern)
+BATCH = 10_000
 
 
-def _explode(mentions: pa.Table) -> pd.DataFrame:
-    cols = ["post_id", "created_at", "author_key", "author_followers", "topics", "hashtags", "links", "text",
-            "lang", "sentiment_label", "sentiment_score", "engagement", "is_reply", "is_repost"]
-    df = mentions.select(cols).to_pandas()
-    df["terms"] = [terms(t) for t in df["text"]]  # once per post, before a post is copied per topic
-    df = df.drop(columns=["text"]).explode("topics").rename(columns={"topics": "topic"})
-    return df[df["topic"].notna()]
+def terms_per_post(texts: pa.Array | pa.ChunkedArray | list[str]) -> pa.Array | pa.ChunkedArray:
+    """terms() of each text, as a list<string> array; a repeated text (reposts, copies) is tokenised once."""
+    texts = pa.array(texts, pa.string()) if isinstance(texts, list) else texts
+    distinct = pc.unique(texts)
+    batches = [_terms_batch(distinct.slice(i, BATCH).to_pylist()) for i in range(0, len(distinct), BATCH)]
+    lists = pa.concat_arrays(batches) if batches else pa.array([], pa.list_(pa.string()))
+    return lists.take(pc.index_in(texts, value_set=distinct))
 
 
-def _measure(g: pd.DataFrame) -> dict:
-    labels = g["sentiment_label"].value_counts()
-    pos, neu, neg = (int(labels.get(k, 0)) for k in ("positive", "neutral", "negative"))
-    scored = pos + neu + neg
-    langs = g["lang"].value_counts()
-    tags = Counter(t for tags in g["hashtags"] for t in tags)
-    top = _top(tags, TOP_HASHTAGS)
-    scores = g["sentiment_score"].dropna()
+def _terms_batch(texts: list[str]) -> pa.ListArray:
+    """terms() of each text, with one regex pass over the texts joined, then vectorised clean-up.
+
+    Texts are joined by a newline, the separator and a newline: no regex of terms() or
+    text_for_language matches across a newline, and a newline before a text looks to them like
+    its start, so each text gives the words it gives alone, the separator marking where it ends.
+    """
+    from listening.clean import text_for_language
+
+    joined = f"\n{SEPARATOR}\n".join(texts)
+    if joined.count(SEPARATOR) != len(texts) - 1:  # a text holds the separator itself: one at a time
+        return pa.array([terms(t) for t in texts], pa.list_(pa.string()))
+    tokens = pa.array(TOKEN_RE.findall(text_for_language(joined).casefold()), pa.string())
+    is_sep = pc.equal(tokens, SEPARATOR)
+    text = np.cumsum(is_sep.to_numpy(zero_copy_only=False))
+    words = pc.utf8_trim(tokens, "'’-")
+    words = pc.replace_substring_regex(words, r"^.*['’]", "")  # l'ordonnance -> ordonnance
+    keep = pc.and_(pc.invert(is_sep), pc.and_(pc.greater_equal(pc.utf8_length(words), 3),
+                                              pc.invert(pc.is_in(words, pa.array(sorted(stop_words()))))))
+    per_text = np.bincount(text[keep.to_numpy(zero_copy_only=False)], minlength=len(texts))
+    offsets = np.concatenate([[0], np.cumsum(per_text)]).astype(np.int32)
+    return pa.ListArray.from_arrays(pa.array(offsets), words.filter(keep))
+
+
+POST_COLUMNS = ["created_at", "author_key", "author_followers", "lang", "sentiment_label", "sentiment_score",
+                "engagement", "is_reply", "is_repost"]
+
+
+def _items(lists: pa.Array | pa.ChunkedArray, name: str) -> pd.DataFrame:
+    """One row per item of each row's list: (post, item), posts numbered by row."""
+    if isinstance(lists, pa.ChunkedArray):
+        lists = lists.combine_chunks()
+    return pd.DataFrame({"post": pc.list_parent_indices(lists).to_numpy(), name: pc.list_flatten(lists).to_pandas()})
+
+
+def _rows(mentions: pa.Table) -> pd.DataFrame:
+    """One row per post and topic, in the order of the posts: a post in two topics counts in each."""
+    posts = mentions.select(POST_COLUMNS).to_pandas()
+    posts["hour"] = posts["created_at"].dt.floor("h")
+    member = _items(mentions.column("topics"), "topic").dropna()
+    return posts.iloc[member["post"]].assign(post=member["post"].to_numpy(), topic=member["topic"].to_numpy())
+
+
+def _counts(rows: pd.DataFrame, items: pd.DataFrame, keys: list[str]) -> pd.DataFrame:
+    """Uses of each value per group, most used first, ties by value: the order of the top lists."""
+    used = rows[keys + ["post"]].merge(items, on="post")
+    counts = used.groupby(keys + ["value"]).size().rename("uses").reset_index()
+    return counts.sort_values(keys + ["uses", "value"], ascending=[True] * len(keys) + [False, True],
+                              ignore_index=True)
+
+
+def _top_lists(counts: pd.DataFrame, keys: list[str], n: int) -> pd.Series:
+    return counts.groupby(keys, sort=False).head(n).groupby(keys)["value"].agg(list)
+
+
+def _float32_mean(scores: pd.Series) -> float:
+    # pandas' mean of float32 (numpy's pairwise sum in float32), as the per-group code computed it,
+    # bit for bit; groupby().mean() sums another way and can differ in the last bit.
+    return float(scores.mean())
+
+
+def _measure(mentions: pa.Table, keys: list[str],
+             post_terms: pa.Array | pa.ChunkedArray | None) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """The measures of each group of `keys` that has posts (sorted by keys), and its hashtag counts."""
+    rows = _rows(mentions)
+    groups = [rows[k] for k in keys]
+    label, lang = rows["sentiment_label"], rows["lang"]
+    out = pd.DataFrame({
+        "posts": 1,
+        **{k: label.eq(k) for k in ("positive", "neutral", "negative")},
+        "engagement": rows["engagement"], "replies": rows["is_reply"], "reposts": rows["is_repost"],
+        **{f"lang_{l}": lang.eq(l) for l in LANGS},
+    }, index=rows.index).groupby(groups).sum().astype("int64")
+    out["unique_authors"] = rows.groupby(groups)["author_key"].nunique()
+    scored = out["positive"] + out["neutral"] + out["negative"]
+    out["unscored"] = out["posts"] - scored
+    out["net_sentiment"] = ((out["positive"] - out["negative"]) / scored).where(scored > 0)
+    scores = rows[rows["sentiment_score"].notna()]
+    out["mean_sentiment"] = scores.groupby(keys)["sentiment_score"].agg(_float32_mean)
+    out["lang_other"] = out["posts"] - sum(out[f"lang_{l}"] for l in LANGS)
     # Reach counts each author once per period: an account posting ten times reaches the same people.
     # Its largest known follower count is used (a post may have been collected without one).
-    reach = pd.to_numeric(g.groupby("author_key")["author_followers"].max()).fillna(0).sum()
-    return {
-        "posts": len(g),
-        "unique_authors": g["author_key"].nunique(),
-        "positive": pos, "neutral": neu, "negative": neg,
-        "unscored": len(g) - scored,
-        "net_sentiment": (pos - neg) / scored if scored else None,
-        "mean_sentiment": float(scores.mean()) if len(scores) else None,
-        "reach": int(reach),
-        "engagement": int(g["engagement"].sum()),
-        "replies": int(g["is_reply"].sum()),
-        "reposts": int(g["is_repost"].sum()),
-        **{f"lang_{l}": int(langs.get(l, 0)) for l in LANGS},
-        "lang_other": int(len(g) - sum(int(langs.get(l, 0)) for l in LANGS)),
-        "top_hashtags": top,
-        "top_terms": _top(Counter(w for ws in g["terms"] for w in ws), TOP_TERMS),
-        "top_links": _top(Counter(u for us in g["links"] for u in us), TOP_LINKS),
-        "_tags": tags,
-    }
+    most = rows.groupby(keys + ["author_key"])["author_followers"].max().fillna(0)
+    out["reach"] = most.groupby(level=keys).sum().astype("int64")
+    tags = _counts(rows, _items(mentions.column("hashtags"), "value"), keys)
+    if post_terms is None:
+        post_terms = terms_per_post(mentions.column("text"))
+    for name, items, n in (("top_hashtags", tags, TOP_HASHTAGS),
+                           ("top_terms", _counts(rows, _items(post_terms, "value"), keys), TOP_TERMS),
+                           ("top_links", _counts(rows, _items(mentions.column("links"), "value"), keys), TOP_LINKS)):
+        out[name] = _lists(_top_lists(items, keys, n), out.index)
+    return out, tags
 
 
-EMPTY = ["author_key", "author_followers", "hashtags", "links", "terms", "lang", "sentiment_label",
-         "sentiment_score", "engagement", "is_reply", "is_repost"]
+COUNTS = ["posts", "unique_authors", "positive", "neutral", "negative", "unscored", "reach", "engagement", "replies",
+          "reposts", *(f"lang_{l}" for l in LANGS), "lang_other"]
 
 
-def _share_of_voice(rows: list[dict], groups: dict[str, str] | None, period: str) -> None:
-    totals: Counter = Counter()
-    for r in rows:
-        totals[((groups or {}).get(r["topic"], ""), r[period])] += r["posts"]
-    for r in rows:
-        total = totals[((groups or {}).get(r["topic"], ""), r[period])]
-        r["share_of_voice"] = r["posts"] / total if total else None
+def _lists(values: pd.Series, index: pd.Index) -> list[list[str]]:
+    """The lists of `values` on `index`, an empty list where a group has none."""
+    return [v if isinstance(v, list) else [] for v in values.reindex(index)]
+
+
+def _share_of_voice(out: pd.DataFrame, groups: dict[str, str] | None, period: str) -> None:
+    group = [(groups or {}).get(t, "") for t in out["topic"]]
+    total = out.groupby([group, out[period]], dropna=False)["posts"].transform("sum")
+    out["share_of_voice"] = (out["posts"] / total).where(total > 0)
+
+
+def _table(out: pd.DataFrame, ds) -> pa.Table:
+    return pa.Table.from_arrays([pa.array(out[f.name], f.type) for f in ds.schema], schema=ds.schema)
 
 
 def daily(mentions: pa.Table, day: date, topics: list[str], groups: dict[str, str] | None = None,
-          seen_hashtags: dict[str, set[str]] | None = None, seen_terms: dict[str, set[str]] | None = None) -> pa.Table:
+          seen_hashtags: dict[str, set[str]] | None = None, seen_terms: dict[str, set[str]] | None = None,
+          *, post_terms: pa.Array | pa.ChunkedArray | None = None) -> pa.Table:
     """One row per watched topic, zero rows included: a quiet day is a measure too.
 
     `groups` maps topic -> group for the share of voice; `seen_hashtags` and `seen_terms` hold,
     per topic, what the previous 28 days had, for new_hashtags and new_terms (None: not computed).
+    `post_terms`: terms_per_post(mentions["text"]) when the caller has it (hourly needs it too).
     """
-    df = _explode(mentions) if mentions.num_rows else None
-    rows = []
-    for topic in sorted(topics):
-        g = df[df["topic"] == topic] if df is not None else None
-        if g is None or g.empty:
-            g = pd.DataFrame(columns=EMPTY)
-        row = {"day": day, "topic": topic, **_measure(g)}
-        tags = row.pop("_tags")
-        if seen_hashtags is not None:
-            seen = seen_hashtags.get(topic, set())
-            row["new_hashtags"] = [t for t in _top(tags, len(tags)) if t not in seen][:NEW_MAX]
-        if seen_terms is not None:
-            seen = seen_terms.get(topic, set())
-            row["new_terms"] = [t for t in row["top_terms"] if t not in seen][:NEW_MAX]
-        rows.append(row)
-    _share_of_voice(rows, groups, "day")
-    return pa.Table.from_pylist(rows, schema=METRICS_DAILY.schema)
+    measured, tags = _measure(mentions, ["topic"], post_terms)
+    out = measured.reindex(pd.Index(sorted(topics), name="topic"))
+    out[COUNTS] = out[COUNTS].fillna(0).astype("int64")
+    for name in ("top_hashtags", "top_terms", "top_links"):
+        out[name] = _lists(measured[name], out.index)
+    out = out.reset_index()
+    out["day"] = day
+    out["new_hashtags"] = out["new_terms"] = None
+    if seen_hashtags is not None:
+        known = pd.DataFrame([(t, v) for t, vs in seen_hashtags.items() for v in vs], columns=["topic", "value"])
+        fresh = tags.merge(known, how="left", on=["topic", "value"], indicator=True)  # keeps the order of tags
+        fresh = fresh[fresh["_merge"] == "left_only"]
+        out["new_hashtags"] = _lists(_top_lists(fresh, ["topic"], NEW_MAX), pd.Index(out["topic"]))
+    if seen_terms is not None:
+        out["new_terms"] = [[t for t in top if t not in seen_terms.get(topic, set())][:NEW_MAX]
+                            for topic, top in zip(out["topic"], out["top_terms"])]
+    _share_of_voice(out, groups, "day")
+    return _table(out, METRICS_DAILY)
 
 
-def hourly(mentions: pa.Table, groups: dict[str, str] | None = None) -> pa.Table:
-    """One row per topic and hour that has posts."""
+def hourly(mentions: pa.Table, groups: dict[str, str] | None = None, *,
+           post_terms: pa.Array | pa.ChunkedArray | None = None) -> pa.Table:
+    """One row per topic and hour that has posts. `post_terms`: as for daily."""
     if not mentions.num_rows:
         return empty(METRICS_HOURLY)
-    df = _explode(mentions)
-    df["hour"] = df["created_at"].dt.floor("h")
-    rows = [{"hour": hour.to_pydatetime(), "topic": topic, **_measure(g)}
-            for (topic, hour), g in df.groupby(["topic", "hour"], sort=True)]
-    for r in rows:
-        r.pop("_tags")
-    _share_of_voice(rows, groups, "hour")
-    return pa.Table.from_pylist(rows, schema=METRICS_HOURLY.schema)
+    out = _measure(mentions, ["topic", "hour"], post_terms)[0].reset_index()
+    if out.empty:
+        return empty(METRICS_HOURLY)
+    _share_of_voice(out, groups, "hour")
+    return _table(out, METRICS_HOURLY)
