@@ -11,7 +11,7 @@ from datetime import date, timedelta
 import pytest
 
 from conftest import REPO, TWO_DAY_KEY as KEY, copy_lake, everything_in, env_for
-from listening import lake, pipeline, privacy
+from listening import alerts, lake, pipeline, privacy
 
 
 @pytest.fixture()
@@ -32,6 +32,10 @@ def test_erased_author_is_gone_from_every_file_and_stays_gone(lake_two_days, mon
     before = lake.read_dataset(root, "mentions").num_rows
     theirs = sum(1 for m in lake.read_dataset(root, "mentions").to_pylist() if m["author_key"] == key)
 
+    monkeypatch.setenv("VIGIE_PSEUDONYM_KEY", KEY)
+    end_of_day = f"{days[0] + timedelta(days=1)}T00:00:00+00:00"
+    hourly = alerts.hourly_check(end_of_day, "h", import_dir=str(corpus / "import"), lake_dir=str(root), smtp=None)
+
     env = env_for(root, corpus / "import")
     env["VIGIE_PSEUDONYM_KEY"] = KEY
     res = subprocess.run([sys.executable, "-m", "listening", "erase", "--platform", platform, "--author", handle],
@@ -47,8 +51,13 @@ def test_erased_author_is_gone_from_every_file_and_stays_gone(lake_two_days, mon
     assert handle not in (root / "_erasure" / "log.jsonl").read_text()
     assert lake.read_dataset(root, "mentions").num_rows == before - theirs
 
+    # The hourly check re-reads the import files too: the author's posts of the day stay out of it.
+    theirs_that_day = sum(1 for r in raw if r["author_handle"] == handle and r["created_at"].date() == days[0])
+    again = alerts.hourly_check(end_of_day, "h", import_dir=str(corpus / "import"), lake_dir=str(root), smtp=None)
+    assert theirs_that_day > 0 and again["erased"] == theirs_that_day
+    assert again["posts"] == hourly["posts"] - theirs_that_day
+
     # A re-run of the day re-reads the import files: the author must not come back.
-    monkeypatch.setenv("VIGIE_PSEUDONYM_KEY", KEY)
     out = pipeline.run_day(days[0], run_id="again", import_dir=str(corpus / "import"), lake_dir=str(root))
     assert out["ingest"]["erased"] > 0
     assert not post_ids & set(lake.read_dataset(root, "raw")["post_id"].to_pylist())

@@ -724,7 +724,7 @@ def hourly_check(until: str | datetime, run_id: str = "hourly", config_dir: str 
     run = pipeline.make_run(day, run_id, config_dir=config_dir, import_dir=import_dir, lake_dir=lake_dir)
     rows, _, _ = pipeline.read_sources(run)  # import files and what the collectors landed
     rows = [r for r in rows if r["created_at"] < until]
-    raw = pa.Table.from_pylist(rows, schema=RAW.schema)
+    raw, erased = pipeline.without_erased(run, pa.Table.from_pylist(rows, schema=RAW.schema))
     mentions = pipeline.enrich(raw, run.config, privacy.load_key(run.lake))
     topics = [t.name for t in run.config.watchlists.topics]
     hourly_t, daily_t = metrics.hourly(mentions), metrics.daily(mentions, day, topics)
@@ -760,8 +760,9 @@ def hourly_check(until: str | datetime, run_id: str = "hourly", config_dir: str 
         out = send_red(run, a, posts, hourly, smtp, s, outbox_dir(run), attempts, backoff)
         if out["sent"]:
             sent.append(a["alert_id"])
-    log.info("hourly %s: %d posts, %d red alerts, sent %s", until.isoformat(), len(rows), len(red), sent)
-    return {"until": until.isoformat(), "posts": len(rows), "mentions": mentions.num_rows,
+    log.info("hourly %s: %d posts (%d of authors erased on request left out), %d red alerts, sent %s",
+             until.isoformat(), raw.num_rows, erased, len(red), sent)
+    return {"until": until.isoformat(), "posts": raw.num_rows, "erased": erased, "mentions": mentions.num_rows,
             "red": [a["alert_id"] for a in red], "sent": sent}
 
 

@@ -128,14 +128,10 @@ def ingest(run: Run) -> dict:
     _, bad, read = read_sources(run, rows=sink)
     _mark_read(run, read)
     tables = sink.tables()
-    erased = privacy.suppressed(run.lake)
     skipped = 0
-    if erased:  # authors erased on request never come back, whatever the import files hold
-        key = privacy.load_key(run.lake)
-        for platform, table in list(tables.items()):
-            keep = [privacy.author_key(key, platform, a) not in erased for a in table["author_id"].to_pylist()]
-            skipped += keep.count(False)
-            tables[platform] = table.filter(pa.array(keep, pa.bool_()))
+    for platform, table in list(tables.items()):
+        tables[platform], n = without_erased(run, table)
+        skipped += n
     for platform, table in tables.items():
         lake.write_file(lake.stage_path(run.lake, run.day, RAW, source=platform, dt=run.day), RAW, table)
     stage_quarantine(run, "raw", bad)
@@ -145,6 +141,19 @@ def ingest(run: Run) -> dict:
              read["folded"], len(bad), skipped)
     return {"posts": sink.count - skipped, "quarantined": len(bad), "erased": skipped,
             "platforms": sorted(tables), "landed_files": read["landed"], "folded": read["folded"]}
+
+
+def without_erased(run: Run, raw: pa.Table) -> tuple[pa.Table, int]:
+    """Raw rows without the posts of authors erased on request, and how many went: they never come
+    back, whatever the import files hold (the collectors' rule, privacy.erased_post: by author id, by
+    handle for an author erased before any post of theirs was seen, and their reposts)."""
+    erased = privacy.suppressed(run.lake)
+    if not erased or not raw.num_rows:
+        return raw, 0
+    key = privacy.load_key(run.lake)
+    rows = raw.select(["platform", "author_id", "author_handle", "repost_of"]).to_pylist()
+    keep = [not privacy.erased_post(r, key, erased) for r in rows]
+    return raw.filter(pa.array(keep, pa.bool_())), keep.count(False)
 
 
 def staged_raw(run: Run, shard: int = 0, of: int = 1) -> pa.Table:
