@@ -550,11 +550,11 @@ def detect_hashtags(mentions: pd.DataFrame, past: pd.DataFrame, history_days: in
 
 
 def _with_terms(posts: pd.DataFrame) -> pd.DataFrame:
-    from listening.metrics import terms
+    from listening.metrics import terms_per_post
 
     if "terms" in posts.columns:  # detect_day tokenises the day once
         return posts
-    return posts.assign(terms=[terms(t or "") for t in posts["text"]])
+    return posts.assign(terms=terms_per_post([t or "" for t in posts["text"]]).to_pylist())
 
 
 def detect_terms(mentions: pd.DataFrame, past: pd.DataFrame, history_days: int, day: date,

@@ -77,13 +77,15 @@ BATCH = 50_000  # rows held as Python dicts at once; the rest waits as Arrow bat
 class _ArrowSink:
     """Collects rows per platform into Arrow record batches as they arrive (`append`)."""
 
+    FLUSH = 5_000  # rows held as dicts at most: packing a few thousand at a time stays in the CPU's cache
+
     def __init__(self, schema: pa.Schema):
         self.schema, self.rows, self.batches, self.count = schema, [], {}, 0
 
     def append(self, row: dict) -> None:
         self.rows.append(row)
         self.count += 1
-        if len(self.rows) >= BATCH:
+        if len(self.rows) >= self.FLUSH:
             self.flush()
 
     def flush(self) -> None:
@@ -500,9 +502,10 @@ def compute_metrics(run: Run) -> dict:
     topics = [t.name for t in run.config.watchlists.topics]
     groups = {t.name: t.group for t in run.config.watchlists.topics}
     seen_tags, seen_terms = _history(run)
-    day_table = metrics.daily(mentions, run.day, topics, groups, seen_tags, seen_terms)
+    words = metrics.terms_per_post(mentions["text"])  # once for the day and its hours
+    day_table = metrics.daily(mentions, run.day, topics, groups, seen_tags, seen_terms, post_terms=words)
     lake.write_file(lake.stage_path(run.lake, run.day, METRICS_DAILY, dt=run.day), METRICS_DAILY, day_table)
-    hour_table = metrics.hourly(mentions, groups)
+    hour_table = metrics.hourly(mentions, groups, post_terms=words)
     lake.write_file(lake.stage_path(run.lake, run.day, METRICS_HOURLY, dt=run.day), METRICS_HOURLY, hour_table)
     return {"topics": day_table.num_rows, "hours": hour_table.num_rows}
 
