@@ -484,8 +484,11 @@ def _cues(blanked: str, lang: str, rules: Rules) -> dict[str, tuple[int, int]]:
         # a cue that began with its context (". Quand", "  pourquoi" after a blanked
         # mention) lets the next search start at its first word: "pourquoi ... interdit"
         # is then found too
-        lead = len(s) - len(s.lstrip(" .!:;\n"))
-        pos = start + lead if 0 < lead < len(s) else max(end, start + 1)
+        if end > start and s[0] not in " .!:;\n":
+            pos = end  # most cues start with their word
+        else:
+            lead = len(s) - len(s.lstrip(" .!:;\n"))
+            pos = start + lead if 0 < lead < len(s) else max(end, start + 1)
     return found
 
 
@@ -582,13 +585,14 @@ def _decide(text: str, lang: str | None, rules: Rules, addresses_hint: bool = Fa
         return "disagreement", f"disagreement: {q('disagreement', m)}", False
     if rhetorical:
         return "disagreement", "disagreement: a rhetorical question followed by an argument", False
-    reply = text.lstrip().startswith("@")
     m = cue("contrast")
     pos = cue("positive_feedback")
     if m and pos and pos[0] > m[0]:
         m = None  # "sceptique, mais c'était top": the praise after the objection wins
-    if m and (reply or len(_bare(blanked).split()) >= ARGUED_WORDS):
-        return "disagreement", f"disagreement: {q('contrast', m)} in {'a reply' if reply else 'an argued post'}", False
+    if m:
+        reply = text.lstrip().startswith("@")
+        if reply or len(_bare(blanked).split()) >= ARGUED_WORDS:
+            return "disagreement", f"disagreement: {q('contrast', m)} in {'a reply' if reply else 'an argued post'}", False
 
     # 8. humour, negative, positive (irony turns praise into a complaint)
     hum = cue("humour")
