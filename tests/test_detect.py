@@ -177,6 +177,9 @@ def test_crisis_words_on_a_first_night_are_judged_against_the_day_itself():
     assert a["window_start"].hour == 15 and a["observed"] == 80
     # with 28 days of history and none of these words in them, the steady day is news
     assert detect.detect_crisis(pd.DataFrame(steady), none, 28, DAY)
+    # the hourly check sees the day so far: at 10:00 the same steady hours are not red either
+    morning = [m for m in steady if m["created_at"].hour < 10]
+    assert detect.detect_crisis(pd.DataFrame(morning), none, 0, DAY) == []
 
 
 def test_alert_id_stable_and_keyed_on_window_start():

@@ -161,3 +161,22 @@ def test_erasure_keeps_out_reposts_of_the_author_and_authors_not_collected_yet(t
         summary = run("mastodon", "parlement", cfg, root, now + timedelta(hours=1))
     assert summary["posts"] == 0 and summary["erased"] >= 2
     assert not [p for p, s in everything_in(root) if "ALICE-OWN-WORDS" in s or "carol" in s]
+
+
+def test_reposts_of_an_erased_author_read_in_the_same_run_stay_out(tmp_path):
+    from types import SimpleNamespace
+
+    import pyarrow as pa
+
+    from listening.schema import RAW
+
+    key = privacy.load_key(tmp_path)
+    path = privacy._suppression_path(tmp_path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps([privacy.author_key(key, "x", "111")]))
+    rows = [{"post_id": "x:1", "platform": "x", "author_id": "111", "author_handle": "@gone", "text": "mine"},
+            {"post_id": "x:2", "platform": "x", "author_id": "222", "author_handle": "@fan", "text": "RT mine",
+             "repost_of": "x:1"},
+            {"post_id": "x:3", "platform": "x", "author_id": "333", "author_handle": "@other", "text": "hello"}]
+    kept, n = pipeline.without_erased(SimpleNamespace(lake=tmp_path), pa.Table.from_pylist(rows, schema=RAW.schema))
+    assert kept["post_id"].to_pylist() == ["x:3"] and n == 2

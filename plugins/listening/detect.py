@@ -768,23 +768,30 @@ def detect_crisis(mentions: pd.DataFrame, past: pd.DataFrame, history_days: int,
     rate = {}
     if history_days:  # past: token_counts with this crisis word list
         rate = {topic: n / (24 * history_days) for (topic, _), n in _past(past, "crisis").items()}
-    today["h"] = today["created_at"].dt.floor("h")
-    hours = pd.date_range(pd.Timestamp(day, tz="UTC"), periods=24, freq="h")
+    today["h"] = pd.to_datetime(today["created_at"], utc=True).dt.floor("h")
+    # the hours of the day so far (the hourly check sees the day up to the hour just ended)
+    last = pd.to_datetime(mentions["created_at"], utc=True).max().floor("h")
+    elapsed = pd.date_range(pd.Timestamp(day, tz="UTC"), last, freq="h")
     for topic, g in today.groupby("topic"):
-        mu = max(rate.get(topic, 0.0), 0.1)
+        base = max(rate.get(topic, 0.0), 0.1)
+        per_hour = g.groupby("h").size()
         if history_days < th.crisis_min_history_days:
-            # Too few days to know the topic's usual rate: its median hour of the day stands in too, so
-            # a busy topic where crisis words are common is not red all day on its first nights; an
-            # hour far above its own day still stands out.
-            mu = max(mu, float(g.groupby("h").size().reindex(hours, fill_value=0).median()))
+            # Too few days to know the topic's usual rate: the median of its other hours so far stands in
+            # too, so a busy topic where crisis words are common is not red all day on its first nights
+            # (nor in the hourly e-mails); an hour far above the rest of its day still stands out.
+            counts = per_hour.reindex(elapsed, fill_value=0).to_numpy()
+            others = {h: float(np.median(np.delete(counts, i))) for i, h in enumerate(elapsed) if len(counts) > 1}
+        else:
+            others = {}
         flagged = []
         for h, gh in g.groupby("h"):
             n, authors = len(gh), gh["author_key"].nunique()
             if n < th.crisis_min_posts or authors < th.crisis_min_authors:
                 continue
+            mu = max(base, others.get(h, 0.0))
             s = float(_nb_logsf(np.array([n]), np.array([mu]), 2.0)[0])
             if s >= th.crisis_scores[0]:
-                flagged.append((h, n, authors, s, gh))
+                flagged.append((h, n, authors, s, gh, mu))
         if not flagged:
             continue
         # one alert per run of neighbouring hours
@@ -803,11 +810,12 @@ def detect_crisis(mentions: pd.DataFrame, past: pd.DataFrame, history_days: int,
             if sev == "red" and max(f[1] for f in rn) < th.crisis_red_posts:
                 sev = "amber"
             posts = pd.concat([f[4] for f in rn])
+            expected = sum(f[5] for f in rn)
             alerts.append(_row(
                 topic, "crisis_words", sev, score, ws, we,
                 msg(lang, "crisis_title", n=n, hours=len(rn)),
-                msg(lang, "crisis_why", n=n, authors=posts["author_key"].nunique(), exp=num(mu * len(rn), ".1f", lang)),
-                _top_posts(posts), observed=n, expected=mu * len(rn)))
+                msg(lang, "crisis_why", n=n, authors=posts["author_key"].nunique(), exp=num(expected, ".1f", lang)),
+                _top_posts(posts), observed=n, expected=expected))
     return alerts
 
 

@@ -147,14 +147,16 @@ def ingest(run: Run) -> dict:
 
 def without_erased(run: Run, raw: pa.Table) -> tuple[pa.Table, int]:
     """Raw rows without the posts of authors erased on request, and how many went: they never come
-    back, whatever the import files hold (the collectors' rule, privacy.erased_post: by author id, by
-    handle for an author erased before any post of theirs was seen, and their reposts)."""
+    back, whatever the import files hold (the collectors' rule, privacy.erased_post: by author id, and
+    by handle for an author erased before any post of theirs was seen), nor do reposts of their posts
+    read in the same run (a repost's text is theirs; reposts of their older posts are not caught)."""
     erased = privacy.suppressed(run.lake)
     if not erased or not raw.num_rows:
         return raw, 0
     key = privacy.load_key(run.lake)
-    rows = raw.select(["platform", "author_id", "author_handle", "repost_of"]).to_pylist()
-    keep = [not privacy.erased_post(r, key, erased) for r in rows]
+    rows = raw.select(["post_id", "platform", "author_id", "author_handle", "repost_of"]).to_pylist()
+    theirs = {r["post_id"] for r in rows if privacy.erased_post(r, key, erased)}
+    keep = [r["post_id"] not in theirs and r["repost_of"] not in theirs for r in rows]
     return raw.filter(pa.array(keep, pa.bool_())), keep.count(False)
 
 
