@@ -21,6 +21,7 @@ post id first, and rank ties are broken by author_key.
 from __future__ import annotations
 
 import math
+import string
 from functools import lru_cache
 from collections.abc import Mapping, Sequence
 from datetime import UTC, date, datetime, timedelta
@@ -143,18 +144,20 @@ class _Posts:
         codes, self.keys = pd.factorize(np.concatenate([authors, m_keys]), sort=True)
         self.author = codes[: self.n].astype(np.int64)
         self.mention_rows, self.mention_dst = m_rows, codes[self.n:].astype(np.int64)
-        self.platform = _strings(t["platform"])
-        self.role = _strings(t["author_role"])
+        # platforms as codes (sorted by name): groupbys on integers, not on strings
+        self.platform, self.platform_names = pd.factorize(_strings(t["platform"]), sort=True)
+        role = _strings(t["author_role"])
+        self.own, self.press = role == "own", role == "press"
         self.followers = np.maximum(_numbers(t["author_followers"], 0.0), 0.0)
         self.interactions = sum(np.maximum(_numbers(t[c], 0.0), 0.0)
                                 for c in ("like_count", "repost_count", "reply_count", "quote_count"))
         self.is_repost = pc.is_valid(t["repost_of"]).to_numpy(zero_copy_only=False)
         self.bot = np.clip(_numbers(t["bot_score"], 0.0), 0.0, 1.0)
-        index = pd.Index(self.post_id)
         self.parent = {}
         for kind, col in (("reply", "reply_to"), ("repost", "repost_of"), ("quote", "quote_of")):
-            pos = index.get_indexer(_strings(t[col]).astype(object))
-            self.parent[kind] = pos                              # -1: parent not in the table
+            ids = t["post_id"].combine_chunks()   # unique here
+            pos = pc.index_in(t[col].cast(ids.type), value_set=ids)
+            self.parent[kind] = pc.fill_null(pos, -1).to_numpy().astype(np.int64)  # -1: parent not in the table
         self.topic_rows, topic_values = _flatten(t["topics"])
         self.topic_codes, self.topic_names = pd.factorize(topic_values, sort=True)
         self.copy = self._copying(t)
@@ -224,7 +227,7 @@ def _window(p: _Posts, w: int, weights: dict[str, float]) -> pd.DataFrame:
     facts = pd.DataFrame({"followers": by_author["followers"].max(), "platform": by_author["platform"].first(),
                           "all_posts": by_author.size()})
     # role: 'own' wins over 'press' if the watchlists changed within the window
-    posts["own"], posts["press"] = p.role[rows] == "own", p.role[rows] == "press"
+    posts["own"], posts["press"] = p.own[rows], p.press[rows]
     flags = posts.groupby("author", sort=True)[["own", "press"]].any()
     facts["role"] = np.where(flags["own"], "own", np.where(flags["press"], "press", None))
     log_f = np.log1p(facts["followers"])
@@ -379,38 +382,110 @@ def _formatted(x: float, decimals: int, thousands: str, decimal: str) -> str:
     return s.replace(",", "\0").replace(".", decimal).replace("\0", thousands)
 
 
-def explain(r: Mapping, weights: Mapping[str, float] = DEFAULT_WEIGHTS, lang: str = "en") -> str:
-    """One line saying what made the score: the two strongest components (by their weighted
-    contribution), then why it was cut, if it was. `r` holds a row's components and counts."""
+def _numbers_as_text(values, ph: Mapping[str, str], decimals: int = 0) -> pa.Array:
+    """Each number as the language writes it, formatted once per distinct value."""
+    distinct, inverse = np.unique(np.asarray(values, dtype=np.float64), return_inverse=True)
+    return pa.array([_num(float(x), ph, decimals) for x in distinct], pa.string()).take(pa.array(inverse))
+
+
+def _fill(template: str, **fields: pa.Array) -> pa.Array:
+    """str.format over arrays: the template's literal text and each row's values, joined in Arrow."""
+    pieces: list = []
+    for literal, name, _spec, _conv in string.Formatter().parse(template):
+        if literal:
+            pieces.append(literal)
+        if name is not None:
+            pieces.append(fields[name])
+    if not any(isinstance(p, pa.Array) for p in pieces):
+        pieces.append(pa.nulls(len(next(iter(fields.values()))), pa.string()).fill_null(""))
+    return pc.binary_join_element_wise(*pieces, "")
+
+
+def _join(parts: list[pa.Array], sep: str) -> pa.Array:
+    """The non-null parts of each row joined by `sep`; null where all are. (Arrow's own join with
+    null_handling="skip" drops the rows whose parts are all null, in pyarrow 26.)"""
+    out = parts[0]
+    for part in parts[1:]:
+        out = pc.coalesce(pc.binary_join_element_wise(out, part, sep), out, part)
+    return out
+
+
+def _where(mask: np.ndarray, values: pa.Array) -> pa.Array:
+    """`values` where `mask`, null elsewhere."""
+    return pc.if_else(pa.array(mask), values, pa.scalar(None, pa.string()))
+
+
+def explanations(r: pd.DataFrame, weights: Mapping[str, float] = DEFAULT_WEIGHTS, lang: str = "en") -> pa.Array:
+    """One line per row saying what made the score: the two strongest components (by their weighted
+    contribution) that have something to say, then why it was cut, if it was. `r` holds the rows'
+    components and counts. Built column-wise in Arrow: tens of thousands of lines in milliseconds."""
     ph = PHRASES[lang]
-    contrib = sorted(((weights.get(c, 0.0) * float(r[c]), c) for c in ("centrality", "reach", "engagement",
-                                                                          "relevance")), reverse=True)
-    said = []
-    for value, c in contrib:
-        if len(said) == 2 or value <= 0 or float(r[c]) < NOTABLE:
-            continue
-        if c == "centrality" and r["amplifiers"] > 0:
-            parts = ph["list"].join(ph[k].format(n=_num(r[k], ph)) for k in KINDS if r[k] > 0)
-            said.append(ph["amplified"].format(n=_num(r["amplifiers"], ph), parts=parts))
-        elif c == "reach":
-            said.append(ph["reach"].format(followers=_num(r["followers"], ph)))
-        elif c == "engagement" and r["eng_ratio"] >= ENGAGING:
-            said.append(ph["engagement"].format(ratio=_num(r["eng_ratio"], ph, 1)))
-        elif c == "relevance":
-            said.append(ph["relevance"].format(posts=_num(r["posts"], ph), total=_num(r["all_posts"], ph),
-                                               days=_num(r["days_active"], ph), window=_num(r["window_days"], ph)))
-    if not said:
-        said.append(ph["quiet"].format(posts=_num(r["posts"], ph)))
-    if float(r["authenticity"]) < DISCOUNT_BELOW:
-        if float(r["bot"]) >= float(r["coordination"]):
-            said.append(ph["bot"].format(bot=_num(r["bot"], ph, 2)))
-        else:
-            said.append(ph["copy"].format(copied=_num(r["copied"], ph), posts=_num(r["orig_posts"], ph)))
-    line = ph["join"].join(said)
-    line = line[:1].upper() + line[1:]
-    if r.get("role") in ("own", "press"):
-        line = ph[r["role"]] + ph["role_sep"] + line[:1].lower() + line[1:]
+    n = len(r)
+    if n == 0:
+        return pa.array([], pa.string())
+    col = {c: r[c].to_numpy(dtype=np.float64, na_value=np.nan) for c in
+           ("centrality", "reach", "engagement", "relevance", "authenticity", "amplifiers", *KINDS, "followers",
+            "eng_ratio", "posts", "bot", "coordination")}
+    num = {c: (lambda c=c, d=0: _numbers_as_text(r[c].to_numpy(dtype=np.float64), ph, d))
+           for c in ("amplifiers", *KINDS, "followers", "posts", "all_posts", "days_active", "window_days",
+                     "copied", "orig_posts")}
+
+    # the four components that can be named, strongest weighted contribution first (ties: by name, z-a)
+    named = ("relevance", "reach", "engagement", "centrality")         # name order, descending
+    contrib = np.column_stack([weights.get(c, 0.0) * col[c] for c in named])
+    speaks = {"centrality": col["amplifiers"] > 0, "reach": np.ones(n, bool),
+              "engagement": col["eng_ratio"] >= ENGAGING, "relevance": np.ones(n, bool)}
+    able = np.column_stack([~(contrib[:, i] <= 0) & ~(col[c] < NOTABLE) & speaks[c] for i, c in enumerate(named)])
+    order = np.argsort(-contrib, axis=1, kind="stable")
+    rows = np.arange(n)
+    first, second = np.full(n, -1), np.full(n, -1)
+    for k in range(len(named)):
+        c = order[:, k]
+        ok = able[rows, c]
+        second = np.where(ok & (first >= 0) & (second < 0), c, second)
+        first = np.where(ok & (first < 0), c, first)
+
+    def clause(c: str) -> pa.Array:
+        if c == "centrality":
+            parts = [_where(col[k] > 0, _fill(ph[k], n=num[k]())) for k in KINDS]
+            listed = _join(parts, ph["list"])
+            return _fill(ph["amplified"], n=num["amplifiers"](), parts=listed)
+        if c == "reach":
+            return _fill(ph["reach"], followers=num["followers"]())
+        if c == "engagement":
+            return _fill(ph["engagement"], ratio=_numbers_as_text(col["eng_ratio"], ph, 1))
+        return _fill(ph["relevance"], posts=num["posts"](), total=num["all_posts"](), days=num["days_active"](),
+                     window=num["window_days"]())
+
+    said = [pa.nulls(n, pa.string()), pa.nulls(n, pa.string())]
+    for i, c in enumerate(named):
+        used = (first == i) | (second == i)
+        if used.any():
+            text = clause(c)
+            said[0] = pc.if_else(pa.array(first == i), text, said[0])
+            said[1] = pc.if_else(pa.array(second == i), text, said[1])
+    said[0] = pc.coalesce(said[0], _fill(ph["quiet"], posts=num["posts"]()))
+    cut = col["authenticity"] < DISCOUNT_BELOW
+    why = pa.nulls(n, pa.string())
+    if cut.any():
+        bot = cut & (col["bot"] >= col["coordination"])
+        why = pc.if_else(pa.array(bot), _fill(ph["bot"], bot=_numbers_as_text(col["bot"], ph, 2)),
+                         _where(cut, _fill(ph["copy"], copied=num["copied"](), posts=num["orig_posts"]())))
+    line = _join([said[0], said[1], why], ph["join"])
+    head, rest = pc.utf8_slice_codeunits(line, 0, 1), pc.utf8_slice_codeunits(line, 1)
+    line = pc.binary_join_element_wise(pc.utf8_upper(head), rest, "")
+    role = r["role"].to_numpy(dtype=object)
+    for kind in ("own", "press"):
+        mine = role == kind
+        if mine.any():
+            line = pc.if_else(pa.array(mine), pc.binary_join_element_wise(ph[kind] + ph["role_sep"],
+                                                                           pc.utf8_lower(head), rest, ""), line)
     return line
+
+
+def explain(r: Mapping, weights: Mapping[str, float] = DEFAULT_WEIGHTS, lang: str = "en") -> str:
+    """The explanation of one row (a mapping of its components and counts): `explanations` on it."""
+    return explanations(pd.DataFrame([dict(r)]), weights, lang)[0].as_py()
 
 
 # ---- entry point -----------------------------------------------------------------------------
@@ -434,14 +509,12 @@ def score(mentions: pa.Table | pd.DataFrame, day: date, windows: Sequence[int] =
         return schema.empty(schema.AUTHORS)
     out = pd.concat(frames, ignore_index=True)
     out["author_key"] = p.keys[out["author"].to_numpy()]
+    out["platform"] = p.platform_names[out["platform"].to_numpy()]
     out["topic"] = p.topic_names[out["topic"].to_numpy()]
     out = out.sort_values(["topic", "window_days", "influence", "author_key"],
                           ascending=[True, True, False, True], kind="mergesort", ignore_index=True)
     out["rank"] = out.groupby(["topic", "window_days"], sort=False).cumcount() + 1
-    cols = ["centrality", "reach", "engagement", "relevance", "authenticity", "amplifiers", *KINDS, "followers",
-            "eng_ratio", "posts", "all_posts", "days_active", "window_days", "bot", "coordination", "copied", "orig_posts", "role"]
-    values = [out[c].tolist() for c in cols]
-    out["explanation"] = [explain(dict(zip(cols, v)), wts, lang) for v in zip(*values)]
+    out["explanation"] = explanations(out, wts, lang).to_pandas()
     for c in COMPONENTS:
         out[c] = out[c].clip(0.0, 1.0).astype(np.float32)
     out["amplifiers"] = out["amplifiers"].astype(np.int64)
