@@ -415,6 +415,8 @@ def one(size: int, seed: int, with_entities: bool = True) -> dict:
 
     dedupe.permutations()
     dedupe.lsh_params(0.5, dedupe.NUM_PERM)  # found by datasketch's search, once per process
+    if hasattr(metrics, "stop_words"):  # the metrics' stop words import spaCy's language data (2-3 s, once)
+        metrics.stop_words()
 
     def bare_read():
         for p in sorted(src.glob("*.jsonl.gz")):

@@ -425,10 +425,8 @@ def explanations(r: pd.DataFrame, weights: Mapping[str, float] = DEFAULT_WEIGHTS
         return pa.array([], pa.string())
     col = {c: r[c].to_numpy(dtype=np.float64, na_value=np.nan) for c in
            ("centrality", "reach", "engagement", "relevance", "authenticity", "amplifiers", *KINDS, "followers",
-            "eng_ratio", "posts", "bot", "coordination")}
-    num = {c: (lambda c=c, d=0: _numbers_as_text(r[c].to_numpy(dtype=np.float64), ph, d))
-           for c in ("amplifiers", *KINDS, "followers", "posts", "all_posts", "days_active", "window_days",
-                     "copied", "orig_posts")}
+            "eng_ratio", "posts", "all_posts", "days_active", "window_days", "bot", "coordination", "copied",
+            "orig_posts")}
 
     # the four components that can be named, strongest weighted contribution first (ties: by name, z-a)
     named = ("relevance", "reach", "engagement", "centrality")         # name order, descending
@@ -437,40 +435,50 @@ def explanations(r: pd.DataFrame, weights: Mapping[str, float] = DEFAULT_WEIGHTS
               "engagement": col["eng_ratio"] >= ENGAGING, "relevance": np.ones(n, bool)}
     able = np.column_stack([~(contrib[:, i] <= 0) & ~(col[c] < NOTABLE) & speaks[c] for i, c in enumerate(named)])
     order = np.argsort(-contrib, axis=1, kind="stable")
-    rows = np.arange(n)
+    everyone = np.arange(n)
     first, second = np.full(n, -1), np.full(n, -1)
     for k in range(len(named)):
         c = order[:, k]
-        ok = able[rows, c]
+        ok = able[everyone, c]
         second = np.where(ok & (first >= 0) & (second < 0), c, second)
         first = np.where(ok & (first < 0), c, first)
 
-    def clause(c: str) -> pa.Array:
+    def clause(c: str, rows: np.ndarray) -> pa.Array:
+        """Clause `c` for the rows `rows` only, null for the others: most rows need one or two."""
+        def text(name: str, decimals: int = 0) -> pa.Array:
+            return _numbers_as_text(col[name][rows], ph, decimals)
+
         if c == "centrality":
-            parts = [_where(col[k] > 0, _fill(ph[k], n=num[k]())) for k in KINDS]
-            listed = _join(parts, ph["list"])
-            return _fill(ph["amplified"], n=num["amplifiers"](), parts=listed)
-        if c == "reach":
-            return _fill(ph["reach"], followers=num["followers"]())
-        if c == "engagement":
-            return _fill(ph["engagement"], ratio=_numbers_as_text(col["eng_ratio"], ph, 1))
-        return _fill(ph["relevance"], posts=num["posts"](), total=num["all_posts"](), days=num["days_active"](),
-                     window=num["window_days"]())
+            parts = [_where(col[k][rows] > 0, _fill(ph[k], n=text(k))) for k in KINDS]
+            out = _fill(ph["amplified"], n=text("amplifiers"), parts=_join(parts, ph["list"]))
+        elif c == "reach":
+            out = _fill(ph["reach"], followers=text("followers"))
+        elif c == "engagement":
+            out = _fill(ph["engagement"], ratio=text("eng_ratio", 1))
+        elif c == "relevance":
+            out = _fill(ph["relevance"], posts=text("posts"), total=text("all_posts"), days=text("days_active"),
+                        window=text("window_days"))
+        elif c == "quiet":
+            out = _fill(ph["quiet"], posts=text("posts"))
+        elif c == "bot":
+            out = _fill(ph["bot"], bot=text("bot", 2))
+        else:
+            out = _fill(ph["copy"], copied=text("copied"), posts=text("orig_posts"))
+        at = np.full(n, -1)
+        at[rows] = np.arange(len(rows))
+        return out.take(pa.array(at, mask=at < 0))
 
     said = [pa.nulls(n, pa.string()), pa.nulls(n, pa.string())]
     for i, c in enumerate(named):
-        used = (first == i) | (second == i)
-        if used.any():
-            text = clause(c)
+        rows = np.flatnonzero((first == i) | (second == i))
+        if len(rows):
+            text = clause(c, rows)
             said[0] = pc.if_else(pa.array(first == i), text, said[0])
             said[1] = pc.if_else(pa.array(second == i), text, said[1])
-    said[0] = pc.coalesce(said[0], _fill(ph["quiet"], posts=num["posts"]()))
+    said[0] = pc.coalesce(said[0], clause("quiet", np.flatnonzero(first < 0)))
     cut = col["authenticity"] < DISCOUNT_BELOW
-    why = pa.nulls(n, pa.string())
-    if cut.any():
-        bot = cut & (col["bot"] >= col["coordination"])
-        why = pc.if_else(pa.array(bot), _fill(ph["bot"], bot=_numbers_as_text(col["bot"], ph, 2)),
-                         _where(cut, _fill(ph["copy"], copied=num["copied"](), posts=num["orig_posts"]())))
+    bot = cut & (col["bot"] >= col["coordination"])
+    why = pc.coalesce(clause("bot", np.flatnonzero(bot)), clause("copy", np.flatnonzero(cut & ~bot)))
     line = _join([said[0], said[1], why], ph["join"])
     head, rest = pc.utf8_slice_codeunits(line, 0, 1), pc.utf8_slice_codeunits(line, 1)
     line = pc.binary_join_element_wise(pc.utf8_upper(head), rest, "")
