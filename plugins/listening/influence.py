@@ -516,12 +516,17 @@ def score(mentions: pa.Table | pd.DataFrame, day: date, windows: Sequence[int] =
     if not frames:
         return schema.empty(schema.AUTHORS)
     out = pd.concat(frames, ignore_index=True)
+    # by topic, window, influence (highest first), author: the codes sort as the names do
+    topic, window = out["topic"].to_numpy(), out["window_days"].to_numpy()
+    order = np.lexsort((out["author"].to_numpy(), -out["influence"].to_numpy(), window, topic))
+    out = out.take(order).reset_index(drop=True)
+    topic, window = topic[order], window[order]
+    at = np.arange(len(out))
+    starts = np.r_[True, (topic[1:] != topic[:-1]) | (window[1:] != window[:-1])]
+    out["rank"] = at - np.maximum.accumulate(np.where(starts, at, 0)) + 1
     out["author_key"] = p.keys[out["author"].to_numpy()]
     out["platform"] = p.platform_names[out["platform"].to_numpy()]
-    out["topic"] = p.topic_names[out["topic"].to_numpy()]
-    out = out.sort_values(["topic", "window_days", "influence", "author_key"],
-                          ascending=[True, True, False, True], kind="mergesort", ignore_index=True)
-    out["rank"] = out.groupby(["topic", "window_days"], sort=False).cumcount() + 1
+    out["topic"] = p.topic_names[topic]
     out["explanation"] = explanations(out, wts, lang).to_pandas()
     for c in COMPONENTS:
         out[c] = out[c].clip(0.0, 1.0).astype(np.float32)
