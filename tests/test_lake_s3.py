@@ -240,4 +240,6 @@ def test_erasure_and_retention_reach_the_bucket(s3, both_lakes, monkeypatch):
     assert author_key in json.loads(log[-1])["author_keys"]
     deleted = privacy.apply_retention(remote, day + timedelta(days=400), 365, 30)
     assert deleted.get("mentions", 0) >= 1 and deleted.get("raw", 0) >= 1
+    assert deleted.get("validation_results", 0) >= 1  # GX's results in the bucket, by the night they ran
+    assert not list((remote / "quality" / "gx" / "gx" / "uncommitted" / "validations").rglob("*.json"))
     assert lake.read_partition(remote, MENTIONS, dt=day) is None

@@ -252,3 +252,33 @@ def test_hourly_metrics_duplicates_are_caught(validator):
     _, _, results = quality.validate_table(validator, METRICS_HOURLY, table, DAY, TOPICS, LANGS, "r", "metrics_hourly")
     r = next(r for r in results if r["rule"] == "topic_hour_unique")
     assert not r["success"] and r["level"] == "critical"
+
+
+def test_retention_expires_old_validation_results_and_their_pages(tmp_path):
+    """GX keeps every run's results (failing values included) and pages forever: retention expires
+    them with raw data, by the time the run validated; the Data Docs index stops listing them."""
+    from listening import privacy
+
+    root = tmp_path / "lake"
+    v = quality.Validator(root)
+    bad = pa.Table.from_pylist([mention(1), mention(2, post_id="no-prefix")], schema=MENTIONS.schema)
+    for run_id in ("old-run", "new-run"):
+        quality.validate_table(v, MENTIONS, bad, DAY, TOPICS, LANGS, run_id, "mentions")
+        v.build_docs(run_id)
+    gx = root / "quality" / "gx" / "gx" / "uncommitted"
+    stores = (gx / "validations", gx / "data_docs" / "local_site" / "validations")
+    for store in stores:  # the old run validated on 1 June 2026
+        (old,) = store.glob("*/old-run/*")
+        old.rename(old.parent / "20260601T020000.000000Z")
+    assert "no-prefix" in "".join(p.read_text() for p in gx.rglob("*.json"))
+
+    deleted = privacy.apply_retention(root, date(2026, 11, 26), retention_days=395, raw_retention_days=90)
+
+    assert deleted["validation_results"] == 1
+    for store in stores:
+        assert not list(store.glob("*/old-run/*")) and len(list(store.glob("*/new-run/*"))) == 1
+    quality.validate_table(v, MENTIONS, bad, DAY, TOPICS, LANGS, "next-run", "mentions")
+    index = v.build_docs("next-run").read_text()
+    assert "new-run" in index and "next-run" in index and "old-run" not in index
+    # within the period nothing goes
+    assert "validation_results" not in privacy.apply_retention(root, date(2026, 11, 26), 395, 90)

@@ -415,7 +415,8 @@ def erase_author(lake: Path, platform: str, author: str, key: bytes) -> dict:
 
 def apply_retention(lake: Path, today, retention_days: int, raw_retention_days: int) -> dict:
     """Delete partitions older than the retention: raw data (and the quarantine, which holds raw
-    records) after raw_retention_days, everything else after retention_days."""
+    records) and Great Expectations' validation results after raw_retention_days, everything
+    else after retention_days."""
     from datetime import timedelta
 
     from listening.schema import DATASETS
@@ -434,4 +435,19 @@ def apply_retention(lake: Path, today, retention_days: int, raw_retention_days: 
             if d.is_dir() and d.name[3:] < cutoff:
                 lk.remove_tree(d)
                 deleted[name] = deleted.get(name, 0) + 1
+    # Great Expectations keeps every run's results, and their Data Docs pages, forever: they name
+    # the failing values (a raw post id, a date), and on an object store each validation fetches
+    # them all. Kept as long as raw data, by the time the run validated.
+    cutoff = (today - timedelta(days=raw_retention_days)).strftime("%Y%m%d")
+    gx = lake / "quality" / "gx" / "gx" / "uncommitted"
+    for root in (gx / "validations", gx / "data_docs" / "local_site" / "validations"):
+        # <suite, a dot making a folder>/<run name>/<run time, e.g. 20261126T134341.638072Z>/<batch>
+        for d in sorted(root.rglob("*Z")) if root.exists() else []:
+            if GX_RUN_TIME.fullmatch(d.name) and d.name[:8] < cutoff and d.is_dir():
+                lk.remove_tree(d)
+                if root.name == "validations" and root.parent.name == "uncommitted":
+                    deleted["validation_results"] = deleted.get("validation_results", 0) + 1
     return deleted
+
+
+GX_RUN_TIME = re.compile(r"\d{8}T\d{6}(\.\d+)?Z")
