@@ -354,3 +354,14 @@ def test_bench_smoke(tmp_path):
     for job in ("pagerank", "networkx", "score"):
         assert bench.run_job(job, tmp_path)["wall_s"] >= 0
     assert np.allclose(np.load(tmp_path / "pr_pagerank.npy"), np.load(tmp_path / "pr_networkx.npy"), atol=1e-5)
+
+
+def test_grouping_matches_a_sorted_groupby_whatever_the_size_of_the_codes():
+    rng = np.random.default_rng(3)
+    for high in (5, 2 ** 61):  # small codes share one int64 key; huge ones fall back to lexsort
+        a, b = rng.integers(0, high, 500), rng.integers(0, 3, 500)
+        a[::7] = a[0]
+        order, starts = influence._grouped(a, b)
+        groups = pd.DataFrame({"a": a, "b": b}).groupby(["a", "b"], sort=True).indices
+        assert [tuple(order[s:e]) for s, e in zip(starts, [*starts[1:], len(order)])] == \
+            [tuple(v) for v in groups.values()]

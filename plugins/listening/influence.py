@@ -200,12 +200,15 @@ def _shrink_k(rate: np.ndarray, author: np.ndarray) -> float:
     differ little beyond post-to-post noise, small when they truly differ."""
     if len(rate) < 3:
         return DEFAULT_SHRINK
-    g = pd.DataFrame({"a": author, "r": rate}).groupby("a", sort=True)["r"]
-    n, mean = g.size().to_numpy(), g.mean().to_numpy()
+    order, starts = _grouped(author)
+    n = np.diff(np.r_[starts, len(order)])
+    mean = np.add.reduceat(rate[order], starts) / n
     n_posts, n_authors = len(rate), len(n)
     if n_authors < 2 or n_posts <= n_authors:
         return DEFAULT_SHRINK
-    within = ((rate - mean[pd.factorize(author, sort=True)[0]]) ** 2).sum() / (n_posts - n_authors)
+    of = np.empty(n_posts, dtype=np.int64)
+    of[order] = np.repeat(np.arange(n_authors), n)
+    within = ((rate - mean[of]) ** 2).sum() / (n_posts - n_authors)
     between = mean.var() - within * np.mean(1.0 / n)
     if within <= 0:
         return SHRINK_BOUNDS[0]
@@ -219,54 +222,69 @@ def _window(p: _Posts, w: int, weights: dict[str, float]) -> pd.DataFrame:
     rows = np.flatnonzero(in_win)
     if len(rows) == 0:
         return pd.DataFrame()
-    posts = pd.DataFrame({"row": rows, "author": p.author[rows], "platform": p.platform[rows],
-                          "followers": p.followers[rows]})
 
     # author facts over the window, all topics: audience, platform, role, posts
-    by_author = posts.groupby("author", sort=True)
-    facts = pd.DataFrame({"followers": by_author["followers"].max(), "platform": by_author["platform"].first(),
-                          "all_posts": by_author.size()})
+    order, starts = _grouped(p.author[rows])
+    by_author = rows[order]
+    first = by_author[starts]
+    followers = np.maximum.reduceat(p.followers[by_author], starts)
+    platform = p.platform[first]
+    all_posts = np.diff(np.r_[starts, len(by_author)])
     # role: 'own' wins over 'press' if the watchlists changed within the window
-    posts["own"], posts["press"] = p.own[rows], p.press[rows]
-    flags = posts.groupby("author", sort=True)[["own", "press"]].any()
-    facts["role"] = np.where(flags["own"], "own", np.where(flags["press"], "press", None))
-    log_f = np.log1p(facts["followers"])
-    facts["reach"] = (log_f / facts.groupby("platform")["followers"].transform("max").pipe(np.log1p)
-                      .replace(0.0, np.nan)).fillna(0.0).clip(0.0, 1.0)
+    own = np.add.reduceat(p.own[by_author].astype(np.int64), starts) > 0
+    press = np.add.reduceat(p.press[by_author].astype(np.int64), starts) > 0
+    top = np.zeros(len(p.platform_names))
+    np.maximum.at(top, platform, followers)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        reach = np.where(top[platform] > 0, np.log1p(followers) / np.log1p(top[platform]), 0.0).clip(0.0, 1.0)
+    facts = pd.DataFrame({"followers": followers, "platform": platform, "all_posts": all_posts,
+                          "role": np.where(own, "own", np.where(press, "press", None)), "reach": reach},
+                         index=p.author[first])
 
     # engagement rate per post: interactions per follower, with the platform's median audience as a
     # floor so that 3 likes on a 5-follower account do not read as a 60% rate
+    median_f = np.full(len(p.platform_names), np.nan)
+    for c in np.unique(platform):
+        median_f[c] = max(float(np.median(followers[platform == c])), 1.0)
     orig = rows[~p.is_repost[rows]]
-    own_posts = pd.DataFrame({"row": orig, "author": p.author[orig], "platform": p.platform[orig]})
-    median_f = facts.groupby("platform")["followers"].median().clip(lower=1.0)
-    own_posts["rate"] = p.interactions[orig] / (p.followers[orig] + median_f.reindex(own_posts["platform"]).to_numpy())
-    prior = own_posts.groupby("platform", sort=True)["rate"].mean()
-    shrink = {plat: _shrink_k(g["rate"].to_numpy(), g["author"].to_numpy())
-              for plat, g in own_posts.groupby("platform", sort=True)}
+    rate = p.interactions[orig] / (p.followers[orig] + median_f[p.platform[orig]])
+    prior, shrink = np.full(len(p.platform_names), np.nan), np.full(len(p.platform_names), np.nan)
+    order, starts = _grouped(p.platform[orig])
+    for a, b in zip(starts, np.r_[starts[1:], len(order)]):
+        on = order[a:b]
+        c = p.platform[orig[on[0]]]
+        prior[c] = rate[on].mean()
+        shrink[c] = _shrink_k(rate[on], p.author[orig[on]])
 
-    # (topic, post) pairs of the window
+    # (topic, post) pairs of the window, by (topic, author)
     tmask = in_win[p.topic_rows]
-    tp = pd.DataFrame({"row": p.topic_rows[tmask], "topic": p.topic_codes[tmask]})
-    tp["author"] = p.author[tp["row"]]
-    tp["day"] = p.day_offset[tp["row"]]
-    tp["repost"] = p.is_repost[tp["row"]]
-    tp["orig"] = ~tp["repost"]
-    tp["rate"] = 0.0
-    rate_of_row = pd.Series(own_posts["rate"].to_numpy(), index=own_posts["row"].to_numpy())
-    tp.loc[tp["orig"], "rate"] = rate_of_row.reindex(tp.loc[tp["orig"], "row"]).to_numpy()
-    tp["bot"] = p.bot[tp["row"]]
-    tp["copy"] = p.copy[tp["row"]]
-    tp["copy_orig"] = np.where(tp["orig"], tp["copy"], 0.0)
-    tp["copied"] = tp["copy_orig"] > 0
-    g = tp.groupby(["topic", "author"], sort=True)
-    out = pd.DataFrame({"posts": g.size(), "days_active": g["day"].nunique(), "orig_posts": g["orig"].sum(),
-                        "rate_sum": g["rate"].sum(), "bot": g["bot"].mean(), "copy_sum": g["copy_orig"].sum(),
-                        "copied": g["copied"].sum()}).reset_index()
+    t_row, t_topic = p.topic_rows[tmask], p.topic_codes[tmask]
+    t_author = p.author[t_row]
+    t_orig = ~p.is_repost[t_row]
+    rate_of_row = np.zeros(p.n)
+    rate_of_row[orig] = rate
+    copy_orig = np.where(t_orig, p.copy[t_row], 0.0)
+    order, starts = _grouped(t_topic, t_author)
+    posts = np.diff(np.r_[starts, len(order)])
+    group = np.empty(len(order), dtype=np.int64)
+    group[order] = np.repeat(np.arange(len(starts)), posts)
+    days_order, days_starts = _grouped(group, p.day_offset[t_row])
+
+    def total(values: np.ndarray) -> np.ndarray:
+        return np.add.reduceat(values[order], starts)
+
+    out = pd.DataFrame({"topic": t_topic[order[starts]], "author": t_author[order[starts]], "posts": posts,
+                        "days_active": np.bincount(group[days_order[days_starts]], minlength=len(starts)),
+                        "orig_posts": total(t_orig.astype(np.int64)),
+                        "rate_sum": total(np.where(t_orig, rate_of_row[t_row], 0.0)),
+                        "bot": total(p.bot[t_row]) / posts, "copy_sum": total(copy_orig),
+                        "copied": total((copy_orig > 0).astype(np.int64))})
     out = out.join(facts, on="author")
 
     # engagement: empirical Bayes toward the platform mean; 0.5 = as engaging as the platform's average
-    mu = prior.reindex(out["platform"]).fillna(0.0).to_numpy()
-    k = out["platform"].map(shrink).fillna(DEFAULT_SHRINK).to_numpy()
+    plat = out["platform"].to_numpy()
+    mu = np.nan_to_num(prior[plat], nan=0.0)
+    k = np.where(np.isnan(shrink[plat]), DEFAULT_SHRINK, shrink[plat])
     n_orig = out["orig_posts"].to_numpy(dtype=float)
     shrunk = (out["rate_sum"].to_numpy() + k * mu) / (n_orig + k)
     with np.errstate(divide="ignore", invalid="ignore"):
@@ -281,60 +299,93 @@ def _window(p: _Posts, w: int, weights: dict[str, float]) -> pd.DataFrame:
     out["coordination"] = coord
     out["authenticity"] = 1.0 - np.maximum(out["bot"].to_numpy(), coord)
 
-    out = out.merge(_centrality(p, tp, w), on=["topic", "author"], how="left")
+    graph = _centrality(p, t_row, t_topic, w).reindex(out["topic"].to_numpy() * len(p.keys) + out["author"].to_numpy())
     for c in ("centrality", "amplifiers", *KINDS):
-        out[c] = out[c].fillna(0.0)
+        out[c] = graph[c].fillna(0.0).to_numpy()
 
-    total = sum(weights.values())
-    base = sum(weights[c] * out[c].clip(0.0, 1.0) for c in COMPONENTS) / total
+    total_w = sum(weights.values())
+    base = sum(weights[c] * out[c].clip(0.0, 1.0) for c in COMPONENTS) / total_w
     out["influence"] = (out["authenticity"].clip(0.0, 1.0) * base).astype(np.float32)
     out["window_days"] = w
     return out
 
 
-def _centrality(p: _Posts, tp: pd.DataFrame, w: int) -> pd.DataFrame:
+def _grouped(*keys: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The rows in the keys' sorted order (stable: ties keep their order) and where each group of
+    equal keys starts in it: a groupby(sort=True) in numpy, without a DataFrame per call."""
+    key, room = np.zeros(len(keys[0]), dtype=np.int64), 1
+    for k in keys:                              # non-negative codes: one int64 key when they fit in it
+        span = int(k.max()) + 1 if len(k) else 1
+        room *= span
+        if room >= 2 ** 62:
+            break
+        key = key * span + k
+    else:
+        order = np.argsort(key, kind="stable")
+        sk = key[order]
+        return order, np.flatnonzero(np.r_[True, sk[1:] != sk[:-1]]) if len(sk) else np.zeros(0, np.int64)
+    order = np.lexsort(keys[::-1])
+    change = np.zeros(len(order), dtype=bool)
+    if len(order):
+        change[0] = True
+        for k in keys:
+            sk = k[order]
+            change[1:] |= sk[1:] != sk[:-1]
+    return order, np.flatnonzero(change)
+
+
+def _centrality(p: _Posts, tp_row: np.ndarray, tp_topic: np.ndarray, w: int) -> pd.DataFrame:
     """Per topic: PageRank of the graph in which a post of the topic points to the author it replies
     to, reposts, quotes or mentions. One post gives one vote to each target (a reply that also
     mentions its parent's author counts once), worth its recency (half-life: half the window) times
-    its author's authenticity, so interactions from bots and copy campaigns weigh little."""
-    parts = []
-    for kind in ("repost", "reply", "quote"):
-        pos = p.parent[kind]
+    its author's authenticity, so interactions from bots and copy campaigns weigh little.
+    `tp_row`, `tp_topic`: the window's (post, topic) pairs, by post. Rows: topic x len(keys) + author."""
+    nk = len(p.keys)
+    row, dst, kind = [], [], []
+    for k in ("repost", "reply", "quote"):
+        pos = p.parent[k]
         child = np.flatnonzero(pos >= 0)
-        parts.append(pd.DataFrame({"row": child, "dst": p.author[pos[child]], "kind": KINDS.index(kind)}))
-    parts.append(pd.DataFrame({"row": p.mention_rows, "dst": p.mention_dst, "kind": KINDS.index("mention")}))
-    edges = pd.concat(parts, ignore_index=True)
-    edges["src"] = p.author[edges["row"]]
-    edges = edges[edges["src"] != edges["dst"]]
-    cols = ["topic", "author", "centrality", "amplifiers", *KINDS]
-    if edges.empty:
-        return pd.DataFrame(columns=cols)
-    edges = edges.merge(tp[["row", "topic"]], on="row", how="inner")   # child post in the topic and window
-    if edges.empty:
-        return pd.DataFrame(columns=cols)
-    half_life = w / 2.0
-    edges["weight"] = 0.5 ** (p.age_days[edges["row"]] / half_life) * p.authentic[edges["row"]]
+        row.append(child), dst.append(p.author[pos[child]]), kind.append(np.full(len(child), KINDS.index(k)))
+    row.append(p.mention_rows), dst.append(p.mention_dst), kind.append(np.full(len(p.mention_rows), KINDS.index("mention")))
+    row, dst, kind = np.concatenate(row), np.concatenate(dst), np.concatenate(kind)
+    src = p.author[row]
+    keep = src != dst
+    row, dst, kind, src = row[keep], dst[keep], kind[keep], src[keep]
+    # each edge once per topic of its post in the window (an inner join on the post)
+    lo, hi = np.searchsorted(tp_row, row, "left"), np.searchsorted(tp_row, row, "right")
+    n = hi - lo
+    edge = np.repeat(np.arange(len(row)), n)
+    at = np.repeat(lo - np.cumsum(n) + n, n) + np.arange(len(edge))
+    if len(edge) == 0:
+        return pd.DataFrame(columns=["centrality", "amplifiers", *KINDS], dtype=float)
+    topic, row, dst, kind, src = tp_topic[at], row[edge], dst[edge], kind[edge], src[edge]
+    weight = 0.5 ** (p.age_days[row] / (w / 2.0)) * p.authentic[row]
 
     # amplifiers: distinct accounts pointing at the author, overall and per kind
-    amp = edges.groupby(["topic", "dst"], sort=True)["src"].nunique().rename("amplifiers")
-    per_kind = edges.drop_duplicates(["topic", "dst", "kind", "src"]).groupby(
-        ["topic", "dst", "kind"], sort=True).size().unstack("kind", fill_value=0)
-    per_kind = per_kind.reindex(columns=range(len(KINDS)), fill_value=0)
-    per_kind.columns = list(KINDS)
+    order, starts = _grouped(topic, dst, src)
+    first = order[starts]                                              # one per (topic, dst, src)
+    keys, amplifiers = np.unique(topic[first] * nk + dst[first], return_counts=True)
+    order, starts = _grouped(topic, dst, kind, src)
+    first = order[starts]                                              # one per (topic, dst, kind, src)
+    at = np.searchsorted(keys, topic[first] * nk + dst[first]) * len(KINDS) + kind[first]
+    per_kind = np.bincount(at, minlength=len(keys) * len(KINDS)).reshape(len(keys), len(KINDS))
+    extra = pd.DataFrame({"amplifiers": amplifiers, **dict(zip(KINDS, per_kind.T))}, index=keys)
 
-    votes = edges.drop_duplicates(["topic", "row", "dst"])
-    pairs = votes.groupby(["topic", "src", "dst"], sort=True)["weight"].sum().reset_index()
+    # votes: one per (topic, post, target); their weights summed per (topic, source, target)
+    order, starts = _grouped(topic, row, dst)
+    v = np.sort(order[starts])                                         # in edge order, as pandas keeps them
+    order, starts = _grouped(topic[v], src[v], dst[v])
+    pt, ps, pd_ = topic[v][order][starts], src[v][order][starts], dst[v][order][starts]
+    pw = np.add.reduceat(weight[v][order], starts)
     results = []
-    for topic, g in pairs.groupby("topic", sort=True):
-        nodes, idx = np.unique(np.concatenate([g["src"].to_numpy(), g["dst"].to_numpy()]), return_inverse=True)
-        s, d = idx[: len(g)], idx[len(g):]
-        wt = g["weight"].to_numpy()
-        pr = pagerank(s, d, wt, len(nodes))
-        cen = centrality_scale(pr, np.bincount(d, weights=wt, minlength=len(nodes)))
-        results.append(pd.DataFrame({"topic": topic, "author": nodes, "centrality": cen}))
-    cen = pd.concat(results, ignore_index=True)
-    extra = pd.concat([amp, per_kind], axis=1).reset_index().rename(columns={"dst": "author"})
-    return cen.merge(extra, on=["topic", "author"], how="outer")
+    bounds = np.flatnonzero(np.r_[True, pt[1:] != pt[:-1], True])
+    for a, b in zip(bounds[:-1], bounds[1:]):
+        nodes, idx = np.unique(np.concatenate([ps[a:b], pd_[a:b]]), return_inverse=True)
+        s, d = idx[: b - a], idx[b - a:]
+        pr = pagerank(s, d, pw[a:b], len(nodes))
+        cen = centrality_scale(pr, np.bincount(d, weights=pw[a:b], minlength=len(nodes)))
+        results.append(pd.Series(cen, index=pt[a] * nk + nodes))
+    return pd.concat(results).to_frame("centrality").join(extra, how="outer")
 
 
 # ---- explanations ----------------------------------------------------------------------------
