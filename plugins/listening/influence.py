@@ -100,7 +100,7 @@ def _table(mentions: pa.Table | pd.DataFrame) -> pa.Table:
     missing = [c for c in REQUIRED if c not in mentions.column_names]
     if missing:
         raise ValueError(f"influence: mentions lack the columns {missing} (filled by the enrichment stage)")
-    t = mentions.select(list(REQUIRED) + [c for c in OPTIONAL if c in mentions.column_names]).combine_chunks()
+    t = mentions.select(list(REQUIRED) + [c for c in OPTIONAL if c in mentions.column_names])
     # canonical order: the same rows in any order give bit-identical sums, hence identical scores
     t = t.take(pc.sort_indices(t, sort_keys=[("post_id", "ascending"), ("created_at", "ascending")]))
     if len(t) and len(pc.unique(t["post_id"])) != len(t):
@@ -109,22 +109,30 @@ def _table(mentions: pa.Table | pd.DataFrame) -> pa.Table:
     return t
 
 
-def _strings(col: pa.ChunkedArray) -> np.ndarray:
-    return col.to_numpy(zero_copy_only=False)
-
-
 def _numbers(col: pa.ChunkedArray, fill: float) -> np.ndarray:
     return pc.fill_null(col.cast(pa.float64()), fill).to_numpy()
 
 
-def _flatten(col: pa.ChunkedArray) -> tuple[np.ndarray, np.ndarray]:
-    """(row index, value) of every element of a list column; null lists are empty."""
+def _coded(values: pa.Array | pa.ChunkedArray) -> tuple[np.ndarray, np.ndarray]:
+    """Strings as integer codes that sort as the strings do (-1: null), and the strings by code:
+    in Arrow, without a Python object per value."""
+    values = values.combine_chunks() if isinstance(values, pa.ChunkedArray) else values
+    names = pc.unique(values.drop_null())
+    names = names.take(pc.sort_indices(names))
+    codes = pc.fill_null(pc.index_in(values, value_set=names), -1).to_numpy().astype(np.int64)
+    return codes, names.to_numpy(zero_copy_only=False)
+
+
+def _flatten(col: pa.ChunkedArray) -> tuple[np.ndarray, pa.Array]:
+    """(row index, value) of every non-null element of a list column; null lists are empty."""
     arr = col.combine_chunks() if isinstance(col, pa.ChunkedArray) else col
-    if len(arr) == 0:
-        return np.zeros(0, np.int64), np.zeros(0, object)
-    parents = pc.list_parent_indices(arr).to_numpy().astype(np.int64)
-    values = pc.list_flatten(arr).to_numpy(zero_copy_only=False)
-    return parents, values
+    parents, values = pc.list_parent_indices(arr), pc.list_flatten(arr)
+    valid = pc.is_valid(values)
+    return pc.filter(parents, valid).to_numpy().astype(np.int64), pc.filter(values, valid)
+
+
+def _is(col: pa.ChunkedArray, value: str) -> np.ndarray:
+    return pc.fill_null(pc.equal(col, value), False).to_numpy(zero_copy_only=False)
 
 
 class _Posts:
@@ -132,34 +140,32 @@ class _Posts:
 
     def __init__(self, t: pa.Table, day: date):
         self.n = len(t)
-        self.post_id = _strings(t["post_id"])
         ts = pc.cast(t["created_at"], pa.timestamp("us", tz="UTC")).to_numpy().astype("datetime64[us]")
         end = np.datetime64(datetime.combine(day + timedelta(days=1), datetime.min.time()), "us")
         age_us = (end - ts).astype(np.int64)
         self.age_days = age_us / 86_400e6                       # (0, w] inside a window of w days
         self.day_offset = np.floor_divide(age_us - 1, 86_400_000_000).astype(np.int64)  # 0 = the day itself
         m_rows, m_keys = _flatten(t["mentioned_keys"])
-        authors = _strings(t["author_key"])
         # one code space for authors and mentioned accounts (a mentioned account may never post)
-        codes, self.keys = pd.factorize(np.concatenate([authors, m_keys]), sort=True)
-        self.author = codes[: self.n].astype(np.int64)
-        self.mention_rows, self.mention_dst = m_rows, codes[self.n:].astype(np.int64)
+        codes, self.keys = _coded(pa.concat_arrays([t["author_key"].combine_chunks().cast(pa.string()),
+                                                    m_keys.cast(pa.string())]))
+        self.author = codes[: self.n]
+        self.mention_rows, self.mention_dst = m_rows, codes[self.n:]
         # platforms as codes (sorted by name): groupbys on integers, not on strings
-        self.platform, self.platform_names = pd.factorize(_strings(t["platform"]), sort=True)
-        role = _strings(t["author_role"])
-        self.own, self.press = role == "own", role == "press"
+        self.platform, self.platform_names = _coded(t["platform"])
+        self.own, self.press = _is(t["author_role"], "own"), _is(t["author_role"], "press")
         self.followers = np.maximum(_numbers(t["author_followers"], 0.0), 0.0)
         self.interactions = sum(np.maximum(_numbers(t[c], 0.0), 0.0)
                                 for c in ("like_count", "repost_count", "reply_count", "quote_count"))
         self.is_repost = pc.is_valid(t["repost_of"]).to_numpy(zero_copy_only=False)
         self.bot = np.clip(_numbers(t["bot_score"], 0.0), 0.0, 1.0)
         self.parent = {}
+        ids = t["post_id"].combine_chunks()   # unique here
         for kind, col in (("reply", "reply_to"), ("repost", "repost_of"), ("quote", "quote_of")):
-            ids = t["post_id"].combine_chunks()   # unique here
             pos = pc.index_in(t[col].cast(ids.type), value_set=ids)
             self.parent[kind] = pc.fill_null(pos, -1).to_numpy().astype(np.int64)  # -1: parent not in the table
         self.topic_rows, topic_values = _flatten(t["topics"])
-        self.topic_codes, self.topic_names = pd.factorize(topic_values, sort=True)
+        self.topic_codes, self.topic_names = _coded(topic_values)
         self.copy = self._copying(t)
         self.authentic = 1.0 - np.maximum(self.bot, self.copy)
 
@@ -171,13 +177,13 @@ class _Posts:
         authors = np.maximum(_numbers(t["cluster_authors"], 1.0), 1.0)
         pos = self.parent["repost"]
         rep = np.flatnonzero(pos >= 0)
-        pairs = pd.DataFrame({"orig": pos[rep], "by": self.author[rep]})
-        pairs = pairs[pairs["by"].to_numpy() != self.author[pairs["orig"].to_numpy()]].drop_duplicates()
-        reposters = np.bincount(pairs["orig"].to_numpy(), minlength=self.n)
+        rep = rep[self.author[rep] != self.author[pos[rep]]]
+        order, starts = _grouped(pos[rep], self.author[rep])             # each reposting account once
+        reposters = np.bincount(pos[rep][order[starts]], minlength=self.n)
         authors = np.maximum(authors - reposters, 1.0)
         copy = np.where(self.is_repost, 0.0, 1.0 - 1.0 / authors)
         if "cluster_id" in t.column_names:
-            first = _strings(t["cluster_id"]) == self.post_id
+            first = pc.fill_null(pc.equal(t["cluster_id"], t["post_id"]), False).to_numpy(zero_copy_only=False)
             copy = np.where(first, 0.0, copy)
         return copy
 
