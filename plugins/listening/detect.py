@@ -588,11 +588,12 @@ def copy_groups(texts: list[str], threshold: float = 0.5, block: int = 3000) -> 
     Jaccard of the sets of character 5-grams of the normalised texts (listening.dedupe's
     normalisation and shingle hashes, folded to 22 bits), every pair through a sparse text x shingle
     product (no sampling: not MinHash), in blocks of `block`
-    distinct texts overlapping by half (texts are expected in time order: copies come close
+    distinct texts overlapping by half, each half multiplied by itself and the half before it, so
+    that no pair is computed twice (texts are expected in time order: copies come close
     together). Identical normalised texts are one row, so a repeated sentence costs one; memory
     is a block's, whatever the day's size.
     """
-    from scipy.sparse import csr_matrix
+    from scipy.sparse import csr_matrix, vstack
     from scipy.sparse.csgraph import connected_components
 
     from listening import dedupe
@@ -608,9 +609,10 @@ def copy_groups(texts: list[str], threshold: float = 0.5, block: int = 3000) -> 
     texts_d = distinct[order]
     m = len(texts_d)
     edges_i, edges_j = [np.arange(n)], [n + rank[of]]  # each text to its distinct text
-    step = max(1, block // 2)
-    for lo in range(0, m, step):
-        hi = min(m, lo + block)
+    half = max(1, block // 2)
+    prev = None                                        # the previous half: its matrix, sizes, offset
+    for lo in range(0, m, half):
+        hi = min(m, lo + half)
         hv, starts = dedupe.shingle_hashes(list(texts_d[lo:hi]))
         row = np.repeat(np.arange(hi - lo, dtype=np.int32), np.diff(starts))
         # columns: the hashes folded to 22 bits (two 100-shingle texts share a column by chance with
@@ -620,15 +622,18 @@ def copy_groups(texts: list[str], threshold: float = 0.5, block: int = 3000) -> 
         x.sum_duplicates()
         x.data[:] = 1.0                                       # each shingle once per text
         size = np.diff(x.indptr).astype(np.float32)
-        inter = (x @ x.T).tocoo()
-        keep = inter.row < inter.col
-        r, c, v = inter.row[keep], inter.col[keep], inter.data[keep]
-        union = size[r] + size[c] - v
-        ok = (union > 0) & (v >= threshold * union) & (size[r] > 0) & (size[c] > 0)
-        edges_i.append(n + lo + r[ok])
-        edges_j.append(n + lo + c[ok])
-        if hi == m:
-            break
+        # this half against itself and the half before: every pair of a block of two halves, once
+        both, both_size, base = (x, size, lo) if prev is None else \
+            (vstack([prev[0], x], format="csr"), np.r_[prev[1], size], prev[2])
+        inter = (x @ both.T).tocoo()
+        r, c, v = inter.row, inter.col, inter.data
+        keep = base + c < lo + r
+        r, c, v = r[keep], c[keep], v[keep]
+        union = size[r] + both_size[c] - v
+        ok = (union > 0) & (v >= threshold * union) & (size[r] > 0) & (both_size[c] > 0)
+        edges_i.append(n + base + c[ok])
+        edges_j.append(n + lo + r[ok])
+        prev = (x, size, lo)
     ei, ej = np.concatenate(edges_i), np.concatenate(edges_j)
     graph = csr_matrix((np.ones(len(ei), dtype=np.int8), (ei, ej)), shape=(n + m, n + m))
     labels = connected_components(graph, directed=False)[1][:n]
