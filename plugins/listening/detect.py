@@ -602,13 +602,9 @@ def copy_groups(texts: list[str], threshold: float = 0.5, block: int = 3000) -> 
     if n < 2:
         return []
     norm = np.array(dedupe.normalise(texts), dtype=object)
-    distinct, first, of = np.unique(norm, return_index=True, return_inverse=True)
-    order = np.argsort(first, kind="stable")          # distinct texts in order of first use
-    rank = np.empty(len(order), dtype=np.int64)
-    rank[order] = np.arange(len(order))
-    texts_d = distinct[order]
+    of, texts_d = pd.factorize(norm)                  # distinct texts in order of first use
     m = len(texts_d)
-    edges_i, edges_j = [np.arange(n)], [n + rank[of]]  # each text to its distinct text
+    edges_i, edges_j = [np.arange(n)], [n + of]        # each text to its distinct text
     half = max(1, block // 2)
     prev = None                                        # the previous half: its matrix, sizes, offset
     for lo in range(0, m, half):
@@ -637,12 +633,13 @@ def copy_groups(texts: list[str], threshold: float = 0.5, block: int = 3000) -> 
     ei, ej = np.concatenate(edges_i), np.concatenate(edges_j)
     graph = csr_matrix((np.ones(len(ei), dtype=np.int8), (ei, ej)), shape=(n + m, n + m))
     labels = connected_components(graph, directed=False)[1][:n]
-    empty = norm == ""
-    groups = defaultdict(list)
-    for i, lab in enumerate(labels):
-        if not empty[i]:
-            groups[lab].append(i)
-    return [g for g in groups.values() if len(g) > 1]
+    member = np.flatnonzero(norm != "")
+    order = np.argsort(labels[member], kind="stable")
+    member, lab = member[order], labels[member][order]
+    bounds = np.flatnonzero(np.r_[True, lab[1:] != lab[:-1], True])
+    spans = [(a, b) for a, b in zip(bounds[:-1], bounds[1:]) if b - a > 1]
+    spans.sort(key=lambda ab: member[ab[0]])           # groups in order of their first text
+    return [member[a:b].tolist() for a, b in spans]
 
 
 def copy_clusters(mentions: pd.DataFrame) -> np.ndarray:
