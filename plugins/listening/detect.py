@@ -267,9 +267,10 @@ def token_counts(mentions: pd.DataFrame, kinds: tuple[str, ...] = KINDS) -> pd.D
     for kind, col in (("hashtag", "hashtags"), ("term", "terms")):
         if kind not in kinds:
             continue
-        t = posts[["topic"]].assign(token=[sorted(set(v)) if v is not None else [] for v in posts[col]])
-        t = t.explode("token").dropna(subset=["token"])
-        c = t.groupby(["topic", "token"]).size().rename("posts").reset_index()
+        t = pd.DataFrame({"topic": posts["topic"].to_numpy(), "token": posts[col].to_numpy()}).explode("token")
+        t = t[t["token"].notna()]
+        t = t[~pd.DataFrame({"post": t.index, "token": t["token"].to_numpy()}).duplicated().to_numpy()]
+        c = t.groupby(["topic", "token"]).size().rename("posts").reset_index()   # posts using it, once each
         out.append(c.assign(kind=kind))
     if "crisis" in kinds:
         flags = posts["crisis"].to_numpy(dtype=bool) if "crisis" in posts.columns else crisis_flags(posts)
