@@ -482,6 +482,7 @@ def one(size: int, seed: int, with_entities: bool = True) -> dict:
                 rows = timed(name, lambda: fn(rows))
                 seen(name, rows)
             out.append(timed("mentions table", lambda: pipeline.to_mentions(rows)))
+            rows = None  # as pipeline.enrich_rows: not alive while the next batch's to_pylist runs
         return out
 
     texts, matched_texts, undeclared, ner_texts = [], [], [], {lang: [] for lang in ner_langs}
