@@ -152,3 +152,11 @@ def test_pandas_columns_with_missing_values():
     out = dedupe.clusters(df["id"], df["text"], df["t"], df["author"], df["repost_of"])
     assert list(out["cluster_size"]) == [2, 1, 2] and list(out["cluster_authors"]) == [2, 0, 2]
     assert [None if pd.isna(v) else v for v in out["original_id"]] == [None, None, "x:0"]
+
+
+def test_shingles_of_a_batch_shorter_than_a_shingle():
+    # 2 to 4 characters in the whole batch: fewer than one full window (it raised before)
+    for texts in (["ok"], ["lol"], ["x x"], ["x", "y"], ["x"], [""]):
+        hv, starts = dedupe.shingle_hashes(texts)
+        assert list(np.diff(starts)) == [1 if t else 0 for t in texts]
+    assert dedupe.shingle_hashes(["ok"])[0][0] == dedupe.shingle_hashes(["ok", "hello world"])[0][0]

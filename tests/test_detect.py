@@ -2,6 +2,7 @@
 simulated corpus run through the pipeline (the planted events are found on their day)."""
 from __future__ import annotations
 
+import random
 import shutil
 from datetime import date, datetime, timedelta, timezone
 from pathlib import Path
@@ -327,3 +328,20 @@ def test_a_day_without_any_hashtag_raises_nothing_and_does_not_crash():
                           "post_id": ["x:1", "x:2", "x:3"]})
     assert detect._emerging(today, None, "hashtags", "emerging_hashtag", 28, date(2026, 11, 2), 3, 3, 3.0, 5,
                             "en") == []
+
+
+def test_copy_groups_with_a_last_half_block_of_one_short_text():
+    # 1,500 distinct texts, then "lol": the last half-block (block 3000) is one 3-character text
+    from listening import dedupe
+
+    rng = random.Random(5)
+    words = ["budget", "parlement", "vote", "loi", "climat", "brussel", "regering", "debat", "taxe", "ville"]
+    texts, seen = [], set()
+    while len(texts) < 1500:
+        t = " ".join(rng.choice(words) for _ in range(8))
+        if dedupe.normalise([t])[0] not in seen:
+            seen.add(dedupe.normalise([t])[0])
+            texts.append(t)
+    texts = texts + [texts[0], "lol"]             # a copy of the first text, then the short one
+    groups = detect.copy_groups(texts)
+    assert any({0, 1500} <= set(g) for g in groups) and not any(1501 in g for g in groups)

@@ -122,7 +122,7 @@ def shingle_hashes(texts: Sequence[str], k: int = SHINGLE) -> tuple[np.ndarray, 
     h = np.zeros(total, dtype=np.uint64)
     with np.errstate(over="ignore"):
         # h[i] = polynomial of codes[i : i+k], windows running past the end are cut below
-        for j in range(k):
+        for j in range(min(k, total)):  # (a batch of fewer than k characters has no full window)
             h[: total - j] = h[: total - j] * _M64 + codes[j:]
         out_starts = np.zeros(n + 1, dtype=np.int64)
         np.cumsum(counts, out=out_starts[1:])
