@@ -12,6 +12,7 @@ import networkx as nx
 import numpy as np
 import pandas as pd
 import pyarrow as pa
+import pyarrow.compute as pc
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -365,3 +366,11 @@ def test_grouping_matches_a_sorted_groupby_whatever_the_size_of_the_codes():
         groups = pd.DataFrame({"a": a, "b": b}).groupby(["a", "b"], sort=True).indices
         assert [tuple(order[s:e]) for s, e in zip(starts, [*starts[1:], len(order)])] == \
             [tuple(v) for v in groups.values()]
+
+
+def test_dictionary_encoded_columns_score_as_plain_strings():
+    rows = [post("1", "news", followers=2000), post("2", "fan", reply_to="1"), post("3", "fan2", repost_of="1")]
+    plain = table(rows)
+    coded = plain.set_column(plain.column_names.index("platform"), "platform",
+                             pc.dictionary_encode(plain["platform"]))
+    assert influence.score(coded, DAY).equals(influence.score(plain, DAY))

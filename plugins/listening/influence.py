@@ -117,6 +117,8 @@ def _coded(values: pa.Array | pa.ChunkedArray) -> tuple[np.ndarray, np.ndarray]:
     """Strings as integer codes that sort as the strings do (-1: null), and the strings by code:
     in Arrow, without a Python object per value."""
     values = values.combine_chunks() if isinstance(values, pa.ChunkedArray) else values
+    if values.type != pa.string():  # large strings, dictionary-encoded (a pandas category), all nulls
+        values = values.cast(pa.string())
     names = pc.unique(values.drop_null())
     names = names.take(pc.sort_indices(names))
     codes = pc.fill_null(pc.index_in(values, value_set=names), -1).to_numpy().astype(np.int64)
