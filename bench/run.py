@@ -65,8 +65,9 @@ class Clock:
             t, c = time.perf_counter(), time.process_time()
             result = fn()
             runs.append((time.perf_counter() - t, time.process_time() - c))
-            out = result if i == 0 else out
-            result = None
+            if i == 0:
+                out = result
+            del result  # a later run's output is not kept while the bare library runs
             if bare is not None:
                 bares.append(bare_times(bare))
             if simple is not None:

@@ -440,12 +440,12 @@ def apply_retention(lake: Path, today, retention_days: int, raw_retention_days: 
     # them all. Kept as long as raw data, by the time the run validated.
     cutoff = (today - timedelta(days=raw_retention_days)).strftime("%Y%m%d")
     gx = lake / "quality" / "gx" / "gx" / "uncommitted"
-    for root in (gx / "validations", gx / "data_docs" / "local_site" / "validations"):
+    for root, counted in ((gx / "validations", True), (gx / "data_docs" / "local_site" / "validations", False)):
         # <suite, a dot making a folder>/<run name>/<run time, e.g. 20261126T134341.638072Z>/<batch>
         for d in sorted(root.rglob("*Z")) if root.exists() else []:
             if GX_RUN_TIME.fullmatch(d.name) and d.name[:8] < cutoff and d.is_dir():
                 lk.remove_tree(d)
-                if root.name == "validations" and root.parent.name == "uncommitted":
+                if counted:  # the results; their pages go with them
                     deleted["validation_results"] = deleted.get("validation_results", 0) + 1
     return deleted
 
