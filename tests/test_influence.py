@@ -374,3 +374,40 @@ def test_dictionary_encoded_columns_score_as_plain_strings():
     coded = plain.set_column(plain.column_names.index("platform"), "platform",
                              pc.dictionary_encode(plain["platform"]))
     assert influence.score(coded, DAY).equals(influence.score(plain, DAY))
+
+
+def test_a_repost_on_a_later_day_does_not_hide_a_copier():
+    """A day's near-duplicate clusters count that day's reposts, so only that day's reposters are
+    taken out of a post's cluster authors: someone reposting it the next day does not turn a copy
+    (two accounts posting the same text) into an original."""
+    rows = [post("0", "first", hours_ago=30, cluster_size=2, cluster_authors=2),
+            post("1", "copier", hours_ago=29, cluster_size=2, cluster_authors=2),
+            post("2", "fan", hours_ago=2, repost_of="1")]                    # the next day
+    t = pa.Table.from_pylist(rows, schema=table(rows).schema).append_column("cluster_id", pa.array(["x:0"] * 3))
+    assert one(influence.score(t, DAY), "copier")["authenticity"] == pytest.approx(0.5)
+    same_day = [*rows[:2], post("2", "fan", hours_ago=28, repost_of="1", cluster_size=3, cluster_authors=3)]
+    same_day[1]["cluster_authors"] = 3          # the day's cluster: first, copier and the reposter
+    t = pa.Table.from_pylist(same_day, schema=table(same_day).schema).append_column("cluster_id", pa.array(["x:0"] * 3))
+    assert one(influence.score(t, DAY), "copier")["authenticity"] == pytest.approx(0.5)
+
+
+def test_the_days_facts_added_up_score_as_the_posts_do(simulated):
+    """What the nightly run does (each day reduced to facts once, its replies to earlier days'
+    posts resolved by `parents`, the window adding up the days) gives the scores of the window's
+    posts read at once, bit for bit."""
+    m = pa.Table.from_pandas(simulated["mentions"], preserve_index=False)
+    day = simulated["day"]
+    expected = influence.score(m, day)
+    days = pc.cast(pc.cast(m["created_at"], pa.timestamp("us", tz="UTC")), pa.date32())
+    parts = []
+    for d in sorted(set(days.to_pylist())):
+        mine = m.filter(pc.equal(days, pa.scalar(d, pa.date32())))
+        before = m.filter(pc.less(days, pa.scalar(d, pa.date32()))).select(["post_id", "author_key"])
+        parts.append(influence.facts(mine, parents=before))
+    daily = pa.concat_tables(parts)
+    assert daily.column_names[0] == "dt" and set(daily["fact"].to_pylist()) == {"author", "topic", "edge"}
+    assert influence.score_facts(daily, day).equals(expected)
+    # a window of 7 days reads only its days: the older facts change nothing
+    recent = daily.filter(pc.greater(daily["dt"], pa.scalar(day - timedelta(days=7), pa.date32())))
+    got = influence.score_facts(recent, day, windows=(7,))
+    assert got.equals(expected.filter(pc.equal(expected["window_days"], 7)))

@@ -6,6 +6,8 @@ import json
 from datetime import date
 from pathlib import Path
 
+import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.parquet as pq
 import pytest
 
@@ -247,3 +249,36 @@ def test_a_large_day_is_validated_one_partition_at_a_time(small_corpus, tmp_path
     quarantined = lake.read_file(lake.stage_path(split.lake, day, QUARANTINE, layer="raw", dt=day), QUARANTINE)
     assert bad_id in quarantined["post_id"].to_pylist()
     assert bad_id not in lake.read_file(files[0], RAW)["post_id"].to_pylist()
+
+
+def test_influence_from_the_days_facts_equals_scoring_the_window_posts(two_day_lake, tmp_path, monkeypatch):
+    """The night scores authors from each day's influence_daily facts (the day's posts are read once,
+    the night they land): the same table, bit for bit, as scoring the window's mentions at once. A
+    day published before influence_daily existed is reduced from its mentions, with the same result."""
+    from conftest import TWO_DAY_KEY, copy_lake
+    from listening import influence
+    from listening.schema import AUTHORS, INFLUENCE_DAILY
+
+    root, days, _ = two_day_lake
+    published = lake.read_partition(root, AUTHORS, dt=days[1])
+    window = pa.concat_tables([lake.read_partition(root, MENTIONS, dt=d).select(pipeline.INFLUENCE_COLUMNS)
+                               for d in days])
+    lang = pipeline.load_config().settings.digest_language
+    expected = influence.score(window, days[1], windows=(7, 28), lang=lang)
+    assert published.num_rows > 100 and published.equals(expected)
+    # the second day's replies to the first day's posts point at their authors
+    facts = lake.read_partition(root, INFLUENCE_DAILY, dt=days[1])
+    mentions = lake.read_partition(root, MENTIONS, dt=days[1])
+    first_ids = set(lake.read_partition(root, MENTIONS, dt=days[0])["post_id"].to_pylist())
+    assert any(r in first_ids for r in mentions["reply_to"].to_pylist() + mentions["repost_of"].to_pylist())
+    edges = facts.filter(pc.equal(facts["fact"], "edge"))
+    assert set(edges["kind"].to_pylist()) >= {"reply", "repost", "mention"}
+
+    older = copy_lake(root, tmp_path / "lake")
+    lake.remove_tree(lake.partition_dir(older, INFLUENCE_DAILY, dt=days[0]))
+    monkeypatch.setenv("VIGIE_PSEUDONYM_KEY", TWO_DAY_KEY)
+    run = pipeline.make_run(days[1], run_id="again", lake_dir=str(older))
+    lake.write_file(lake.stage_path(older, days[1], MENTIONS, dt=days[1]), MENTIONS, mentions)
+    pipeline.score_influence(run)
+    again = lake.read_file(lake.stage_path(older, days[1], AUTHORS, dt=days[1]), AUTHORS)
+    assert again.equals(published)

@@ -13,10 +13,11 @@ from listening import pipeline
 
 
 # What a day saw of the days published before it (novelty against 28 days, detector baselines,
-# influence over 7 and 28 days) depends on the order days run in, by design: a backfill in order
-# is what a scheduler does, and re-running a day once the days before it exist converges.
+# influence over 7 and 28 days, and the authors of earlier posts a day's replies point at) depends
+# on the order days run in, by design: a backfill in order is what a scheduler does, and re-running
+# a day once the days before it exist converges.
 HISTORY_COLUMNS = ["new_hashtags", "new_terms"]
-HISTORY_DATASETS = ("authors", "responses", "response_metrics", "campaign_daily")
+HISTORY_DATASETS = ("authors", "influence_daily", "responses", "response_metrics", "campaign_daily")
 HISTORY_DETECTORS = ("unanswered",)   # the response desk's alerts: posts of earlier days left unanswered
 # When an alert was handed to the SMTP server (or the outbox) is the wall clock's, not the data's.
 DELIVERY_COLUMNS = ["sent_at"]

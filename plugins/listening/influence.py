@@ -23,6 +23,7 @@ from __future__ import annotations
 import math
 import string
 from functools import lru_cache
+from types import SimpleNamespace
 from collections.abc import Mapping, Sequence
 from datetime import UTC, date, datetime, timedelta
 
@@ -137,57 +138,192 @@ def _is(col: pa.ChunkedArray, value: str) -> np.ndarray:
     return pc.fill_null(pc.equal(col, value), False).to_numpy(zero_copy_only=False)
 
 
-class _Posts:
-    """The input as numpy arrays, with authors and mentioned accounts coded as integers."""
+# ---- daily facts -----------------------------------------------------------------------------
+# A window's scores are sums over its days: each day is reduced once, the night it is scored, to
+# facts per author, per (topic, author) and per interaction (`facts`), kept in the lake
+# (influence_daily), and a window adds up its days' facts (`score_facts`). The night's memory is
+# one day of posts and the window's facts, not 28 days of posts. The recency of an interaction
+# is weighed at the end of its own day; a later window rescales it by a constant per day.
 
-    def __init__(self, t: pa.Table, day: date):
-        self.n = len(t)
-        ts = pc.cast(t["created_at"], pa.timestamp("us", tz="UTC")).to_numpy().astype("datetime64[us]")
-        end = np.datetime64(datetime.combine(day + timedelta(days=1), datetime.min.time()), "us")
-        age_us = (end - ts).astype(np.int64)
-        self.age_days = age_us / 86_400e6                       # (0, w] inside a window of w days
-        self.day_offset = np.floor_divide(age_us - 1, 86_400_000_000).astype(np.int64)  # 0 = the day itself
-        m_rows, m_keys = _flatten(t["mentioned_keys"])
-        # one code space for authors and mentioned accounts (a mentioned account may never post)
-        codes, self.keys = _coded(pa.concat_arrays([t["author_key"].combine_chunks().cast(pa.string()),
-                                                    m_keys.cast(pa.string())]))
-        self.author = codes[: self.n]
-        self.mention_rows, self.mention_dst = m_rows, codes[self.n:]
-        # platforms as codes (sorted by name): groupbys on integers, not on strings
-        self.platform, self.platform_names = _coded(t["platform"])
-        self.own, self.press = _is(t["author_role"], "own"), _is(t["author_role"], "press")
-        self.followers = np.maximum(_numbers(t["author_followers"], 0.0), 0.0)
-        self.interactions = sum(np.maximum(_numbers(t[c], 0.0), 0.0)
-                                for c in ("like_count", "repost_count", "reply_count", "quote_count"))
-        self.is_repost = pc.is_valid(t["repost_of"]).to_numpy(zero_copy_only=False)
-        self.bot = np.clip(_numbers(t["bot_score"], 0.0), 0.0, 1.0)
-        self.parent = {}
-        ids = t["post_id"].combine_chunks()   # unique here
-        for kind, col in (("reply", "reply_to"), ("repost", "repost_of"), ("quote", "quote_of")):
-            pos = pc.index_in(t[col].cast(ids.type), value_set=ids)
-            self.parent[kind] = pc.fill_null(pos, -1).to_numpy().astype(np.int64)  # -1: parent not in the table
-        self.topic_rows, topic_values = _flatten(t["topics"])
-        self.topic_codes, self.topic_names = _coded(topic_values)
-        self.copy = self._copying(t)
-        self.authentic = 1.0 - np.maximum(self.bot, self.copy)
+DAY_US = 86_400_000_000
+FACTS = ("author", "topic", "edge")
+FACT_COLUMNS = ("fact", "topic", "author_key", "target_key", "kind", "platform", "followers", "posts",
+                "original_posts", "own_posts", "press_posts", "interactions", "interactions_sq", "bot_sum",
+                "copy_sum", "copied")
 
-    def _copying(self, t: pa.Table) -> np.ndarray:
-        """Per post, 1 - 1/k when k accounts posted the same (near-duplicate) text. Reposting is open
-        amplification, not copying: a repost scores 0, and the accounts that reposted a post are
-        taken out of its cluster's authors (the clusters count reposts). The first post of its
-        cluster (`cluster_id`, when given) is the one copied, not a copier: 0 too."""
-        authors = np.maximum(_numbers(t["cluster_authors"], 1.0), 1.0)
-        pos = self.parent["repost"]
-        rep = np.flatnonzero(pos >= 0)
-        rep = rep[self.author[rep] != self.author[pos[rep]]]
-        order, starts = _grouped(pos[rep], self.author[rep])             # each reposting account once
-        reposters = np.bincount(pos[rep][order[starts]], minlength=self.n)
-        authors = np.maximum(authors - reposters, 1.0)
-        copy = np.where(self.is_repost, 0.0, 1.0 - 1.0 / authors)
-        if "cluster_id" in t.column_names:
-            first = pc.fill_null(pc.equal(t["cluster_id"], t["post_id"]), False).to_numpy(zero_copy_only=False)
-            copy = np.where(first, 0.0, copy)
-        return copy
+
+def _recency(age_days: np.ndarray | float, w: int) -> np.ndarray | float:
+    """Weight of an interaction `age_days` old in a window of `w` days: half-life half the window."""
+    return 0.5 ** (age_days / (w / 2.0))
+
+
+def facts(mentions: pa.Table | pd.DataFrame, windows: Sequence[int] = (7, 28),
+          parents: pa.Table | None = None) -> pa.Table:
+    """Per UTC day of the posts: what `score_facts` needs of them, as rows of three kinds.
+
+    * author (author_key, platform, followers): posts, own_posts, press_posts, original_posts,
+      and the interactions of the original posts and their squares (engagement and its shrinkage);
+    * topic (topic, author_key, followers): posts, original_posts, interactions, bot_sum, copy_sum,
+      copied (relevance, engagement, authenticity);
+    * edge (topic, author_key -> target_key, kind): weight_<w> per window length, the recency-and-
+      authenticity weight of the votes (a post votes once per target), at the end of the day.
+
+    Rows are split by the follower count the posts carried (a rate is interactions per follower).
+    `parents` (post_id, author_key) names the authors of posts replied to, reposted or quoted that
+    are not in `mentions` (earlier days). Copying counts the reposts of the same day, as the
+    near-duplicate clusters do. Column `dt`: the day (date32)."""
+    windows = sorted({int(w) for w in windows})
+    t = _table(mentions)
+    n = len(t)
+    if n == 0:
+        return _facts_table([], np.zeros(0, object), np.zeros(0, object), np.zeros(0, object), 0, windows)
+    ts = pc.cast(t["created_at"], pa.timestamp("us", tz="UTC")).cast(pa.int64()).to_numpy()
+    dayno = np.floor_divide(ts, DAY_US)
+    age = ((dayno + 1) * DAY_US - ts) / 86_400e6                      # (0, 1]: age at the end of its day
+    ids = t["post_id"].combine_chunks()
+    m_rows, m_keys = _flatten(t["mentioned_keys"])
+    parent_pos, outside = {}, {}
+    for kind, col in (("reply", "reply_to"), ("repost", "repost_of"), ("quote", "quote_of")):
+        ref = t[col].cast(ids.type)
+        parent_pos[kind] = pc.fill_null(pc.index_in(ref, value_set=ids), -1).to_numpy().astype(np.int64)
+        if parents is not None and len(parents):
+            at = pc.index_in(ref, value_set=parents["post_id"].combine_chunks().cast(ids.type))
+            outside[kind] = parents["author_key"].combine_chunks().cast(pa.string()).take(at.combine_chunks())
+        else:
+            outside[kind] = pa.nulls(n, pa.string())
+    # one code space for authors, mentioned accounts and the authors of earlier parents
+    codes, keys = _coded(pa.concat_arrays([t["author_key"].combine_chunks().cast(pa.string()),
+                                           m_keys.cast(pa.string()), *outside.values()]))
+    author, mention_dst = codes[:n], codes[n:n + len(m_rows)]
+    platform, platform_names = _coded(t["platform"])
+    own, press = _is(t["author_role"], "own"), _is(t["author_role"], "press")
+    followers = np.maximum(_numbers(t["author_followers"], 0.0), 0.0)
+    inter = sum(np.maximum(_numbers(t[c], 0.0), 0.0) for c in ("like_count", "repost_count", "reply_count",
+                                                                 "quote_count"))
+    orig = ~pc.is_valid(t["repost_of"]).to_numpy(zero_copy_only=False)
+    bot = np.clip(_numbers(t["bot_score"], 0.0), 0.0, 1.0)
+    copy = _copying(t, author, parent_pos["repost"], dayno, orig)
+    authentic = 1.0 - np.maximum(bot, copy)
+    f_vals, f_code = np.unique(followers, return_inverse=True)
+    d0 = int(dayno.min()) if n else 0
+    day = dayno - d0
+    parts = []
+
+    # author facts
+    order, starts = _grouped(day, author, platform, f_code)
+    first = order[starts]
+    o = orig.astype(np.float64)
+
+    def total(x: np.ndarray) -> np.ndarray:
+        return np.add.reduceat(x[order], starts) if len(order) else np.zeros(0)
+
+    parts.append({"fact": "author", "day": day[first], "author": author[first], "platform": platform[first],
+                  "followers": followers[first], "posts": np.diff(np.r_[starts, len(order)]),
+                  "own_posts": total(own.astype(np.float64)), "press_posts": total(press.astype(np.float64)),
+                  "original_posts": total(o), "interactions": total(inter * o),
+                  "interactions_sq": total(inter * inter * o)})
+
+    # topic facts
+    t_row, t_vals = _flatten(t["topics"])
+    t_code, topic_names = _coded(t_vals)
+    order, starts = _grouped(day[t_row], t_code, author[t_row], f_code[t_row])
+    first = order[starts]
+    to = o[t_row]
+    copy_orig = np.where(orig[t_row], copy[t_row], 0.0)
+    parts.append({"fact": "topic", "day": day[t_row][first], "topic": t_code[first], "author": author[t_row][first],
+                  "platform": platform[t_row][first], "followers": followers[t_row][first],
+                  "posts": np.diff(np.r_[starts, len(order)]), "original_posts": total(to),
+                  "interactions": total(inter[t_row] * to), "bot_sum": total(bot[t_row]),
+                  "copy_sum": total(copy_orig), "copied": total((copy_orig > 0).astype(np.float64))})
+
+    # edge facts: a post of the topic points to the author it reposts, replies to, quotes or mentions
+    row, dst, kind = [], [], []
+    for k in ("repost", "reply", "quote"):
+        pos = parent_pos[k]
+        child = np.flatnonzero(pos >= 0)
+        row.append(child), dst.append(author[pos[child]]), kind.append(np.full(len(child), KINDS.index(k)))
+        # the parent is an earlier day's post: its author from `parents`
+        far = codes[n + len(m_rows) + n * ("reply", "repost", "quote").index(k):][:n]
+        child = np.flatnonzero((pos < 0) & (far >= 0))
+        row.append(child), dst.append(far[child]), kind.append(np.full(len(child), KINDS.index(k)))
+    row.append(m_rows), dst.append(mention_dst), kind.append(np.full(len(m_rows), KINDS.index("mention")))
+    row, dst, kind = np.concatenate(row), np.concatenate(dst), np.concatenate(kind)
+    # edge order as the scoring has always kept it: repost, reply, quote, then mentions, by post
+    e_order = np.lexsort((row, kind))
+    row, dst, kind = row[e_order], dst[e_order], kind[e_order]
+    src = author[row]
+    keep = src != dst
+    row, dst, kind, src = row[keep], dst[keep], kind[keep], src[keep]
+    lo, hi = np.searchsorted(t_row, row, "left"), np.searchsorted(t_row, row, "right")
+    cnt = hi - lo
+    edge = np.repeat(np.arange(len(row)), cnt)
+    at = np.repeat(lo - np.cumsum(cnt) + cnt, cnt) + np.arange(len(edge))
+    topic, row, dst, kind, src = t_code[at], row[edge], dst[edge], kind[edge], src[edge]
+    # one vote per (topic, post, target): a reply that also mentions its parent's author counts once
+    order, starts = _grouped(topic, row, dst)
+    vote = np.zeros(len(row), bool)
+    vote[order[starts]] = True
+    order, starts = _grouped(day[row], topic, src, dst, kind)
+    first = order[starts]
+    weights = {f"weight_{w}": total(np.where(vote, _recency(age[row], w) * authentic[row], 0.0)) for w in windows}
+    parts.append({"fact": "edge", "day": day[row][first], "topic": topic[first], "author": src[first],
+                  "target": dst[first], "kind": kind[first], **weights})
+    return _facts_table(parts, keys, topic_names, platform_names, d0, windows)
+
+
+def _copying(t: pa.Table, author: np.ndarray, repost_pos: np.ndarray, dayno: np.ndarray,
+             orig: np.ndarray) -> np.ndarray:
+    """Per post, 1 - 1/k when k accounts posted the same (near-duplicate) text that day. Reposting is
+    open amplification, not copying: a repost scores 0, and the accounts that reposted a post the
+    same day are taken out of its cluster's authors (a day's clusters count its reposts). The first
+    post of its cluster (`cluster_id`, when given) is the one copied, not a copier: 0 too."""
+    n = len(author)
+    authors = np.maximum(_numbers(t["cluster_authors"], 1.0), 1.0)
+    rep = np.flatnonzero(repost_pos >= 0)
+    rep = rep[(author[rep] != author[repost_pos[rep]]) & (dayno[rep] == dayno[repost_pos[rep]])]
+    order, starts = _grouped(repost_pos[rep], author[rep])             # each reposting account once
+    reposters = np.bincount(repost_pos[rep][order[starts]], minlength=n)
+    authors = np.maximum(authors - reposters, 1.0)
+    copy = np.where(orig, 1.0 - 1.0 / authors, 0.0)
+    if "cluster_id" in t.column_names:
+        first = pc.fill_null(pc.equal(t["cluster_id"], t["post_id"]), False).to_numpy(zero_copy_only=False)
+        copy = np.where(first, 0.0, copy)
+    return copy
+
+
+def _facts_table(parts: list[dict], keys: np.ndarray, topics: np.ndarray, platforms: np.ndarray, d0: int,
+                 windows: list[int]) -> pa.Table:
+    fields = [pa.field("dt", pa.date32()), *[f for f in schema.INFLUENCE_DAILY.schema if f.name in FACT_COLUMNS],
+              *[_weight_field(w) for w in windows]]
+    cols = {f.name: [] for f in fields}
+    for part in parts:
+        m = len(part["day"])
+        names = {"dt": pa.array((part["day"] + d0).astype("int32"), pa.int32()).cast(pa.date32()),
+                 "fact": pa.array(np.full(m, part["fact"], dtype=object), pa.string()),
+                 "topic": _names(topics, part.get("topic"), m), "author_key": _names(keys, part.get("author"), m),
+                 "target_key": _names(keys, part.get("target"), m),
+                 "kind": _names(np.array(KINDS, dtype=object), part.get("kind"), m),
+                 "platform": _names(platforms, part.get("platform"), m)}
+        for f in fields:
+            if f.name in names:
+                cols[f.name].append(names[f.name])
+            elif f.name in part:
+                cols[f.name].append(pa.array(part[f.name]).cast(f.type))
+            else:
+                cols[f.name].append(pa.nulls(m, f.type))
+    return pa.Table.from_arrays([pa.chunked_array(cols[f.name], f.type) for f in fields], schema=pa.schema(fields))
+
+
+def _weight_field(w: int) -> pa.Field:
+    name = f"weight_{w}"
+    known = schema.INFLUENCE_DAILY.schema
+    return known.field(name) if name in known.names else pa.field(name, pa.float64())
+
+
+def _names(names: np.ndarray, codes: np.ndarray | None, m: int) -> pa.Array:
+    if codes is None:
+        return pa.nulls(m, pa.string())
+    return pa.array(names[codes] if len(names) else np.full(m, None, dtype=object), pa.string())
 
 
 # ---- scoring ---------------------------------------------------------------------------------
@@ -203,20 +339,18 @@ def _weights(weights: Mapping[str, float] | None) -> dict[str, float]:
     return w
 
 
-def _shrink_k(rate: np.ndarray, author: np.ndarray) -> float:
+def _shrink_k(n: np.ndarray, sums: np.ndarray, squares: np.ndarray) -> float:
     """Prior weight (in posts) of the platform mean, by the method of moments: large when authors
-    differ little beyond post-to-post noise, small when they truly differ."""
-    if len(rate) < 3:
+    differ little beyond post-to-post noise, small when they truly differ. Per author of the
+    platform: original posts `n`, the sum and the sum of squares of their rates."""
+    n_posts, n_authors = int(n.sum()), len(n)
+    if n_posts < 3:
         return DEFAULT_SHRINK
-    order, starts = _grouped(author)
-    n = np.diff(np.r_[starts, len(order)])
-    mean = np.add.reduceat(rate[order], starts) / n
-    n_posts, n_authors = len(rate), len(n)
+    mean = sums / n
     if n_authors < 2 or n_posts <= n_authors:
         return DEFAULT_SHRINK
-    of = np.empty(n_posts, dtype=np.int64)
-    of[order] = np.repeat(np.arange(n_authors), n)
-    within = ((rate - mean[of]) ** 2).sum() / (n_posts - n_authors)
+    spread = np.where(n > 1, np.maximum(squares - sums * mean, 0.0), 0.0)   # sum of (rate - mean)^2
+    within = spread.sum() / (n_posts - n_authors)
     between = mean.var() - within * np.mean(1.0 / n)
     if within <= 0:
         return SHRINK_BOUNDS[0]
@@ -225,68 +359,100 @@ def _shrink_k(rate: np.ndarray, author: np.ndarray) -> float:
     return float(np.clip(within / between, *SHRINK_BOUNDS))
 
 
-def _window(p: _Posts, w: int, weights: dict[str, float]) -> pd.DataFrame:
-    in_win = (p.day_offset >= 0) & (p.day_offset < w)
-    rows = np.flatnonzero(in_win)
-    if len(rows) == 0:
+class _Facts:
+    """Facts of several days as numpy arrays, one set per kind of fact (`a`uthor, `t`opic, `e`dge),
+    accounts, topics and platforms coded as integers that sort as their names do."""
+
+    def __init__(self, f: pa.Table, day: date):
+        n, end = len(f), (day - date(1970, 1, 1)).days
+        codes, self.keys = _coded(pa.concat_arrays([f["author_key"].combine_chunks().cast(pa.string()),
+                                                    f["target_key"].combine_chunks().cast(pa.string())]))
+        topic, self.topic_names = _coded(f["topic"])
+        platform, self.platform_names = _coded(f["platform"])
+        common = {"offset": end - pc.cast(f["dt"], pa.int32()).to_numpy().astype(np.int64),   # 0 = the day scored
+                  "author": codes[:n], "target": codes[n:], "topic": topic, "platform": platform}
+        del codes
+        numbers = {"author": ("followers", "posts", "original_posts", "own_posts", "press_posts", "interactions",
+                              "interactions_sq"),
+                   "topic": ("followers", "posts", "original_posts", "interactions", "bot_sum", "copy_sum", "copied"),
+                   "edge": tuple(c for c in f.column_names if c.startswith("weight_"))}
+        for fact in FACTS:
+            mask = _is(f["fact"], fact)
+            rows = f.filter(pa.array(mask)).select(list(numbers[fact]) + ["kind"])
+            part = SimpleNamespace(**{k: v[mask] for k, v in common.items()})
+            for c in numbers[fact]:
+                setattr(part, c, _numbers(rows[c], 0.0))
+            setattr(self, fact[0], part)
+        self.e.kind = pc.fill_null(pc.index_in(pc.filter(f["kind"], pa.array(_is(f["fact"], "edge"))),
+                                               value_set=pa.array(KINDS)), -1).to_numpy().astype(np.int64)
+        self.e.weight = {int(c.split("_")[1]): getattr(self.e, c) for c in numbers["edge"]}
+
+
+def _window(p: _Facts, w: int, weights: dict[str, float]) -> pd.DataFrame:
+    A = p.a
+    a_rows = np.flatnonzero((A.offset >= 0) & (A.offset < w))
+    if len(a_rows) == 0:
         return pd.DataFrame()
 
     # author facts over the window, all topics: audience, platform, role, posts
-    order, starts = _grouped(p.author[rows])
-    by_author = rows[order]
-    first = by_author[starts]
-    followers = np.maximum.reduceat(p.followers[by_author], starts)
-    platform = p.platform[first]
-    all_posts = np.diff(np.r_[starts, len(by_author)])
-    # role: 'own' wins over 'press' if the watchlists changed within the window
-    own = np.add.reduceat(p.own[by_author].astype(np.int64), starts) > 0
-    press = np.add.reduceat(p.press[by_author].astype(np.int64), starts) > 0
+    order, starts = _grouped(A.author[a_rows])
+    by_author = a_rows[order]
+
+    def per_author(x: np.ndarray) -> np.ndarray:
+        return np.add.reduceat(x[by_author], starts)
+
+    authors = A.author[by_author[starts]]
+    followers = np.maximum.reduceat(A.followers[by_author], starts)
+    platform = np.minimum.reduceat(A.platform[by_author], starts)
+    all_posts = per_author(A.posts).astype(np.int64)
+    own, press = per_author(A.own_posts) > 0, per_author(A.press_posts) > 0   # 'own' wins over 'press'
     top = np.zeros(len(p.platform_names))
     np.maximum.at(top, platform, followers)
     with np.errstate(divide="ignore", invalid="ignore"):
         reach = np.where(top[platform] > 0, np.log1p(followers) / np.log1p(top[platform]), 0.0).clip(0.0, 1.0)
     facts = pd.DataFrame({"followers": followers, "platform": platform, "all_posts": all_posts,
                           "role": np.where(own, "own", np.where(press, "press", None)), "reach": reach},
-                         index=p.author[first])
+                         index=authors)
 
     # engagement rate per post: interactions per follower, with the platform's median audience as a
     # floor so that 3 likes on a 5-follower account do not read as a 60% rate
     median_f = np.full(len(p.platform_names), np.nan)
     for c in np.unique(platform):
         median_f[c] = max(float(np.median(followers[platform == c])), 1.0)
-    orig = rows[~p.is_repost[rows]]
-    rate = p.interactions[orig] / (p.followers[orig] + median_f[p.platform[orig]])
+    o_rows = a_rows[A.original_posts[a_rows] > 0]
+    denom = A.followers[o_rows] + median_f[A.platform[o_rows]]
+    order, starts = _grouped(A.platform[o_rows], A.author[o_rows])
+    n, sums, squares = (np.add.reduceat(x[order], starts) if len(order) else np.zeros(0) for x in
+                        (A.original_posts[o_rows], A.interactions[o_rows] / denom, A.interactions_sq[o_rows] / denom ** 2))
+    plat = A.platform[o_rows][order[starts]] if len(order) else np.zeros(0, np.int64)
     prior, shrink = np.full(len(p.platform_names), np.nan), np.full(len(p.platform_names), np.nan)
-    order, starts = _grouped(p.platform[orig])
-    for a, b in zip(starts, np.r_[starts[1:], len(order)]):
-        on = order[a:b]
-        c = p.platform[orig[on[0]]]
-        prior[c] = rate[on].mean()
-        shrink[c] = _shrink_k(rate[on], p.author[orig[on]])
+    bounds = np.flatnonzero(np.r_[True, plat[1:] != plat[:-1], True]) if len(plat) else np.zeros(0, np.int64)
+    for a, b in zip(bounds[:-1], bounds[1:]):
+        prior[plat[a]] = sums[a:b].sum() / n[a:b].sum()
+        shrink[plat[a]] = _shrink_k(n[a:b], sums[a:b], squares[a:b])
 
-    # (topic, post) pairs of the window, by (topic, author)
-    tmask = in_win[p.topic_rows]
-    t_row, t_topic = p.topic_rows[tmask], p.topic_codes[tmask]
-    t_author = p.author[t_row]
-    t_orig = ~p.is_repost[t_row]
-    rate_of_row = np.zeros(p.n)
-    rate_of_row[orig] = rate
-    copy_orig = np.where(t_orig, p.copy[t_row], 0.0)
+    # (topic, author) over the window's days
+    T = p.t
+    t_rows = np.flatnonzero((T.offset >= 0) & (T.offset < w))
+    t_topic, t_author = T.topic[t_rows], T.author[t_rows]
     order, starts = _grouped(t_topic, t_author)
-    posts = np.diff(np.r_[starts, len(order)])
     group = np.empty(len(order), dtype=np.int64)
-    group[order] = np.repeat(np.arange(len(starts)), posts)
-    days_order, days_starts = _grouped(group, p.day_offset[t_row])
+    group[order] = np.repeat(np.arange(len(starts)), np.diff(np.r_[starts, len(order)]))
+    days_order, days_starts = _grouped(group, T.offset[t_rows])
 
     def total(values: np.ndarray) -> np.ndarray:
         return np.add.reduceat(values[order], starts)
 
-    out = pd.DataFrame({"topic": t_topic[order[starts]], "author": t_author[order[starts]], "posts": posts,
+    # a topic row's platform is its author's (a pseudonym belongs to one platform)
+    rate = T.interactions[t_rows] / (T.followers[t_rows] + median_f[np.maximum(T.platform[t_rows], 0)])
+    out = pd.DataFrame({"topic": t_topic[order[starts]], "author": t_author[order[starts]],
+                        "posts": total(T.posts[t_rows]).astype(np.int64),
                         "days_active": np.bincount(group[days_order[days_starts]], minlength=len(starts)),
-                        "orig_posts": total(t_orig.astype(np.int64)),
-                        "rate_sum": total(np.where(t_orig, rate_of_row[t_row], 0.0)),
-                        "bot": total(p.bot[t_row]) / posts, "copy_sum": total(copy_orig),
-                        "copied": total((copy_orig > 0).astype(np.int64))})
+                        "orig_posts": total(T.original_posts[t_rows]).astype(np.int64),
+                        "rate_sum": total(np.where(T.original_posts[t_rows] > 0, rate, 0.0)),
+                        "bot_sum": total(T.bot_sum[t_rows]), "copy_sum": total(T.copy_sum[t_rows]),
+                        "copied": total(T.copied[t_rows]).astype(np.int64)})
+    out["bot"] = out["bot_sum"] / out["posts"]
     out = out.join(facts, on="author")
 
     # engagement: empirical Bayes toward the platform mean; 0.5 = as engaging as the platform's average
@@ -307,7 +473,7 @@ def _window(p: _Posts, w: int, weights: dict[str, float]) -> pd.DataFrame:
     out["coordination"] = coord
     out["authenticity"] = 1.0 - np.maximum(out["bot"].to_numpy(), coord)
 
-    graph = _centrality(p, t_row, t_topic, w).reindex(out["topic"].to_numpy() * len(p.keys) + out["author"].to_numpy())
+    graph = _centrality(p, w).reindex(out["topic"].to_numpy() * len(p.keys) + out["author"].to_numpy())
     for c in ("centrality", "amplifiers", *KINDS):
         out[c] = graph[c].fillna(0.0).to_numpy()
 
@@ -316,6 +482,46 @@ def _window(p: _Posts, w: int, weights: dict[str, float]) -> pd.DataFrame:
     out["influence"] = (out["authenticity"].clip(0.0, 1.0) * base).astype(np.float32)
     out["window_days"] = w
     return out
+
+
+def _centrality(p: _Facts, w: int) -> pd.DataFrame:
+    """Per topic: PageRank of the graph in which a post of the topic points to the author it replies
+    to, reposts, quotes or mentions. One post gives one vote to each target (a reply that also
+    mentions its parent's author counts once), worth its recency (half-life: half the window) times
+    its author's authenticity, so interactions from bots and copy campaigns weigh little.
+    Rows: topic x len(keys) + author."""
+    nk, E = len(p.keys), p.e
+    e = np.flatnonzero((E.offset >= 0) & (E.offset < w))
+    if len(e) == 0:
+        return pd.DataFrame(columns=["centrality", "amplifiers", *KINDS], dtype=float)
+    if w not in E.weight:
+        raise ValueError(f"influence: the facts hold no weight_{w} (weights for windows {sorted(E.weight)})")
+    topic, src, dst, kind = E.topic[e], E.author[e], E.target[e], E.kind[e]
+    weight = E.weight[w][e] * _recency(E.offset[e].astype(np.float64), w)   # its day's end -> the window's end
+
+    # amplifiers: distinct accounts pointing at the author, overall and per kind
+    order, starts = _grouped(topic, dst, src)
+    first = order[starts]                                              # one per (topic, dst, src)
+    keys, amplifiers = np.unique(topic[first] * nk + dst[first], return_counts=True)
+    order, starts = _grouped(topic, dst, kind, src)
+    first = order[starts]                                              # one per (topic, dst, kind, src)
+    at = np.searchsorted(keys, topic[first] * nk + dst[first]) * len(KINDS) + kind[first]
+    per_kind = np.bincount(at, minlength=len(keys) * len(KINDS)).reshape(len(keys), len(KINDS))
+    extra = pd.DataFrame({"amplifiers": amplifiers, **dict(zip(KINDS, per_kind.T))}, index=keys)
+
+    # weights summed per (topic, source, target) over the window's days and kinds
+    order, starts = _grouped(topic, src, dst)
+    pt, ps, pd_ = topic[order][starts], src[order][starts], dst[order][starts]
+    pw = np.add.reduceat(weight[order], starts)
+    results = []
+    bounds = np.flatnonzero(np.r_[True, pt[1:] != pt[:-1], True])
+    for a, b in zip(bounds[:-1], bounds[1:]):
+        nodes, idx = np.unique(np.concatenate([ps[a:b], pd_[a:b]]), return_inverse=True)
+        s, d = idx[: b - a], idx[b - a:]
+        pr = pagerank(s, d, pw[a:b], len(nodes))
+        cen = centrality_scale(pr, np.bincount(d, weights=pw[a:b], minlength=len(nodes)))
+        results.append(pd.Series(cen, index=pt[a] * nk + nodes))
+    return pd.concat(results).to_frame("centrality").join(extra, how="outer")
 
 
 def _grouped(*keys: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -340,60 +546,6 @@ def _grouped(*keys: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
             sk = k[order]
             change[1:] |= sk[1:] != sk[:-1]
     return order, np.flatnonzero(change)
-
-
-def _centrality(p: _Posts, tp_row: np.ndarray, tp_topic: np.ndarray, w: int) -> pd.DataFrame:
-    """Per topic: PageRank of the graph in which a post of the topic points to the author it replies
-    to, reposts, quotes or mentions. One post gives one vote to each target (a reply that also
-    mentions its parent's author counts once), worth its recency (half-life: half the window) times
-    its author's authenticity, so interactions from bots and copy campaigns weigh little.
-    `tp_row`, `tp_topic`: the window's (post, topic) pairs, by post. Rows: topic x len(keys) + author."""
-    nk = len(p.keys)
-    row, dst, kind = [], [], []
-    for k in ("repost", "reply", "quote"):
-        pos = p.parent[k]
-        child = np.flatnonzero(pos >= 0)
-        row.append(child), dst.append(p.author[pos[child]]), kind.append(np.full(len(child), KINDS.index(k)))
-    row.append(p.mention_rows), dst.append(p.mention_dst), kind.append(np.full(len(p.mention_rows), KINDS.index("mention")))
-    row, dst, kind = np.concatenate(row), np.concatenate(dst), np.concatenate(kind)
-    src = p.author[row]
-    keep = src != dst
-    row, dst, kind, src = row[keep], dst[keep], kind[keep], src[keep]
-    # each edge once per topic of its post in the window (an inner join on the post)
-    lo, hi = np.searchsorted(tp_row, row, "left"), np.searchsorted(tp_row, row, "right")
-    n = hi - lo
-    edge = np.repeat(np.arange(len(row)), n)
-    at = np.repeat(lo - np.cumsum(n) + n, n) + np.arange(len(edge))
-    if len(edge) == 0:
-        return pd.DataFrame(columns=["centrality", "amplifiers", *KINDS], dtype=float)
-    topic, row, dst, kind, src = tp_topic[at], row[edge], dst[edge], kind[edge], src[edge]
-    weight = 0.5 ** (p.age_days[row] / (w / 2.0)) * p.authentic[row]
-
-    # amplifiers: distinct accounts pointing at the author, overall and per kind
-    order, starts = _grouped(topic, dst, src)
-    first = order[starts]                                              # one per (topic, dst, src)
-    keys, amplifiers = np.unique(topic[first] * nk + dst[first], return_counts=True)
-    order, starts = _grouped(topic, dst, kind, src)
-    first = order[starts]                                              # one per (topic, dst, kind, src)
-    at = np.searchsorted(keys, topic[first] * nk + dst[first]) * len(KINDS) + kind[first]
-    per_kind = np.bincount(at, minlength=len(keys) * len(KINDS)).reshape(len(keys), len(KINDS))
-    extra = pd.DataFrame({"amplifiers": amplifiers, **dict(zip(KINDS, per_kind.T))}, index=keys)
-
-    # votes: one per (topic, post, target); their weights summed per (topic, source, target)
-    order, starts = _grouped(topic, row, dst)
-    v = np.sort(order[starts])                                         # in edge order, as pandas keeps them
-    order, starts = _grouped(topic[v], src[v], dst[v])
-    pt, ps, pd_ = topic[v][order][starts], src[v][order][starts], dst[v][order][starts]
-    pw = np.add.reduceat(weight[v][order], starts)
-    results = []
-    bounds = np.flatnonzero(np.r_[True, pt[1:] != pt[:-1], True])
-    for a, b in zip(bounds[:-1], bounds[1:]):
-        nodes, idx = np.unique(np.concatenate([ps[a:b], pd_[a:b]]), return_inverse=True)
-        s, d = idx[: b - a], idx[b - a:]
-        pr = pagerank(s, d, pw[a:b], len(nodes))
-        cen = centrality_scale(pr, np.bincount(d, weights=pw[a:b], minlength=len(nodes)))
-        results.append(pd.Series(cen, index=pt[a] * nk + nodes))
-    return pd.concat(results).to_frame("centrality").join(extra, how="outer")
 
 
 # ---- explanations ----------------------------------------------------------------------------
@@ -563,14 +715,21 @@ def score(mentions: pa.Table | pd.DataFrame, day: date, windows: Sequence[int] =
 
     `mentions` holds the MENTIONS rows of at least the longest window's days (older or later
     rows are ignored, except as parents resolving who was replied to). `weights` default to
-    DEFAULT_WEIGHTS (the settings' `influence_weights` in the pipeline)."""
+    DEFAULT_WEIGHTS (the settings' `influence_weights` in the pipeline). The same as
+    `score_facts` on the `facts` of these rows."""
+    return score_facts(facts(mentions, windows), day, windows, weights, lang)
+
+
+def score_facts(daily: pa.Table, day: date, windows: Sequence[int] = (7, 28),
+                weights: Mapping[str, float] | None = None, lang: str = "en") -> pa.Table:
+    """The authors dataset for `day` from the `facts` of the windows' days (a day's facts once,
+    however many windows and nights read them): what the nightly run does."""
     wts = _weights(weights)
     if isinstance(day, datetime):
         day = day.astimezone(UTC).date() if day.tzinfo else day.date()
-    t = _table(mentions)
-    if len(t) == 0:
+    if len(daily) == 0:
         return schema.empty(schema.AUTHORS)
-    p = _Posts(t, day)
+    p = _Facts(daily, day)
     frames = [f for f in (_window(p, int(w), wts) for w in sorted(set(windows))) if not f.empty]
     if not frames:
         return schema.empty(schema.AUTHORS)

@@ -14,6 +14,7 @@ from datetime import date
 from pathlib import Path
 
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from listening import clean, lake, metrics, privacy
 from listening.memory import gc_paused
@@ -617,19 +618,75 @@ def measure_campaigns(run: Run) -> dict:
     return {"campaigns": table.num_rows}
 
 
-def score_influence(run: Run) -> dict:
-    """Who carries each topic's debate over 7 and 28 days (listening.influence)."""
-    from listening import influence
-    from listening.schema import AUTHORS
+INFLUENCE_WINDOWS = (7, 28)
 
-    windows = (7, 28)
-    mentions = window_mentions(run, max(windows), INFLUENCE_COLUMNS)
+
+def _earlier_parents(run: Run, day: date, mentions: pa.Table) -> pa.Table:
+    """(post_id, author_key) of the posts that `mentions` (one day's) reply to, repost or quote
+    and that were published on one of the window's days before: one day's two columns at a time."""
+    from datetime import timedelta
+
+    refs = pa.chunked_array([chunk for c in ("reply_to", "repost_of", "quote_of")
+                             for chunk in mentions[c].cast(pa.string()).chunks], pa.string())
+    wanted = pc.unique(refs.combine_chunks().drop_null())
+    wanted = pc.filter(wanted, pc.invert(pc.is_in(wanted, value_set=mentions["post_id"].combine_chunks())))
+    found = []
+    for k in range(1, max(INFLUENCE_WINDOWS)):
+        if not len(wanted):
+            break
+        p = lake.partition_dir(run.lake, MENTIONS, dt=day - timedelta(days=k)) / lake.PART
+        if p.exists():
+            t = lake.read_table(p, columns=["post_id", "author_key"])
+            t = t.filter(pc.is_in(t["post_id"], value_set=wanted))
+            found.append(t)
+            wanted = pc.filter(wanted, pc.invert(pc.is_in(wanted, value_set=t["post_id"].combine_chunks())))
+    return pa.concat_tables(found) if found else pa.table({"post_id": pa.array([], pa.string()),
+                                                           "author_key": pa.array([], pa.string())})
+
+
+def influence_facts(run: Run, day: date, mentions: pa.Table | None = None) -> pa.Table:
+    """A day's influence facts: from `mentions` (the run's own day, staged), else published (the
+    lake's influence_daily, or, for a day published before it existed, its mentions)."""
+    from listening import influence
+    from listening.schema import INFLUENCE_DAILY
+
+    if mentions is None:
+        p = lake.partition_dir(run.lake, INFLUENCE_DAILY, dt=day) / lake.PART
+        if p.exists():
+            t = lake.read_file(p, INFLUENCE_DAILY)
+            return t.add_column(0, "dt", pa.array([day] * t.num_rows, pa.date32()))
+        p = lake.partition_dir(run.lake, MENTIONS, dt=day) / lake.PART
+        if not p.exists():
+            return influence.facts(MENTIONS.schema.empty_table().select(INFLUENCE_COLUMNS), INFLUENCE_WINDOWS)
+        mentions = _read_columns(p, MENTIONS, INFLUENCE_COLUMNS)
+    facts = influence.facts(mentions, INFLUENCE_WINDOWS, parents=_earlier_parents(run, day, mentions))
+    # the day's file, whatever a stray timestamp says (validation quarantines those rows)
+    return facts.set_column(0, "dt", pa.array([day] * facts.num_rows, pa.date32()))
+
+
+def score_influence(run: Run) -> dict:
+    """Who carries each topic's debate over 7 and 28 days (listening.influence): the day's facts
+    are staged (influence_daily), and the windows add up their days' facts."""
+    from datetime import timedelta
+
+    from listening import influence
+    from listening.schema import AUTHORS, INFLUENCE_DAILY
+
+    today = influence_facts(run, run.day, window_mentions(run, 1, INFLUENCE_COLUMNS))
+    lake.write_file(lake.stage_path(run.lake, run.day, INFLUENCE_DAILY, dt=run.day), INFLUENCE_DAILY,
+                    today.drop_columns(["dt"]))
+    # oldest day first, as `influence.facts` orders a window's days: the same sums, bit for bit
+    days = [influence_facts(run, run.day - timedelta(days=k)) for k in range(max(INFLUENCE_WINDOWS) - 1, 0, -1)]
+    days.append(today)
+    facts = pa.concat_tables([d for d in days if d.num_rows] or [today])
     settings = run.config.settings
-    table = influence.score(mentions, run.day, windows=windows, weights=settings.influence_weights,
-                            lang=settings.digest_language if settings.digest_language in influence.PHRASES else "en")
+    table = influence.score_facts(facts, run.day, windows=INFLUENCE_WINDOWS, weights=settings.influence_weights,
+                                  lang=settings.digest_language if settings.digest_language in influence.PHRASES
+                                  else "en")
     lake.write_file(lake.stage_path(run.lake, run.day, AUTHORS, dt=run.day), AUTHORS, table)
-    log.info("%s: %d author scores over %d mentions", run.day, table.num_rows, mentions.num_rows)
-    return {"authors": table.num_rows, "window_mentions": mentions.num_rows}
+    log.info("%s: %d author scores from %d facts of %d days", run.day, table.num_rows, facts.num_rows,
+             sum(d.num_rows > 0 for d in days))
+    return {"authors": table.num_rows, "facts": facts.num_rows, "today_facts": today.num_rows}
 
 
 def detect(run: Run) -> dict:

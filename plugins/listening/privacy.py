@@ -316,7 +316,7 @@ def erase_author(lake: Path, platform: str, author: str, key: bytes) -> dict:
     import pyarrow.compute as pc
 
     from listening import lake as lk
-    from listening.schema import ALERTS, AUTHORS, MENTIONS, QUALITY, QUARANTINE, RAW
+    from listening.schema import ALERTS, AUTHORS, INFLUENCE_DAILY, MENTIONS, QUALITY, QUARANTINE, RAW
 
     lake = at(lake)
     wanted = author.casefold()
@@ -366,6 +366,11 @@ def erase_author(lake: Path, platform: str, author: str, key: bytes) -> dict:
             removed["mentions_references"] = removed.get("mentions_references", 0) + 1
     for p in sorted((lake / AUTHORS.path).glob(f"dt=*/{lk.PART}")):
         rewrite(AUTHORS, p, lambda t: pc.invert(pc.is_in(t["author_key"], keys_arr)))
+    keys_arr = pa.array(sorted(keys), pa.string())  # and the keys of their handles, as mentioned accounts
+    for p in sorted((lake / INFLUENCE_DAILY.path).glob(f"dt=*/{lk.PART}")):
+        rewrite(INFLUENCE_DAILY, p, lambda t: pc.invert(pc.or_(pc.is_in(t["author_key"], keys_arr),
+                                                               pc.fill_null(pc.is_in(t["target_key"], keys_arr),
+                                                                            False))))
     needles = sorted(post_ids | author_ids | handles)
     for p in sorted((lake / QUARANTINE.path).glob(f"layer=*/dt=*/{lk.PART}")):
         def keep_q(t):

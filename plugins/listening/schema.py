@@ -326,6 +326,37 @@ TOPIC_TOKENS = Dataset(
     ]),
 )
 
+INFLUENCE_DAILY = Dataset(
+    name="influence_daily", path="influence_daily", partitioning=("dt",),
+    doc="Per UTC day, what the influence scores need of that day's mentions (listening.influence.facts): "
+        "the authors dataset of a night adds up the facts of its windows' days instead of reading 28 days "
+        "of posts. Rows of three kinds: 'author' (per author and follower count), 'topic' (per topic, author "
+        "and follower count) and 'edge' (per topic, account, account pointed at and kind of interaction). "
+        "Pseudonyms only; erased with the author.",
+    unique=("fact", "topic", "author_key", "target_key", "kind", "platform", "followers"),
+    sort=("fact", "topic", "author_key", "target_key", "kind", "followers"),
+    schema=pa.schema([
+        _f("fact", STR, "author, topic or edge", False),
+        _f("topic", STR, "topic (topic and edge rows)"),
+        _f("author_key", STR, "pseudonym of the author (edge: of the account that interacted)", False),
+        _f("target_key", STR, "edge: pseudonym of the account replied to, reposted, quoted or mentioned"),
+        _f("kind", STR, "edge: repost, reply, quote or mention"),
+        _f("platform", STR, "platform of the author (author and topic rows)"),
+        _f("followers", pa.float64(), "follower count the posts carried (author and topic rows)"),
+        _f("posts", pa.int64(), "posts (author and topic rows)"),
+        _f("original_posts", pa.int64(), "posts that are not reposts"),
+        _f("own_posts", pa.int64(), "author: posts made as one of the institution's own accounts"),
+        _f("press_posts", pa.int64(), "author: posts made as an account the watchlists list as press"),
+        _f("interactions", pa.float64(), "likes, reposts, replies and quotes received by the original posts"),
+        _f("interactions_sq", pa.float64(), "author: sum of the squares of each original post's interactions"),
+        _f("bot_sum", pa.float64(), "topic: sum of the posts' bot scores"),
+        _f("copy_sum", pa.float64(), "topic: sum of the original posts' copying (1 - 1/accounts posting the text)"),
+        _f("copied", pa.int64(), "topic: original posts that copy another account's text"),
+        _f("weight_7", pa.float64(), "edge: votes weighted by recency (7-day window) and authenticity, at the "
+                                     "end of dt"),
+        _f("weight_28", pa.float64(), "edge: the same for the 28-day window"),
+    ]),
+)
 QUARANTINE = Dataset(
     name="quarantine", path="quarantine", partitioning=("layer", "dt"),
     doc="Rows refused by a rule, with the rule and the reason: nothing is dropped silently.",
@@ -359,7 +390,7 @@ QUALITY = Dataset(
 
 DATASETS: dict[str, Dataset] = {d.name: d for d in
                                 (RAW, MENTIONS, AUTHORS, METRICS_HOURLY, METRICS_DAILY, ALERTS, RESPONSES, RESPONSE_METRICS,
-                                 CAMPAIGN_DAILY, TOPIC_TOKENS, QUARANTINE, QUALITY)}
+                                 CAMPAIGN_DAILY, TOPIC_TOKENS, INFLUENCE_DAILY, QUARANTINE, QUALITY)}
 
 
 def empty(ds: Dataset) -> pa.Table:
