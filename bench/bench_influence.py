@@ -46,7 +46,7 @@ def _zipf(rng: np.random.Generator, n_items: int, size: int, a: float = 1.1) -> 
     return rng.choice(n_items, size=size, p=w / w.sum())
 
 
-def make_data(out: Path, posts: int, authors: int, seed: int = 1) -> dict:
+def make_data(out: Path, posts: int, authors: int, seed: int = 1, days: int = 7) -> dict:
     """Write mentions.parquet (for score) and graph.npz (the author graph score builds, for the
     PageRank-only comparison)."""
     rng = np.random.default_rng(seed)
@@ -55,7 +55,7 @@ def make_data(out: Path, posts: int, authors: int, seed: int = 1) -> dict:
     author = perm[_zipf(rng, authors, n, 0.8)]
     followers = np.minimum(3_000_000, rng.lognormal(np.log(180), 2.0, authors)).astype(np.int64)
     end = datetime(DAY.year, DAY.month, DAY.day, tzinfo=UTC) + timedelta(days=1)
-    age_s = np.sort(rng.uniform(1, 7 * 86400 - 1, n))[::-1]            # post i is older than post i+1
+    age_s = np.sort(rng.uniform(1, days * 86400 - 1, n))[::-1]         # post i is older than post i+1
     created = (np.datetime64(end.replace(tzinfo=None), "us") - (age_s * 1e6).astype("timedelta64[us]"))
     kind = rng.choice(4, size=n, p=[0.40, 0.25, 0.10, 0.25])            # repost, reply, quote, mention
     # parent: an earlier post, drawn so that the posts of popular authors are picked more often

@@ -13,6 +13,7 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
+import pyarrow.parquet as pq
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -355,6 +356,21 @@ def test_bench_smoke(tmp_path):
     for job in ("pagerank", "networkx", "score"):
         assert bench.run_job(job, tmp_path)["wall_s"] >= 0
     assert np.allclose(np.load(tmp_path / "pr_pagerank.npy"), np.load(tmp_path / "pr_networkx.npy"), atol=1e-5)
+
+
+def test_night_bench_smoke(tmp_path):
+    """A tiny in-process run of bench/bench_influence_night.py: the night from facts gives the
+    authors table of the window's posts."""
+    import importlib.util
+
+    path = Path(__file__).resolve().parents[1] / "bench" / "bench_influence_night.py"
+    spec = importlib.util.spec_from_file_location("bench_influence_night", path)
+    bench = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(bench)
+    day = bench.make_lake(tmp_path, 60, 200)
+    posts, night = (bench.run_job(job, tmp_path, day) for job in ("posts", "night"))
+    assert posts["authors_rows"] == night["authors_rows"] > 50 and night["facts_today_rows"] > 0
+    assert pq.read_table(tmp_path / "authors-posts.parquet").equals(pq.read_table(tmp_path / "authors-night.parquet"))
 
 
 def test_grouping_matches_a_sorted_groupby_whatever_the_size_of_the_codes():

@@ -359,33 +359,48 @@ def _shrink_k(n: np.ndarray, sums: np.ndarray, squares: np.ndarray) -> float:
     return float(np.clip(within / between, *SHRINK_BOUNDS))
 
 
+# The columns each kind of fact uses (the others are null in its rows): what a night reads of them.
+FACT_KIND_COLUMNS = {
+    "author": ("dt", "author_key", "platform", "followers", "posts", "original_posts", "own_posts", "press_posts",
+               "interactions", "interactions_sq"),
+    "topic": ("dt", "topic", "author_key", "platform", "followers", "posts", "original_posts", "interactions",
+              "bot_sum", "copy_sum", "copied"),
+    "edge": ("dt", "topic", "author_key", "target_key", "kind"),   # and weight_<w>
+}
+
+
+def split_facts(daily: pa.Table) -> dict[str, pa.Table]:
+    """A facts table as one table per kind of fact, each with only the columns it uses."""
+    weights = [c for c in daily.column_names if c.startswith("weight_")]
+    return {kind: daily.select(list(cols) + (weights if kind == "edge" else [])).filter(pc.equal(daily["fact"], kind))
+            for kind, cols in FACT_KIND_COLUMNS.items()}
+
+
 class _Facts:
     """Facts of several days as numpy arrays, one set per kind of fact (`a`uthor, `t`opic, `e`dge),
     accounts, topics and platforms coded as integers that sort as their names do."""
 
-    def __init__(self, f: pa.Table, day: date):
-        n, end = len(f), (day - date(1970, 1, 1)).days
-        codes, self.keys = _coded(pa.concat_arrays([f["author_key"].combine_chunks().cast(pa.string()),
-                                                    f["target_key"].combine_chunks().cast(pa.string())]))
-        topic, self.topic_names = _coded(f["topic"])
-        platform, self.platform_names = _coded(f["platform"])
-        common = {"offset": end - pc.cast(f["dt"], pa.int32()).to_numpy().astype(np.int64),   # 0 = the day scored
-                  "author": codes[:n], "target": codes[n:], "topic": topic, "platform": platform}
-        del codes
-        numbers = {"author": ("followers", "posts", "original_posts", "own_posts", "press_posts", "interactions",
-                              "interactions_sq"),
-                   "topic": ("followers", "posts", "original_posts", "interactions", "bot_sum", "copy_sum", "copied"),
-                   "edge": tuple(c for c in f.column_names if c.startswith("weight_"))}
-        for fact in FACTS:
-            mask = _is(f["fact"], fact)
-            rows = f.filter(pa.array(mask)).select(list(numbers[fact]) + ["kind"])
-            part = SimpleNamespace(**{k: v[mask] for k, v in common.items()})
-            for c in numbers[fact]:
-                setattr(part, c, _numbers(rows[c], 0.0))
-            setattr(self, fact[0], part)
-        self.e.kind = pc.fill_null(pc.index_in(pc.filter(f["kind"], pa.array(_is(f["fact"], "edge"))),
-                                               value_set=pa.array(KINDS)), -1).to_numpy().astype(np.int64)
-        self.e.weight = {int(c.split("_")[1]): getattr(self.e, c) for c in numbers["edge"]}
+    def __init__(self, parts: dict[str, pa.Table], day: date):
+        end = (day - date(1970, 1, 1)).days
+        a, t, e = parts["author"], parts["topic"], parts["edge"]
+        strings = [x.combine_chunks().cast(pa.string()) for x in (a["author_key"], t["author_key"], e["author_key"],
+                                                                  e["target_key"])]
+        codes, self.keys = _coded(pa.concat_arrays(strings))
+        at = np.cumsum([0] + [len(x) for x in strings])
+        del strings
+        topics, self.topic_names = _coded(pa.concat_arrays([t["topic"].combine_chunks(), e["topic"].combine_chunks()]))
+        platforms, self.platform_names = _coded(pa.concat_arrays([a["platform"].combine_chunks(),
+                                                                  t["platform"].combine_chunks()]))
+        self.a = SimpleNamespace(author=codes[at[0]:at[1]], platform=platforms[:len(a)])
+        self.t = SimpleNamespace(author=codes[at[1]:at[2]], platform=platforms[len(a):], topic=topics[:len(t)])
+        self.e = SimpleNamespace(author=codes[at[2]:at[3]], target=codes[at[3]:at[4]], topic=topics[len(t):])
+        for part, table in ((self.a, a), (self.t, t), (self.e, e)):
+            part.offset = end - pc.cast(table["dt"], pa.int32()).to_numpy().astype(np.int64)   # 0 = the day scored
+            for c in table.column_names:
+                if c not in ("dt", "topic", "author_key", "target_key", "kind", "platform"):
+                    setattr(part, c, _numbers(table[c], 0.0))
+        self.e.kind = pc.fill_null(pc.index_in(e["kind"], value_set=pa.array(KINDS)), -1).to_numpy().astype(np.int64)
+        self.e.weight = {int(c.split("_")[1]): getattr(self.e, c) for c in e.column_names if c.startswith("weight_")}
 
 
 def _window(p: _Facts, w: int, weights: dict[str, float]) -> pd.DataFrame:
@@ -720,16 +735,19 @@ def score(mentions: pa.Table | pd.DataFrame, day: date, windows: Sequence[int] =
     return score_facts(facts(mentions, windows), day, windows, weights, lang)
 
 
-def score_facts(daily: pa.Table, day: date, windows: Sequence[int] = (7, 28),
+def score_facts(daily: pa.Table | dict[str, pa.Table], day: date, windows: Sequence[int] = (7, 28),
                 weights: Mapping[str, float] | None = None, lang: str = "en") -> pa.Table:
-    """The authors dataset for `day` from the `facts` of the windows' days (a day's facts once,
-    however many windows and nights read them): what the nightly run does."""
+    """The authors dataset for `day` from the `facts` of the windows' days, oldest day first (a
+    day's facts once, however many windows and nights read them): what the nightly run does.
+    `daily`: the facts, or `split_facts` of them (what a night reads of each kind)."""
     wts = _weights(weights)
     if isinstance(day, datetime):
         day = day.astimezone(UTC).date() if day.tzinfo else day.date()
-    if len(daily) == 0:
+    parts = split_facts(daily) if isinstance(daily, pa.Table) else daily
+    if not any(len(t) for t in parts.values()):
         return schema.empty(schema.AUTHORS)
-    p = _Facts(daily, day)
+    p = _Facts(parts, day)
+    del parts, daily   # the numbers are in `p`: the Arrow tables go (when the caller kept none)
     frames = [f for f in (_window(p, int(w), wts) for w in sorted(set(windows))) if not f.empty]
     if not frames:
         return schema.empty(schema.AUTHORS)

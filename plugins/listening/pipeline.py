@@ -675,18 +675,25 @@ def score_influence(run: Run) -> dict:
     today = influence_facts(run, run.day, window_mentions(run, 1, INFLUENCE_COLUMNS))
     lake.write_file(lake.stage_path(run.lake, run.day, INFLUENCE_DAILY, dt=run.day), INFLUENCE_DAILY,
                     today.drop_columns(["dt"]))
-    # oldest day first, as `influence.facts` orders a window's days: the same sums, bit for bit
-    days = [influence_facts(run, run.day - timedelta(days=k)) for k in range(max(INFLUENCE_WINDOWS) - 1, 0, -1)]
-    days.append(today)
-    facts = pa.concat_tables([d for d in days if d.num_rows] or [today])
+    # oldest day first, as `influence.facts` orders a window's days: the same sums, bit for bit;
+    # of each day, each kind of fact with only its columns
+    parts: dict[str, list[pa.Table]] = {kind: [] for kind in influence.FACT_KIND_COLUMNS}
+    days = 0
+    for k in range(max(INFLUENCE_WINDOWS) - 1, -1, -1):
+        facts = today if k == 0 else influence_facts(run, run.day - timedelta(days=k))
+        days += facts.num_rows > 0
+        for kind, t in influence.split_facts(facts).items():
+            parts[kind].append(t)
+    n_today, n_facts = today.num_rows, sum(t.num_rows for ts in parts.values() for t in ts)
+    del today, facts
     settings = run.config.settings
-    table = influence.score_facts(facts, run.day, windows=INFLUENCE_WINDOWS, weights=settings.influence_weights,
-                                  lang=settings.digest_language if settings.digest_language in influence.PHRASES
-                                  else "en")
+    # handed over, not kept here: score_facts lets the Arrow tables go once it has their numbers
+    lang = settings.digest_language if settings.digest_language in influence.PHRASES else "en"
+    table = influence.score_facts({kind: pa.concat_tables(parts.pop(kind)) for kind in list(parts)}, run.day,
+                                  windows=INFLUENCE_WINDOWS, weights=settings.influence_weights, lang=lang)
     lake.write_file(lake.stage_path(run.lake, run.day, AUTHORS, dt=run.day), AUTHORS, table)
-    log.info("%s: %d author scores from %d facts of %d days", run.day, table.num_rows, facts.num_rows,
-             sum(d.num_rows > 0 for d in days))
-    return {"authors": table.num_rows, "facts": facts.num_rows, "today_facts": today.num_rows}
+    log.info("%s: %d author scores from %d facts of %d days", run.day, table.num_rows, n_facts, days)
+    return {"authors": table.num_rows, "facts": n_facts, "today_facts": n_today}
 
 
 def detect(run: Run) -> dict:
