@@ -282,3 +282,121 @@ def test_retention_expires_old_validation_results_and_their_pages(tmp_path):
     assert "new-run" in index and "next-run" in index and "old-run" not in index
     # within the period nothing goes
     assert "validation_results" not in privacy.apply_retention(root, date(2026, 11, 26), 395, 90)
+
+
+# A partition file larger than `enrich_shard_posts` rows (mentions: one file a day) is validated in slices.
+
+SLICE_BROKEN = {2: "sentiment_score_range", 3: "lang_set", 9: "post_id_platform_prefix", 10: "sentiment_score_range",
+                17: "like_count_not_negative", 22: "lang_confidence_range"}
+
+
+def _shard_limit(run, rows: int):
+    import dataclasses
+
+    settings = run.config.settings.model_copy(update={"enrich_shard_posts": rows})
+    return dataclasses.replace(run, config=run.config.model_copy(update={"settings": settings}))
+
+
+def _day_of_mentions(n: int = 23) -> pa.Table:
+    rows = [mention(i) for i in range(n)]
+    for i, rule in SLICE_BROKEN.items():
+        rows[i] = mention(i, **BROKEN[rule])
+    return lake.sort_table(MENTIONS, pa.Table.from_pylist(rows, schema=MENTIONS.schema))
+
+
+def _spy_gx_runs(monkeypatch) -> list[tuple[str, int]]:
+    runs = []
+    real = quality.Validator.run
+
+    def run(self, name, rules, df, run_id):
+        runs.append((name, len(df)))
+        return real(self, name, rules, df, run_id)
+    monkeypatch.setattr(quality.Validator, "run", run)
+    return runs
+
+
+@pytest.mark.parametrize("row_group_size,limit,spans", [
+    (128 * 1024, 5, [(0, 4), (5, 9), (10, 14), (15, 19), (20, 22)]),  # one row group, cut in pieces of 5
+    (4, 10, [(0, 7), (8, 15), (16, 22)]),  # row groups of 4, two to a slice
+])
+def test_large_partition_is_validated_in_slices_as_one_run_would(tmp_path, monkeypatch, row_group_size, limit,
+                                                                    spans):
+    monkeypatch.setitem(lake.PARQUET, "row_group_size", row_group_size)
+    root = tmp_path / "lake"
+    run = _shard_limit(pipeline.make_run(DAY, "run-s", lake_dir=str(root), import_dir=str(tmp_path)), limit)
+    table = _day_of_mentions()
+    staged = lake.stage_path(root, DAY, MENTIONS, dt=DAY)
+    lake.write_file(staged, MENTIONS, table)
+    table = lake.read_file(staged, MENTIONS)  # the order as staged
+    kept, expected, whole_results = quality.validate_table(quality.Validator(tmp_path / "ref"), MENTIONS, table, DAY,
+                                                          TOPICS, LANGS, "ref", "mentions")
+    assert len(expected) == len(SLICE_BROKEN)
+    runs = _spy_gx_runs(monkeypatch)
+
+    summary = pipeline.validate(run)
+
+    assert runs == [("mentions/table", 23)] + [(f"mentions/slice-{k}", b - a + 1) for k, (a, b) in enumerate(spans, 1)]
+    assert summary["quarantined"] == {"mentions": len(SLICE_BROKEN)}
+    q = lake.read_file(lake.stage_path(root, DAY, QUARANTINE, layer="mentions", dt=DAY), QUARANTINE).to_pylist()
+    key = ("post_id", "rule", "reason", "record")
+    assert sorted(tuple(r[k] for k in key) for r in q) == sorted(tuple(b[k] for k in key) for b in expected)
+    assert {r["reason"] for r in q} >= {"mentions: row broke sentiment_score_range"}
+    after = lake.read_file(staged, MENTIONS)
+    assert after.equals(kept)  # exactly the good rows, in the same order
+    meta = lake.parquet_metadata(staged)  # each row group keeps its good rows, at most the lake's size
+    bad_rows = {b["_row"] for b in expected}
+    groups = [sum(i not in bad_rows for i in range(g, min(g + row_group_size, 23)))
+              for g in range(0, 23, row_group_size)]
+    assert [meta.row_group(g).num_rows for g in range(meta.num_row_groups)] == [n for n in groups if n]
+    results = lake.read_partition(root, QUALITY, dt=DAY).to_pylist()
+    assert {r["layer"] for r in results} == {"mentions"} | {f"mentions/rows {a}-{b}" for a, b in spans}
+    assert [(r["rule"], r["rows"], r["success"]) for r in results if r["layer"] == "mentions"] == \
+        [("post_id_unique", 23, True)]
+    for rule in {r["rule"] for r in whole_results}:  # each rule failed on as many rows as in one run
+        assert sum(r["failed_rows"] for r in results if r["rule"] == rule and not r["success"]) == \
+            sum(r["failed_rows"] for r in whole_results if r["rule"] == rule and not r["success"]), rule
+    pipeline.publish(run)
+    assert lake.read_partition(root, MENTIONS, dt=DAY).equals(kept)
+
+
+def test_partition_under_the_limit_is_one_gx_run(tmp_path, monkeypatch):
+    root = tmp_path / "lake"
+    run = _shard_limit(pipeline.make_run(DAY, "run-u", lake_dir=str(root), import_dir=str(tmp_path)), 23)
+    lake.write_file(lake.stage_path(root, DAY, MENTIONS, dt=DAY), MENTIONS, _day_of_mentions())
+    runs = _spy_gx_runs(monkeypatch)
+    assert pipeline.validate(run)["quarantined"] == {"mentions": len(SLICE_BROKEN)}
+    assert runs == [("mentions", 23)]
+    assert {r["layer"] for r in lake.read_partition(root, QUALITY, dt=DAY).to_pylist()} == {"mentions"}
+
+
+def test_duplicates_in_different_slices_still_stop_the_publish(tmp_path):
+    """Uniqueness means the same sliced or not: it runs once over the whole file's ids."""
+    root = tmp_path / "lake"
+    run = _shard_limit(pipeline.make_run(DAY, "run-d", lake_dir=str(root), import_dir=str(tmp_path)), 5)
+    rows = [mention(i) for i in range(12)] + [mention(3, created_at=datetime(2026, 11, 2, 10, 59, tzinfo=timezone.utc))]
+    lake.write_file(lake.stage_path(root, DAY, MENTIONS, dt=DAY), MENTIONS,
+                    pa.Table.from_pylist(rows, schema=MENTIONS.schema))
+    with pytest.raises(quality.QualityError, match=r"mentions: rule post_id_unique failed on 2 of 13 rows"):
+        pipeline.validate(run)
+
+
+def test_slices_and_their_rewrite_on_object_storage(tmp_path, monkeypatch):
+    """The lake on S3 (moto's server): slices are read and the kept rows written back through fsspec."""
+    pytest.importorskip("moto.server")
+    from fakes.s3 import s3_server, use
+
+    monkeypatch.setitem(lake.PARQUET, "row_group_size", 4)
+    with s3_server("vigie-quality") as (uri, env):
+        use(env, monkeypatch)
+        monkeypatch.chdir(tmp_path)
+        root = f"{uri}/lake"
+        run = _shard_limit(pipeline.make_run(DAY, "run-s3", lake_dir=root, import_dir=str(tmp_path)), 10)
+        staged = lake.stage_path(run.lake, DAY, MENTIONS, dt=DAY)
+        lake.write_file(staged, MENTIONS, _day_of_mentions())
+        kept, expected, _ = quality.validate_table(quality.Validator(tmp_path / "ref"), MENTIONS,
+                                                   lake.read_file(staged, MENTIONS), DAY, TOPICS, LANGS, "ref",
+                                                   "mentions")
+        assert pipeline.validate(run)["quarantined"] == {"mentions": len(expected)}
+        assert lake.read_file(staged, MENTIONS).equals(kept)
+        q = lake.read_file(lake.stage_path(run.lake, DAY, QUARANTINE, layer="mentions", dt=DAY), QUARANTINE)
+        assert sorted(q["post_id"].to_pylist()) == sorted(b["post_id"] for b in expected)

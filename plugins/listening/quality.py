@@ -10,6 +10,8 @@ Results land in `<lake>/quality/results/dt=<day>/` and as Data Docs in `<lake>/q
 """
 from __future__ import annotations
 
+import bisect
+import functools
 import json
 import logging
 import os
@@ -25,6 +27,7 @@ from listening.lake import at
 from listening import lake
 from listening.memory import gc_paused
 from listening.schema import DATASETS, MENTIONS, QUALITY, RAW, Dataset
+from listening.schema import conform as schema_conform
 
 log = logging.getLogger(__name__)
 
@@ -50,6 +53,7 @@ class Rule:
     name: str
     level: str            # "critical" or "row"
     expectation: object   # a great_expectations Expectation
+    whole: bool = False   # means something only over every row of a partition at once (uniqueness, row count)
 
 
 def _gx():
@@ -76,10 +80,10 @@ def _schema_rules(gx, ds: Dataset, derived: list[str]) -> list[Rule]:
                               gx.expectations.ExpectColumnValuesToNotBeNull(column=f.name)))
     if len(ds.unique) == 1:
         rules.append(Rule(f"{ds.unique[0]}_unique", "critical",
-                          gx.expectations.ExpectColumnValuesToBeUnique(column=ds.unique[0])))
+                          gx.expectations.ExpectColumnValuesToBeUnique(column=ds.unique[0]), whole=True))
     elif ds.unique:
         rules.append(Rule(f"{'_'.join(ds.unique)}_unique", "critical",
-                          gx.expectations.ExpectCompoundColumnsToBeUnique(column_list=list(ds.unique))))
+                          gx.expectations.ExpectCompoundColumnsToBeUnique(column_list=list(ds.unique)), whole=True))
     return rules
 
 
@@ -133,7 +137,7 @@ def suite(ds: Dataset, day, topics: list[str], languages: list[str]) -> tuple[li
         ]
     if ds.name == "metrics_daily":
         rules += [
-            Rule("one_row_per_topic", "critical", E.ExpectTableRowCountToEqual(value=len(topics))),
+            Rule("one_row_per_topic", "critical", E.ExpectTableRowCountToEqual(value=len(topics)), whole=True),
             Rule("day_is_the_run_day", "row", E.ExpectColumnValuesToBeInSet(column="day", value_set=[day.isoformat()])),
         ]
     if ds.name == "authors":
@@ -192,12 +196,13 @@ def _arrow_backed(t: pa.DataType):
 
 
 def frame(ds: Dataset, table: pa.Table, topics: list[str], mention_ids=None,
-          presence_only: set[str] = frozenset()) -> pd.DataFrame:
+          presence_only: set[str] = frozenset(), offset: int = 0) -> pd.DataFrame:
     """The table as GX reads it, with a row number and the derived columns of its suite.
 
     `mention_ids` is called for alerts only: the post ids their evidence may point to.
     Columns in `presence_only` are only checked for nulls: they reach GX as a null/True mask,
     since GX hashes the whole frame and long texts would cost more than every rule together.
+    Rows are numbered from `offset`: the table's first row in its partition file.
     """
     df = table.to_pandas(types_mapper=_arrow_backed)
     for f in ds.schema:
@@ -216,7 +221,7 @@ def frame(ds: Dataset, table: pa.Table, topics: list[str], mention_ids=None,
     for c in presence_only:
         mask = pc.if_else(pc.is_valid(table[c]), pa.scalar(True), pa.scalar(None, pa.bool_()))
         df[c] = pd.Series(mask.to_pandas(types_mapper=pd.ArrowDtype), index=df.index)
-    df[ROW] = range(len(df))
+    df[ROW] = range(offset, offset + len(df))
     return df
 
 
@@ -284,6 +289,11 @@ class Validator:
             gx.ValidationDefinition(name=name, data=batch, suite=s))
         result = vd.run(batch_parameters={"dataframe": df}, run_id=gx.RunIdentifier(run_name=run_id),
                         result_format={"result_format": "COMPLETE", "unexpected_index_column_names": [ROW]})
+        # GX's engine keeps every asset's last batch (the whole frame) for the life of the process: a
+        # day's datasets, or a partition's slices, would pile up. Nothing reads them again.
+        batches = self.source.get_execution_engine().batch_manager
+        batches.reset_batch_cache()
+        batches.batch_data_cache.clear()
         out = []
         for er in result.results:
             meta = er.expectation_config.meta or {}
@@ -302,40 +312,195 @@ class Validator:
         return out
 
 
-@gc_paused
-def validate_table(validator: Validator, ds: Dataset, table: pa.Table, day, topics, languages,
-                   run_id: str, name: str, mention_ids=None) -> tuple[pa.Table, list[dict], list[dict]]:
-    """(rows that pass, quarantined rows, results) for one staged partition."""
-    rules, _ = suite(ds, day, topics, languages)
+def _presence_only(ds: Dataset, rules: list[Rule]) -> set[str]:
+    """Text and list columns no rule reads but for nulls. A table-level rule (the column list,
+    the row count) reads no column's values: counting its column list made every column "checked"."""
     checked = set()
     for r in rules:
-        if not r.name.endswith("_not_null"):
+        if not r.name.endswith("_not_null") and not type(r.expectation).__name__.startswith("ExpectTable"):
             checked.add(getattr(r.expectation, "column", None))
             checked.update(getattr(r.expectation, "column_list", None) or [])
-    heavy = {f.name for f in ds.schema
-             if (pa.types.is_string(f.type) or pa.types.is_list(f.type)) and f.name not in checked
-             and f.name not in ("topics", "evidence_post_ids")}
-    df = frame(ds, table, topics, mention_ids, presence_only=heavy)
-    results = validator.run(name, rules, df, run_id)
+    return {f.name for f in ds.schema
+            if (pa.types.is_string(f.type) or pa.types.is_list(f.type)) and f.name not in checked
+            and f.name not in ("topics", "evidence_post_ids")}
+
+
+@gc_paused
+def _check(validator: Validator, ds: Dataset, rules: list[Rule], table: pa.Table, topics, run_id: str,
+           gx_name: str, mention_ids=None, offset: int = 0) -> tuple[list[dict], dict[int, list[str]]]:
+    """One GX run: (results, {row number: row rules it broke}), rows numbered from `offset`."""
+    df = frame(ds, table, topics, mention_ids, presence_only=_presence_only(ds, rules), offset=offset)
+    results = validator.run(gx_name, rules, df, run_id)
+    del df
     bad_rows: dict[int, list[str]] = {}
     for r in results:
         if r["level"] == "row" and not r["success"]:
             for i in r["rows_index"]:
                 bad_rows.setdefault(i, []).append(r["rule"])
-    quarantined = []
+    return results, bad_rows
+
+
+def _quarantine(table: pa.Table, bad_rows: dict[int, list[str]], name: str, offset: int = 0) -> list[dict]:
+    """The quarantine's rows for the rows of `table` that broke a row rule; `table`'s first row is
+    row `offset` of its partition file (its `_row`), the reason names the dataset as one run would."""
+    if not bad_rows:
+        return []
+    records = table.take(pa.array([i - offset for i in sorted(bad_rows)], type=pa.int64())).to_pylist()
+    return [{"_row": i, "rule": ",".join(bad_rows[i]), "reason": f"{name}: row broke {', '.join(bad_rows[i])}",
+             "post_id": rec.get("post_id"), "source_file": rec.get("source_file"),
+             "source_line": rec.get("source_line"),
+             "record": json.dumps(rec, default=str, ensure_ascii=False)[:10_000]}
+            for i, rec in zip(sorted(bad_rows), records)]
+
+
+def validate_table(validator: Validator, ds: Dataset, table: pa.Table, day, topics, languages,
+                   run_id: str, name: str, mention_ids=None) -> tuple[pa.Table, list[dict], list[dict]]:
+    """(rows that pass, quarantined rows, results) for one staged partition, in one GX run."""
+    rules, _ = suite(ds, day, topics, languages)
+    results, bad_rows = _check(validator, ds, rules, table, topics, run_id, name, mention_ids)
+    quarantined = _quarantine(table, bad_rows, name)
     if bad_rows:
-        records = table.take(sorted(bad_rows)).to_pylist()
-        for i, rec in zip(sorted(bad_rows), records):
-            quarantined.append({
-                "_row": i, "rule": ",".join(bad_rows[i]),
-                "reason": f"{name}: row broke {', '.join(bad_rows[i])}",
-                "post_id": rec.get("post_id"), "source_file": rec.get("source_file"),
-                "source_line": rec.get("source_line"),
-                "record": json.dumps(rec, default=str, ensure_ascii=False)[:10_000],
-            })
         keep = [i for i in range(table.num_rows) if i not in bad_rows]
         table = table.take(pa.array(keep, type=pa.int64()))
     return table, quarantined, results
+
+
+def _parquet_file(path):
+    """A Parquet file of the lake opened for reading in parts (local, or on a store as lake.read_file)."""
+    import pyarrow.parquet as pq
+
+    where, fs = lake.arrow_location(path)
+    return pq.ParquetFile(where if fs is None else fs.open_input_file(where))
+
+
+def slices(path, ds: Dataset, limit: int):
+    """(first row, table) of consecutive parts of a partition file, each of at most `limit` rows:
+    consecutive row groups up to `limit` rows; a row group larger than `limit` is cut in pieces.
+    Each table is conformed as lake.read_file conforms the whole file."""
+    f = _parquet_file(path)
+    try:
+        md = f.metadata
+        present = set(f.schema_arrow.names)
+        columns = [c for c in ds.schema.names if c in present]
+        spans: list[tuple[list[int], int]] = []
+        for g in range(md.num_row_groups):
+            n = md.row_group(g).num_rows
+            if spans and spans[-1][1] + n <= limit:
+                spans[-1] = (spans[-1][0] + [g], spans[-1][1] + n)
+            else:
+                spans.append(([g], n))
+        start = 0
+        for groups, n in spans:
+            parts = ([f.read_row_groups(groups, columns=columns)] if n <= limit else
+                     (pa.Table.from_batches([b]) for b in f.iter_batches(batch_size=limit, row_groups=groups,
+                                                                           columns=columns)))
+            for t in parts:
+                for fld in ds.schema:  # a column the file lacks reads as nulls, as with read_file
+                    if fld.name not in present:
+                        t = t.append_column(fld.name, pa.nulls(t.num_rows, fld.type))
+                yield start, schema_conform(ds, t)
+                start += t.num_rows
+    finally:
+        f.close()
+
+
+def _whole_frame(path, ds: Dataset, rules: list[Rule]) -> pd.DataFrame:
+    """Every row of a partition file, with only the columns table-level rules read (ids: cheap)."""
+    columns = sorted({c for r in rules for c in [getattr(r.expectation, "column", None),
+                                                 *(getattr(r.expectation, "column_list", None) or [])] if c})
+    table = lake.read_table(path, columns=columns)
+    df = pd.DataFrame(index=range(lake.parquet_metadata(path).num_rows))
+    for c in columns:
+        t = ds.schema.field(c).type
+        df[c] = table[c].cast(t).to_pandas(types_mapper=_arrow_backed)
+        if pa.types.is_date(t):
+            df[c] = df[c].map(lambda d: d.isoformat() if d is not None else None)
+    df[ROW] = range(len(df))
+    return df
+
+
+def validate_slices(validator: Validator, ds: Dataset, path, limit: int, day, topics, languages, run_id: str,
+                    name: str, mention_ids=None) -> tuple[list[dict], list[tuple[str, list[dict]]]]:
+    """A partition file larger than `limit` rows, never held whole: (quarantined rows, [(label, results)]).
+
+    Row rules run on one slice of at most `limit` rows at a time (a GX run each, labelled
+    `<name>/rows <first>-<last>`); rules whose meaning needs every row at once (uniqueness, row
+    count) run once over the whole file, reading only the columns they check (labelled `name`).
+    Quarantined rows are numbered and explained as one run over the whole file would.
+    """
+    import gc
+
+    rules, _ = suite(ds, day, topics, languages)
+    whole = [r for r in rules if r.whole]
+    if any(r.level != "critical" for r in whole):
+        raise ValueError(f"{name}: a table-level rule must be critical (its rows cannot be quarantined slice by slice)")
+    labelled = []
+    if whole:
+        df = _whole_frame(path, ds, whole)
+        labelled.append((name, gc_paused(validator.run)(f"{name}/table", whole, df, run_id)))
+        del df
+    quarantined = []
+    for k, (start, table) in enumerate(slices(path, ds, limit), 1):
+        per_row = [r for r in suite(ds, day, topics, languages)[0] if not r.whole]  # GX binds each to one suite
+        # GX's store keys name the slice by its number, so the store does not grow with each day's last slice.
+        results, bad_rows = _check(validator, ds, per_row, table, topics, run_id, f"{name}/slice-{k}",
+                                   mention_ids, offset=start)
+        quarantined += _quarantine(table, bad_rows, name, offset=start)
+        labelled.append((f"{name}/rows {start}-{start + table.num_rows - 1}", results))
+        del table
+        gc.collect()  # what GX left in cycles goes before the next slice, not at the end
+        pa.default_memory_pool().release_unused()  # and Arrow's allocator hands the slice back
+    return quarantined, labelled
+
+
+def rewrite_without(path, ds: Dataset, rows: set[int]) -> None:
+    """The partition file again without the row numbers `rows`, a row group at a time, written as
+    lake.write_file writes (the dataset's schema, the lake's Parquet options, replaced in one step:
+    a rename on disk, one PUT on a store). The order is kept: write_file wrote the file in the
+    dataset's order, and dropping rows keeps it. Each row group keeps its remaining rows (write_file
+    would regroup them: its groups are full but the last)."""
+    import tempfile
+    import uuid
+
+    import pyarrow.parquet as pq
+
+    options = {k: v for k, v in lake.PARQUET.items() if k != "row_group_size"}
+    group = lake.PARQUET["row_group_size"]
+    bad = sorted(rows)
+
+    def write(where) -> None:
+        with pq.ParquetWriter(where, ds.schema, **options) as w:
+            for start, t in slices(path, ds, group):
+                pieces, at_row = [], start  # the runs of good rows: slices of `t`, no copy
+                for i in bad[bisect.bisect_left(bad, start):bisect.bisect_left(bad, start + t.num_rows)]:
+                    pieces.append(t.slice(at_row - start, i - at_row))
+                    at_row = i + 1
+                t = pa.concat_tables([*pieces, t.slice(at_row - start)])
+                if t.num_rows:
+                    w.write_table(t, row_group_size=group)
+                del t, pieces
+                pa.default_memory_pool().release_unused()
+
+    if lake.remote(path):
+        with tempfile.TemporaryDirectory(prefix="vigie-put-") as d:
+            try:
+                write(os.path.join(d, "t.parquet"))
+                path.fs.put_file(os.path.join(d, "t.parquet"), path.path)
+            except OSError as e:
+                raise OSError(e.errno, f"cannot write {path}: {e}; the previous version is intact") from e
+        return
+    tmp = path.parent / f".{path.name}.{uuid.uuid4().hex}.tmp"
+    try:
+        write(str(tmp))
+        with open(tmp, "rb") as f:
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    except OSError as e:
+        tmp.unlink(missing_ok=True)
+        raise OSError(e.errno, f"cannot write {path}: {e.strerror or e}; the previous version is intact") from e
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
 
 
 def volume_rules() -> list[Rule]:
@@ -375,18 +540,19 @@ def volume_frame(lake_root: Path, day, raw_today: pa.Table) -> pd.DataFrame:
 
 
 def _mention_ids(run, alerts: pa.Table) -> set[str]:
-    """Post ids of the mentions an alert of this run may cite: staged today, published before."""
+    """Post ids of the mentions an alert of this run may cite: staged today, published before.
+    Only the id column is read: a large day's mentions are never held whole."""
     ids: set[str] = set()
     staged = lake.stage_path(run.lake, run.day, MENTIONS, dt=run.day)
     if staged.exists():
-        ids.update(lake.read_file(staged, MENTIONS)["post_id"].to_pylist())
+        ids.update(lake.read_table(staged, columns=["post_id"])["post_id"].to_pylist())
     starts = [t for t in alerts["window_start"].to_pylist() if t is not None]
     first = min(starts).date() if starts else run.day
     d = max(first, run.day - timedelta(days=60))
     while d <= run.day:
-        t = lake.read_partition(run.lake, MENTIONS, dt=d) if d != run.day or not staged.exists() else None
-        if t is not None:
-            ids.update(t["post_id"].to_pylist())
+        p = lake.partition_dir(run.lake, MENTIONS, dt=d) / lake.PART
+        if (d != run.day or not staged.exists()) and p.exists():
+            ids.update(lake.read_table(p, columns=["post_id"])["post_id"].to_pylist())
         d += timedelta(days=1)
     return ids
 
@@ -422,11 +588,24 @@ def validate_staged(run) -> dict:
         # A dataset's partitions (raw: one per platform) are validated as one batch, since GX's cost
         # is per run; on a day larger than a shard, one partition at a time, so that validation never
         # holds more than a partition (GX needs ~6x a table's Arrow size: 4.5 GB for raw at 1M posts).
-        rows = sum(lake.parquet_metadata(p).num_rows for p in paths)
+        # A partition file larger than that (mentions: one file a day) is validated in slices.
+        sizes = {p: lake.parquet_metadata(p).num_rows for p in paths}
+        rows = sum(sizes.values())
         groups = [paths] if rows <= limit or len(paths) == 1 else [[p] for p in paths]
         for group in groups:
             label = name if len(groups) == 1 else "/".join(
                 [name, *(k for k in group[0].parent.relative_to(sd / ds.path).parts if not k.startswith("dt="))])
+            if len(group) == 1 and sizes[group[0]] > limit:
+                p = group[0]
+                ids = functools.cache(lambda p=p: _mention_ids(run, lake.read_table(p, columns=["window_start"])))
+                bad, labelled = validate_slices(validator, ds, p, limit, run.day, topics, languages, run.run_id,
+                                                label, mention_ids=ids)
+                if bad:
+                    rewrite_without(p, ds, {b["_row"] for b in bad})
+                    quarantined_by_layer.setdefault(name, []).extend(bad)
+                for layer, results in labelled:
+                    rows_out += _result_rows(run.run_id, layer, results, failures)
+                continue
             tables = [lake.read_file(p, ds) for p in group]
             table = pa.concat_tables(tables) if len(tables) > 1 else tables[0]
             _, bad, results = validate_table(validator, ds, table, run.day, topics, languages, run.run_id, label,
