@@ -875,15 +875,16 @@ def detect_with_tokens(inputs: dict, lang: str = "en") -> tuple[list[dict], pd.D
     return detect(**{**inputs, "mentions": m}, lang=lang), token_counts(m)
 
 
-def _staged_or_published(run, ds) -> pa.Table:
+def _staged_or_published(run, ds, columns: list[str] | None = None) -> pa.Table:
+    """The day's partition, staged by this run or else published; only `columns` when given (the
+    detectors read 14 of the mentions' columns: at 1M posts the rest is most of the table)."""
     p = lake.stage_path(run.lake, run.day, ds, dt=run.day)
-    if p.exists():
-        return lake.read_file(p, ds)
-    t = lake.read_partition(run.lake, ds, dt=run.day)
-    if t is None:
-        raise FileNotFoundError(f"{p}: {ds.name} of {run.day} is neither staged nor published; "
-                                f"run compute_metrics first")
-    return t
+    if not p.exists():
+        p = lake.partition_dir(run.lake, ds, dt=run.day) / lake.PART
+    if not p.exists():
+        raise FileNotFoundError(f"{lake.stage_path(run.lake, run.day, ds, dt=run.day)}: {ds.name} of {run.day} is "
+                                f"neither staged nor published; run compute_metrics first")
+    return lake.read_file(p, ds, columns)
 
 
 def _unanswered(run) -> list[dict]:
@@ -911,7 +912,7 @@ def detect_day(run) -> dict:
     from listening import alerts as delivery
     from listening.schema import METRICS_DAILY, TOPIC_TOKENS
 
-    mentions = _staged_or_published(run, MENTIONS)
+    mentions = _staged_or_published(run, MENTIONS, MENTION_COLUMNS)
     hourly = _staged_or_published(run, METRICS_HOURLY)
     daily = _staged_or_published(run, METRICS_DAILY)
     rows, tokens = detect_with_tokens(inputs_from_lake(run.lake, run.day, mentions, hourly, daily),

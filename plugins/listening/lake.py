@@ -270,8 +270,12 @@ def write_partition(root: Path, ds: Dataset, table: pa.Table, **keys: object) ->
     return write_file(partition_dir(root, ds, **keys) / PART, ds, table)
 
 
-def read_file(path: Path, ds: Dataset) -> pa.Table:
+def read_file(path: Path, ds: Dataset, columns: list[str] | None = None) -> pa.Table:
+    """A file of `ds` in its schema (a column an older file lacks comes back null); only
+    `columns`, in that order, when given."""
     where, fs = arrow_location(path)
+    if columns is not None:
+        return pq.read_table(where, schema=ds.schema, columns=columns, filesystem=fs)
     return conform(ds, pq.read_table(where, schema=ds.schema, filesystem=fs))
 
 
