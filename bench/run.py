@@ -676,9 +676,9 @@ def one(size: int, seed: int, with_entities: bool = True) -> dict:
         df.groupby("topics").agg(posts=("author_key", "size"), authors=("author_key", "nunique"))
         df.groupby(["topics", "sentiment_label"]).size()
 
-    def ours_metrics():  # as pipeline.compute_metrics: the words once for the day and its hours
-        words = metrics.terms_per_post(mentions["text"])
-        return metrics.daily(mentions, DAY, topics, post_terms=words), metrics.hourly(mentions, post_terms=words)
+    def ours_metrics():  # the day in one part (compute_metrics merges row groups), for the day and its hours
+        part = metrics.partial(mentions)
+        return metrics.daily_of(part, DAY, topics), metrics.hourly_of(part)
 
     daily = clock.measure("metrics", m, ours_metrics,
                           lambda: bare_metrics(mentions, topics),

@@ -240,3 +240,86 @@ def test_share_of_voice_per_hour_and_outside_any_group():
     got = {(r["topic"], r["hour"].hour): r["share_of_voice"]
            for r in metrics.hourly(t, groups={"budget": "debates", "climat": "debates"}).to_pylist()}
     assert got == {("budget", 8): 0.5, ("climat", 8): 0.5, ("climat", 9): 1.0, ("quiet", 8): 1.0}
+
+
+def batches(t: pa.Table, rows: int) -> list[pa.Table]:
+    return [t.slice(i, rows) for i in range(0, t.num_rows, rows)] or [t]
+
+
+@pytest.mark.parametrize("rows", [1, 2, 3])
+def test_partials_of_batches_give_the_whole_tables(mentions, rows):
+    t = table([_with_text(r, text, ["https://x.be/a"] * (i % 2)) for i, (r, text) in enumerate(zip(mentions.to_pylist(), TRICKY))])
+    part = metrics.merge(metrics.partial(b) for b in batches(t, rows))
+    seen = {"budget": {"budgetbxl"}}
+    assert metrics.daily_of(part, DAY, TOPICS, seen_hashtags=seen, seen_terms={}).equals(
+        metrics.daily(t, DAY, TOPICS, seen_hashtags=seen, seen_terms={}))
+    assert metrics.hourly_of(part).equals(metrics.hourly(t))
+    assert metrics.daily(t, DAY, TOPICS)["top_terms"].to_pylist()[0]  # the texts have terms
+
+
+def test_mean_sentiment_of_batches_is_the_float32_mean_of_all_scores():
+    import numpy as np
+
+    scores = np.random.default_rng(3).uniform(-1, 1, 300).astype("float32")
+    t = table([row(f"m:{i}", ["budget"], label="neutral", score=float(s), hour=8) for i, s in enumerate(scores)])
+    want = np.float32(scores.sum(dtype="float32") / np.float32(len(scores)))
+    for rows in (7, 100):
+        part = metrics.merge(metrics.partial(b) for b in batches(t, rows))
+        assert metrics.daily_of(part, DAY, ["budget"]).column("mean_sentiment").to_pylist() == [want]
+        assert metrics.hourly_of(part).column("mean_sentiment").to_pylist() == [want]
+
+
+def test_merge_of_no_batch_is_an_empty_day():
+    part = metrics.merge([])
+    assert metrics.daily_of(part, DAY, TOPICS).equals(metrics.daily(MENTIONS.schema.empty_table(), DAY, TOPICS))
+    assert metrics.hourly_of(part).num_rows == 0
+
+
+def _variants(day: pa.Table) -> dict[str, pa.Table]:
+    import pyarrow.compute as pc
+
+    topics = day["topics"].to_pylist()
+    gone = sorted({t for ts in topics for t in ts})[0]
+    i = day.schema.get_field_index("sentiment_score")
+    half = pa.array([k % 2 == 0 for k in range(day.num_rows)])
+    return {
+        "real": day,
+        "empty": day.slice(0, 0),
+        "a topic without posts": day.set_column(day.schema.get_field_index("topics"), "topics", pa.array(
+            [[t for t in ts if t != gone] for ts in topics], day.schema.field("topics").type)),
+        "no scores": day.set_column(i, "sentiment_score", pa.nulls(day.num_rows, pa.float32())),
+        "half the scores": day.set_column(i, "sentiment_score",
+                                          pc.if_else(half, pa.nulls(day.num_rows, pa.float32()), day["sentiment_score"])),
+    }
+
+
+def test_compute_metrics_streamed_gives_the_tables_of_the_whole_day(two_day_lake, tmp_path):
+    """A real day's staged mentions read 7 and 100 rows at a time: the staged metrics are those of the
+    whole day, bit for bit (history of the previous day included)."""
+    import shutil
+
+    from listening import lake, pipeline
+
+    src, days, _ = two_day_lake
+    root = tmp_path / "lake"
+    shutil.copytree(src, root)
+    run = pipeline.make_run(days[1], "t", lake_dir=str(root))
+    day = lake.read_partition(root, MENTIONS, dt=days[1])
+    assert day.num_rows > 300
+    topics = [t.name for t in run.config.watchlists.topics]
+    groups = {t.name: t.group for t in run.config.watchlists.topics}
+    seen_tags, seen_terms = pipeline._history(run)
+    assert seen_tags and seen_terms
+    for name, mentions in _variants(day).items():
+        lake.write_file(lake.stage_path(root, run.day, MENTIONS, dt=run.day), MENTIONS, mentions)
+        want = {METRICS_DAILY: metrics.daily(mentions, run.day, topics, groups, seen_tags, seen_terms),
+                METRICS_HOURLY: metrics.hourly(mentions, groups)}
+        for rows in (7, 100):
+            pipeline.compute_metrics(run, batch_rows=rows)
+            for ds, table in want.items():
+                got = lake.read_file(lake.stage_path(root, run.day, ds, dt=run.day), ds)
+                assert got.equals(lake.sort_table(ds, table)), (name, rows, ds.name)
+        if name == "real":
+            assert want[METRICS_DAILY]["new_hashtags"].to_pylist() != [[]] * len(topics)
+        if name == "a topic without posts":
+            assert 0 in want[METRICS_DAILY]["posts"].to_pylist()

@@ -727,8 +727,8 @@ def hourly_check(until: str | datetime, run_id: str = "hourly", config_dir: str 
     raw, erased = pipeline.without_erased(run, pa.Table.from_pylist(rows, schema=RAW.schema))
     mentions = pipeline.enrich(raw, run.config, privacy.load_key(run.lake))
     topics = [t.name for t in run.config.watchlists.topics]
-    words = metrics.terms_per_post(mentions["text"])  # once for the day's hours and the day, as compute_metrics
-    hourly_t, daily_t = metrics.hourly(mentions, post_terms=words), metrics.daily(mentions, day, topics, post_terms=words)
+    part = metrics.partial(mentions)  # once for the day's hours and the day, as compute_metrics
+    hourly_t, daily_t = metrics.hourly_of(part), metrics.daily_of(part, day, topics)
     found = detect.detect(**detect.inputs_from_lake(run.lake, day, mentions, hourly_t, daily_t),
                           detectors=HOURLY_DETECTORS, lang=_lang(run))
     red = [a for a in found if a["severity"] == "red" and a["window_end"] >= until - timedelta(hours=2)]

@@ -1,7 +1,9 @@
 """Measures per topic and period: volume, authors, sentiment mix, reach, engagement, languages.
 
 A post is one row per topic it belongs to, its hashtags, words and links one row per (post, item):
-every measure is a groupby over those rows, the words of a text computed once.
+every measure is a groupby over those rows, the words of a text computed once. A large day is
+measured a batch of posts at a time: partial() of each batch, merge() of the partials (exact: sums,
+maxima, the scores kept in order), then daily_of() and hourly_of().
 """
 from __future__ import annotations
 
@@ -14,7 +16,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from listening.schema import METRICS_DAILY, METRICS_HOURLY, empty
+from listening.schema import MENTIONS, METRICS_DAILY, METRICS_HOURLY, empty
 
 LANGS = ("fr", "nl", "en", "de")
 TOP_HASHTAGS = 10
@@ -110,10 +112,77 @@ def _rows(mentions: pa.Table) -> pd.DataFrame:
     return posts.iloc[member["post"]].assign(post=member["post"].to_numpy(), topic=member["topic"].to_numpy())
 
 
-def _counts(rows: pd.DataFrame, items: pd.DataFrame, keys: list[str]) -> pd.DataFrame:
+KEYS = ["topic", "hour"]  # the finest groups: a day's measures are their roll-up
+# What the measures read of the mentions: a batch of these columns is enough for partial().
+COLUMNS = [*POST_COLUMNS, "topics", "hashtags", "links", "text"]
+ITEMS = ("hashtags", "terms", "links")
+
+
+def partial(mentions: pa.Table, post_terms: pa.Array | pa.ChunkedArray | None = None) -> dict[str, pd.DataFrame]:
+    """What the measures of some posts are computed from, per topic and hour: sums, each author's largest
+    follower count, the sentiment scores in the order of the rows, and the uses of each hashtag, term
+    and link. Partials of consecutive batches merge exactly (see merge): a large day is measured a
+    batch at a time, never whole in memory.
+    """
+    rows = _rows(mentions)
+    label, lang = rows["sentiment_label"], rows["lang"]
+    sums = pd.DataFrame({
+        "posts": 1,
+        **{k: label.eq(k) for k in ("positive", "neutral", "negative")},
+        "engagement": rows["engagement"], "replies": rows["is_reply"], "reposts": rows["is_repost"],
+        **{f"lang_{l}": lang.eq(l) for l in LANGS},
+    }, index=rows.index).groupby([rows[k] for k in KEYS]).sum()
+    if post_terms is None:
+        post_terms = terms_per_post(mentions.column("text"))
+    lists = {"hashtags": mentions.column("hashtags"), "terms": post_terms, "links": mentions.column("links")}
+    return {
+        "sums": sums,
+        # An author counts once per group; a post may have been collected without a follower count.
+        "authors": rows.groupby(KEYS + ["author_key"])["author_followers"].max(),
+        # Row by row (a score and its keys): the mean is taken once, over the day's rows in order.
+        "scores": rows.loc[rows["sentiment_score"].notna(), KEYS + ["sentiment_score"]].reset_index(drop=True),
+        **{name: rows[KEYS + ["post"]].merge(_items(lists[name], "value"), on="post").groupby(KEYS + ["value"]).size()
+           for name in ITEMS},
+    }
+
+
+def merge(parts) -> dict[str, pd.DataFrame]:
+    """The partial of consecutive batches, from theirs in the order of the batches (an iterable,
+    consumed one at a time). Merged as a binary counter adds, two partials of as many batches at a
+    time: a batch's rows are merged about log2(batches) times, and as many partials are held."""
+    stack: list[tuple[int, dict]] = []  # (batches, their partial), oldest first
+    for part in parts:
+        n = 1
+        while stack and stack[-1][0] == n:
+            m, before = stack.pop()
+            n, part = n + m, _merge(before, part)
+        stack.append((n, part))
+    out = None
+    for _, part in stack:
+        out = part if out is None else _merge(out, part)
+    return out if out is not None else partial(_no_mentions())
+
+
+def _merge(a: dict, b: dict) -> dict:
+    if b["sums"].empty:
+        return a
+    if a["sums"].empty:
+        return b
+    return {
+        "sums": pd.concat([a["sums"], b["sums"]]).groupby(level=KEYS).sum(),
+        "authors": pd.concat([a["authors"], b["authors"]]).groupby(level=KEYS + ["author_key"]).max(),
+        "scores": pd.concat([a["scores"], b["scores"]], ignore_index=True),
+        **{name: pd.concat([a[name], b[name]]).groupby(level=KEYS + ["value"]).sum() for name in ITEMS},
+    }
+
+
+def _no_mentions() -> pa.Table:
+    return pa.schema([MENTIONS.schema.field(c) for c in COLUMNS]).empty_table()
+
+
+def _counts(uses: pd.Series, keys: list[str]) -> pd.DataFrame:
     """Uses of each value per group, most used first, ties by value: the order of the top lists."""
-    used = rows[keys + ["post"]].merge(items, on="post")
-    counts = used.groupby(keys + ["value"]).size().rename("uses").reset_index()
+    counts = uses.groupby(level=keys + ["value"]).sum().rename("uses").reset_index()
     return counts.sort_values(keys + ["uses", "value"], ascending=[True] * len(keys) + [False, True],
                               ignore_index=True)
 
@@ -128,35 +197,25 @@ def _float32_mean(scores: pd.Series) -> float:
     return float(scores.mean())
 
 
-def _measure(mentions: pa.Table, keys: list[str],
-             post_terms: pa.Array | pa.ChunkedArray | None) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """The measures of each group of `keys` that has posts (sorted by keys), and its hashtag counts."""
-    rows = _rows(mentions)
-    groups = [rows[k] for k in keys]
-    label, lang = rows["sentiment_label"], rows["lang"]
-    out = pd.DataFrame({
-        "posts": 1,
-        **{k: label.eq(k) for k in ("positive", "neutral", "negative")},
-        "engagement": rows["engagement"], "replies": rows["is_reply"], "reposts": rows["is_repost"],
-        **{f"lang_{l}": lang.eq(l) for l in LANGS},
-    }, index=rows.index).groupby(groups).sum().astype("int64")
-    out["unique_authors"] = rows.groupby(groups)["author_key"].nunique()
+def _measure(part: dict, keys: list[str]) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """The measures of each group of `keys` (a prefix of KEYS) that has posts, sorted by keys, and
+    its hashtag counts, from a partial."""
+    by = keys if len(keys) > 1 else keys[0]  # one key: a plain index, as the daily table's reindex needs
+    out = part["sums"].groupby(level=by).sum().astype("int64")
+    authors = part["authors"].groupby(level=keys + ["author_key"]).max()
+    out["unique_authors"] = authors.groupby(level=by).size().reindex(out.index, fill_value=0)
     scored = out["positive"] + out["neutral"] + out["negative"]
     out["unscored"] = out["posts"] - scored
     out["net_sentiment"] = ((out["positive"] - out["negative"]) / scored).where(scored > 0)
-    scores = rows[rows["sentiment_score"].notna()]
-    out["mean_sentiment"] = scores.groupby(keys)["sentiment_score"].agg(_float32_mean)
+    out["mean_sentiment"] = part["scores"].groupby(by)["sentiment_score"].agg(_float32_mean)
     out["lang_other"] = out["posts"] - sum(out[f"lang_{l}"] for l in LANGS)
     # Reach counts each author once per period: an account posting ten times reaches the same people.
     # Its largest known follower count is used (a post may have been collected without one).
-    most = rows.groupby(keys + ["author_key"])["author_followers"].max().fillna(0)
-    out["reach"] = most.groupby(level=keys).sum().astype("int64")
-    tags = _counts(rows, _items(mentions.column("hashtags"), "value"), keys)
-    if post_terms is None:
-        post_terms = terms_per_post(mentions.column("text"))
+    out["reach"] = authors.fillna(0).groupby(level=by).sum().astype("int64")
+    tags = _counts(part["hashtags"], keys)
     for name, items, n in (("top_hashtags", tags, TOP_HASHTAGS),
-                           ("top_terms", _counts(rows, _items(post_terms, "value"), keys), TOP_TERMS),
-                           ("top_links", _counts(rows, _items(mentions.column("links"), "value"), keys), TOP_LINKS)):
+                           ("top_terms", _counts(part["terms"], keys), TOP_TERMS),
+                           ("top_links", _counts(part["links"], keys), TOP_LINKS)):
         out[name] = _lists(_top_lists(items, keys, n), out.index)
     return out, tags
 
@@ -183,13 +242,26 @@ def _table(out: pd.DataFrame, ds) -> pa.Table:
 def daily(mentions: pa.Table, day: date, topics: list[str], groups: dict[str, str] | None = None,
           seen_hashtags: dict[str, set[str]] | None = None, seen_terms: dict[str, set[str]] | None = None,
           *, post_terms: pa.Array | pa.ChunkedArray | None = None) -> pa.Table:
-    """One row per watched topic, zero rows included: a quiet day is a measure too.
+    """daily_of the whole table. `post_terms`: terms_per_post(mentions["text"]) when the caller has it."""
+    return daily_of(partial(mentions, post_terms), day, topics, groups, seen_hashtags, seen_terms)
+
+
+def hourly(mentions: pa.Table, groups: dict[str, str] | None = None, *,
+           post_terms: pa.Array | pa.ChunkedArray | None = None) -> pa.Table:
+    """hourly_of the whole table. `post_terms`: as for daily."""
+    return hourly_of(partial(mentions, post_terms), groups)
+
+
+def daily_of(part: dict, day: date, topics: list[str], groups: dict[str, str] | None = None,
+             seen_hashtags: dict[str, set[str]] | None = None,
+             seen_terms: dict[str, set[str]] | None = None) -> pa.Table:
+    """One row per watched topic, zero rows included: a quiet day is a measure too. `part`: the
+    day's partial (partial, merge).
 
     `groups` maps topic -> group for the share of voice; `seen_hashtags` and `seen_terms` hold,
     per topic, what the previous 28 days had, for new_hashtags and new_terms (None: not computed).
-    `post_terms`: terms_per_post(mentions["text"]) when the caller has it (hourly needs it too).
     """
-    measured, tags = _measure(mentions, ["topic"], post_terms)
+    measured, tags = _measure(part, ["topic"])
     out = measured.reindex(pd.Index(sorted(topics), name="topic"))
     out[COUNTS] = out[COUNTS].fillna(0).astype("int64")
     for name in ("top_hashtags", "top_terms", "top_links"):
@@ -209,12 +281,9 @@ def daily(mentions: pa.Table, day: date, topics: list[str], groups: dict[str, st
     return _table(out, METRICS_DAILY)
 
 
-def hourly(mentions: pa.Table, groups: dict[str, str] | None = None, *,
-           post_terms: pa.Array | pa.ChunkedArray | None = None) -> pa.Table:
-    """One row per topic and hour that has posts. `post_terms`: as for daily."""
-    if not mentions.num_rows:
-        return empty(METRICS_HOURLY)
-    out = _measure(mentions, ["topic", "hour"], post_terms)[0].reset_index()
+def hourly_of(part: dict, groups: dict[str, str] | None = None) -> pa.Table:
+    """One row per topic and hour that has posts, from the day's partial."""
+    out = _measure(part, KEYS)[0].reset_index()
     if out.empty:
         return empty(METRICS_HOURLY)
     _share_of_voice(out, groups, "hour")
