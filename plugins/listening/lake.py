@@ -19,6 +19,7 @@ import os
 import shutil
 import tempfile
 import uuid
+from collections.abc import Callable, Iterable
 from datetime import date, datetime, timezone
 from pathlib import Path
 
@@ -223,12 +224,38 @@ def sort_table(ds: Dataset, table: pa.Table) -> pa.Table:
 def write_file(path: Path, ds: Dataset, table: pa.Table) -> Path:
     """Write one Parquet file atomically: temp file in the same directory, fsync, rename."""
     table = sort_table(ds, conform(ds, table))
+    return _replace(path, lambda where: pq.write_table(table, where, **PARQUET))
+
+
+def write_file_parts(path: Path, ds: Dataset, parts: Iterable[pa.Table]) -> Path:
+    """A file of `ds` written part by part, never held whole (a large day's mentions rewritten by
+    validation), replaced as write_file replaces. The parts come in the dataset's order already."""
+    options = {k: v for k, v in PARQUET.items() if k != "row_group_size"}
+
+    def write(where: str) -> None:
+        with pq.ParquetWriter(where, ds.schema, **options) as w:
+            for t in parts:
+                if t.num_rows:
+                    w.write_table(conform(ds, t), row_group_size=PARQUET["row_group_size"])
+
+    return _replace(path, write)
+
+
+def _replace(path, write: Callable[[str], None]) -> Path:
+    """`write(file)` makes the new version in a local file, which then replaces `path` in one step:
+    fsync and rename on disk, one PUT on a store (never half an object)."""
     if remote(path):
-        return _put_parquet(path, table)
+        with tempfile.TemporaryDirectory(prefix="vigie-put-") as d:
+            try:
+                write(os.path.join(d, "t.parquet"))
+                path.fs.put_file(os.path.join(d, "t.parquet"), path.path)
+            except OSError as e:
+                raise OSError(e.errno, f"cannot write {path}: {e}; the previous version is intact") from e
+        return path
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.parent / f".{path.name}.{uuid.uuid4().hex}.tmp"
     try:
-        pq.write_table(table, tmp, **PARQUET)
+        write(str(tmp))
         with open(tmp, "rb") as f:
             os.fsync(f.fileno())
         os.replace(tmp, path)
@@ -240,15 +267,6 @@ def write_file(path: Path, ds: Dataset, table: pa.Table) -> Path:
     except BaseException:
         tmp.unlink(missing_ok=True)
         raise
-    return path
-
-
-def _put_parquet(path, table: pa.Table):
-    """On a store: written to a local temporary file, then sent by one PUT (never half an object)."""
-    try:
-        write_table(path, table, **PARQUET)
-    except OSError as e:
-        raise OSError(e.errno, f"cannot write {path}: {e}; the previous version is intact") from e
     return path
 
 
@@ -277,6 +295,39 @@ def read_file(path: Path, ds: Dataset, columns: list[str] | None = None) -> pa.T
     if columns is not None:
         return pq.read_table(where, schema=ds.schema, columns=columns, filesystem=fs)
     return conform(ds, pq.read_table(where, schema=ds.schema, filesystem=fs))
+
+
+def read_parts(path: Path, ds: Dataset, rows: int, columns: list[str] | None = None):
+    """(first row, table) of consecutive parts of a file of `ds`, each of at most `rows` rows, so
+    that a large day is never held whole: consecutive row groups up to `rows`, a larger row group
+    cut in pieces. Each part as read_file reads the whole file (only `columns` when given)."""
+    where, fs = arrow_location(path)
+    f = pq.ParquetFile(where if fs is None else fs.open_input_file(where))
+    try:
+        md, present = f.metadata, set(f.schema_arrow.names)
+        wanted = list(columns) if columns is not None else ds.schema.names
+        spans: list[tuple[list[int], int]] = []
+        for g in range(md.num_row_groups):
+            n = md.row_group(g).num_rows
+            if spans and spans[-1][1] + n <= rows:
+                spans[-1] = (spans[-1][0] + [g], spans[-1][1] + n)
+            else:
+                spans.append(([g], n))
+        start = 0
+        for groups, n in spans:
+            reading = [c for c in wanted if c in present]
+            parts = ([f.read_row_groups(groups, columns=reading)] if n <= rows else
+                     (pa.Table.from_batches([b]) for b in f.iter_batches(batch_size=rows, row_groups=groups,
+                                                                           columns=reading)))
+            for t in parts:
+                # a column the file lacks reads as nulls, as with read_file
+                t = pa.Table.from_arrays([t[c] if c in present else pa.nulls(t.num_rows, ds.schema.field(c).type)
+                                          for c in wanted], names=wanted)
+                yield start, (conform(ds, t) if columns is None else
+                              t.cast(pa.schema([ds.schema.field(c) for c in wanted])))
+                start += t.num_rows
+    finally:
+        f.close()
 
 
 def read_partition(root: Path, ds: Dataset, **keys: object) -> pa.Table | None:

@@ -27,7 +27,6 @@ from listening.lake import at
 from listening import lake
 from listening.memory import gc_paused
 from listening.schema import DATASETS, MENTIONS, QUALITY, RAW, Dataset
-from listening.schema import conform as schema_conform
 
 log = logging.getLogger(__name__)
 
@@ -365,45 +364,6 @@ def validate_table(validator: Validator, ds: Dataset, table: pa.Table, day, topi
     return table, quarantined, results
 
 
-def _parquet_file(path):
-    """A Parquet file of the lake opened for reading in parts (local, or on a store as lake.read_file)."""
-    import pyarrow.parquet as pq
-
-    where, fs = lake.arrow_location(path)
-    return pq.ParquetFile(where if fs is None else fs.open_input_file(where))
-
-
-def slices(path, ds: Dataset, limit: int):
-    """(first row, table) of consecutive parts of a partition file, each of at most `limit` rows:
-    consecutive row groups up to `limit` rows; a row group larger than `limit` is cut in pieces.
-    Each table is conformed as lake.read_file conforms the whole file."""
-    f = _parquet_file(path)
-    try:
-        md = f.metadata
-        present = set(f.schema_arrow.names)
-        columns = [c for c in ds.schema.names if c in present]
-        spans: list[tuple[list[int], int]] = []
-        for g in range(md.num_row_groups):
-            n = md.row_group(g).num_rows
-            if spans and spans[-1][1] + n <= limit:
-                spans[-1] = (spans[-1][0] + [g], spans[-1][1] + n)
-            else:
-                spans.append(([g], n))
-        start = 0
-        for groups, n in spans:
-            parts = ([f.read_row_groups(groups, columns=columns)] if n <= limit else
-                     (pa.Table.from_batches([b]) for b in f.iter_batches(batch_size=limit, row_groups=groups,
-                                                                           columns=columns)))
-            for t in parts:
-                for fld in ds.schema:  # a column the file lacks reads as nulls, as with read_file
-                    if fld.name not in present:
-                        t = t.append_column(fld.name, pa.nulls(t.num_rows, fld.type))
-                yield start, schema_conform(ds, t)
-                start += t.num_rows
-    finally:
-        f.close()
-
-
 def _whole_frame(path, ds: Dataset, rules: list[Rule]) -> pd.DataFrame:
     """Every row of a partition file, with only the columns table-level rules read (ids: cheap)."""
     columns = sorted({c for r in rules for c in [getattr(r.expectation, "column", None),
@@ -440,7 +400,7 @@ def validate_slices(validator: Validator, ds: Dataset, path, limit: int, day, to
         labelled.append((name, gc_paused(validator.run)(f"{name}/table", whole, df, run_id)))
         del df
     quarantined = []
-    for k, (start, table) in enumerate(slices(path, ds, limit), 1):
+    for k, (start, table) in enumerate(lake.read_parts(path, ds, limit), 1):
         per_row = [r for r in suite(ds, day, topics, languages)[0] if not r.whole]  # GX binds each to one suite
         # GX's store keys name the slice by its number, so the store does not grow with each day's last slice.
         results, bad_rows = _check(validator, ds, per_row, table, topics, run_id, f"{name}/slice-{k}",
@@ -454,53 +414,23 @@ def validate_slices(validator: Validator, ds: Dataset, path, limit: int, day, to
 
 
 def rewrite_without(path, ds: Dataset, rows: set[int]) -> None:
-    """The partition file again without the row numbers `rows`, a row group at a time, written as
-    lake.write_file writes (the dataset's schema, the lake's Parquet options, replaced in one step:
-    a rename on disk, one PUT on a store). The order is kept: write_file wrote the file in the
-    dataset's order, and dropping rows keeps it. Each row group keeps its remaining rows (write_file
-    would regroup them: its groups are full but the last)."""
-    import tempfile
-    import uuid
-
-    import pyarrow.parquet as pq
-
-    options = {k: v for k, v in lake.PARQUET.items() if k != "row_group_size"}
+    """The partition file again without the row numbers `rows`, a row group at a time
+    (lake.write_file_parts: replaced in one step). The order is kept: write_file wrote the file in
+    the dataset's order, and dropping rows keeps it."""
     group = lake.PARQUET["row_group_size"]
     bad = sorted(rows)
 
-    def write(where) -> None:
-        with pq.ParquetWriter(where, ds.schema, **options) as w:
-            for start, t in slices(path, ds, group):
-                pieces, at_row = [], start  # the runs of good rows: slices of `t`, no copy
-                for i in bad[bisect.bisect_left(bad, start):bisect.bisect_left(bad, start + t.num_rows)]:
-                    pieces.append(t.slice(at_row - start, i - at_row))
-                    at_row = i + 1
-                t = pa.concat_tables([*pieces, t.slice(at_row - start)])
-                if t.num_rows:
-                    w.write_table(t, row_group_size=group)
-                del t, pieces
-                pa.default_memory_pool().release_unused()
+    def kept():
+        for start, t in lake.read_parts(path, ds, group):
+            pieces, at_row = [], start  # the runs of good rows: slices of `t`, no copy
+            for i in bad[bisect.bisect_left(bad, start):bisect.bisect_left(bad, start + t.num_rows)]:
+                pieces.append(t.slice(at_row - start, i - at_row))
+                at_row = i + 1
+            yield pa.concat_tables([*pieces, t.slice(at_row - start)])
+            del t, pieces
+            pa.default_memory_pool().release_unused()
 
-    if lake.remote(path):
-        with tempfile.TemporaryDirectory(prefix="vigie-put-") as d:
-            try:
-                write(os.path.join(d, "t.parquet"))
-                path.fs.put_file(os.path.join(d, "t.parquet"), path.path)
-            except OSError as e:
-                raise OSError(e.errno, f"cannot write {path}: {e}; the previous version is intact") from e
-        return
-    tmp = path.parent / f".{path.name}.{uuid.uuid4().hex}.tmp"
-    try:
-        write(str(tmp))
-        with open(tmp, "rb") as f:
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except OSError as e:
-        tmp.unlink(missing_ok=True)
-        raise OSError(e.errno, f"cannot write {path}: {e.strerror or e}; the previous version is intact") from e
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
+    lake.write_file_parts(path, ds, kept())
 
 
 def volume_rules() -> list[Rule]:
