@@ -13,7 +13,8 @@ process: CPU seconds of the call, and the peak RSS of the call above the RSS jus
 * night: `pipeline.score_influence`, the 27 days before having their influence_daily facts (as
   the previous nights left them): today's mentions, the parents of its replies in the days
   before, today's facts staged, the 28 days' facts added up.
-Both give the same authors table (checked).
+Both give the same authors table (checked: the lake holds no day before the window, so every
+post a reply points at is in it).
 """
 from __future__ import annotations
 

@@ -8,6 +8,7 @@ import sys
 from collections import Counter
 from datetime import date, timedelta
 
+import pyarrow.compute as pc
 import pytest
 
 from conftest import REPO, TWO_DAY_KEY as KEY, copy_lake, everything_in, env_for
@@ -180,3 +181,29 @@ def test_reposts_of_an_erased_author_read_in_the_same_run_stay_out(tmp_path):
             {"post_id": "x:3", "platform": "x", "author_id": "333", "author_handle": "@other", "text": "hello"}]
     kept, n = pipeline.without_erased(SimpleNamespace(lake=tmp_path), pa.Table.from_pylist(rows, schema=RAW.schema))
     assert kept["post_id"].to_pylist() == ["x:3"] and n == 2
+
+
+def test_an_account_only_ever_mentioned_is_erased_by_its_handle(lake_two_days):
+    """Someone the posts mention but who never posted (or whose raw posts have expired) asks to be
+    erased by handle: their pseudonym goes from the mentions' mentioned accounts and from the
+    influence facts where others pointed at them."""
+    from listening.schema import INFLUENCE_DAILY, MENTIONS
+
+    root, days, _ = lake_two_days
+    key = KEY.encode()
+    mentions = lake.read_dataset(root, "mentions")
+    mentioned = {k for ks in mentions["mentioned_keys"].to_pylist() for k in ks or []}
+    raw_handles = {h.casefold() for h in lake.read_dataset(root, "raw")["author_handle"].to_pylist() if h}
+    on_x = mentions.filter(pc.equal(mentions["platform"], "x"))
+    handles = {h.casefold() for ms in on_x["mentions"].to_pylist() for h in ms or []} - raw_handles
+    handle = next(h for h in sorted(handles) if privacy.handle_key(key, "x", h) in mentioned)
+    target = privacy.handle_key(key, "x", handle)
+    facts = lake.read_dataset(root, "influence_daily")
+    assert target in facts["target_key"].to_pylist()
+
+    entry = privacy.erase_author(root, "x", handle, key)
+    assert entry["posts"] == 0 and target in entry["author_keys"] and entry["removed"]["influence_daily"] > 0
+    for d in days:
+        assert target not in lake.read_partition(root, INFLUENCE_DAILY, dt=d)["target_key"].to_pylist()
+        assert target not in {k for ks in lake.read_partition(root, MENTIONS, dt=d)["mentioned_keys"].to_pylist()
+                              for k in ks or []}

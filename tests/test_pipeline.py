@@ -283,3 +283,37 @@ def test_influence_from_the_days_facts_equals_scoring_the_window_posts(two_day_l
     pipeline.score_influence(run)
     again = lake.read_file(lake.stage_path(older, days[1], AUTHORS, dt=days[1]), AUTHORS)
     assert again.equals(published)
+
+
+def test_mentions_quarantined_by_validation_leave_the_days_influence_facts(two_day_lake, small_corpus, tmp_path,
+                                                                          monkeypatch):
+    """Later nights read a day's influence facts, not its mentions: a mention that validation
+    quarantines must not stay in them (the facts are redone from the validated mentions)."""
+    from conftest import TWO_DAY_KEY, copy_lake
+    from listening import quality
+    from listening.schema import INFLUENCE_DAILY
+
+    root, days, _ = two_day_lake
+    root = copy_lake(root, tmp_path / "lake")
+    monkeypatch.setenv("VIGIE_PSEUDONYM_KEY", TWO_DAY_KEY)
+    run = pipeline.make_run(days[1], run_id="again", import_dir=str(small_corpus / "import"), lake_dir=str(root))
+    pipeline.ingest(run)
+    pipeline.build_mentions(run)
+    staged = lake.stage_path(root, days[1], MENTIONS, dt=days[1])
+    m = lake.read_file(staged, MENTIONS)
+    i = next(k for k, r in enumerate(m.select(["reply_to", "mentioned_keys"]).to_pylist())
+             if r["reply_to"] or r["mentioned_keys"])
+    lang = m["lang"].to_pylist()
+    lang[i] = "xx"                                   # not a configured language: a row rule refuses it
+    lake.write_file(staged, MENTIONS, m.set_column(m.column_names.index("lang"), "lang",
+                                                   pa.array(lang, m.schema.field("lang").type)))
+    before = pipeline.score_influence(run)["today_facts"]
+    out = quality.validate_staged(run)
+    assert out["quarantined"]["mentions"] == 1
+    kept = lake.read_file(staged, MENTIONS)
+    assert kept.num_rows == m.num_rows - 1
+    facts = lake.read_file(lake.stage_path(root, days[1], INFLUENCE_DAILY, dt=days[1]), INFLUENCE_DAILY)
+    expected = pipeline.influence_facts(run, days[1], kept.select(pipeline.INFLUENCE_COLUMNS)).drop_columns(["dt"])
+    assert facts.equals(lake.sort_table(INFLUENCE_DAILY, lake.conform(INFLUENCE_DAILY, expected)))
+    authors = facts.filter(pc.equal(facts["fact"], "author"))
+    assert pc.sum(authors["posts"]).as_py() == kept.num_rows and facts.num_rows <= before

@@ -251,7 +251,7 @@ def cmd_erase(args) -> int:
     lake = _lake()
     entry = privacy.erase_author(lake, args.platform, args.author, privacy.load_key(lake))
     print(json.dumps(entry, indent=1))
-    if not entry["posts"] and not entry["author_keys"]:
+    if not entry["posts"] and not entry["removed"]:  # a handle's pseudonym alone: it matched nothing
         print(f"no post of {args.author!r} on {args.platform} found in {lake}/raw "
               f"(pass the platform's author id if the raw data has expired)", file=sys.stderr)
         return 1

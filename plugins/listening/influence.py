@@ -22,10 +22,10 @@ from __future__ import annotations
 
 import math
 import string
-from functools import lru_cache
-from types import SimpleNamespace
 from collections.abc import Mapping, Sequence
 from datetime import UTC, date, datetime, timedelta
+from functools import lru_cache
+from types import SimpleNamespace
 
 import numpy as np
 import pandas as pd
@@ -195,6 +195,8 @@ def facts(mentions: pa.Table | pd.DataFrame, windows: Sequence[int] = (7, 28),
     codes, keys = _coded(pa.concat_arrays([t["author_key"].combine_chunks().cast(pa.string()),
                                            m_keys.cast(pa.string()), *outside.values()]))
     author, mention_dst = codes[:n], codes[n:n + len(m_rows)]
+    start = n + len(m_rows)   # then each kind's authors of earlier parents, n codes each (-1: none)
+    far_author = {k: codes[start + i * n:start + (i + 1) * n] for i, k in enumerate(outside)}
     platform, platform_names = _coded(t["platform"])
     own, press = _is(t["author_role"], "own"), _is(t["author_role"], "press")
     followers = np.maximum(_numbers(t["author_followers"], 0.0), 0.0)
@@ -205,7 +207,7 @@ def facts(mentions: pa.Table | pd.DataFrame, windows: Sequence[int] = (7, 28),
     copy = _copying(t, author, parent_pos["repost"], dayno, orig)
     authentic = 1.0 - np.maximum(bot, copy)
     f_vals, f_code = np.unique(followers, return_inverse=True)
-    d0 = int(dayno.min()) if n else 0
+    d0 = int(dayno.min())
     day = dayno - d0
     parts = []
 
@@ -243,7 +245,7 @@ def facts(mentions: pa.Table | pd.DataFrame, windows: Sequence[int] = (7, 28),
         child = np.flatnonzero(pos >= 0)
         row.append(child), dst.append(author[pos[child]]), kind.append(np.full(len(child), KINDS.index(k)))
         # the parent is an earlier day's post: its author from `parents`
-        far = codes[n + len(m_rows) + n * ("reply", "repost", "quote").index(k):][:n]
+        far = far_author[k]
         child = np.flatnonzero((pos < 0) & (far >= 0))
         row.append(child), dst.append(far[child]), kind.append(np.full(len(child), KINDS.index(k)))
     row.append(m_rows), dst.append(mention_dst), kind.append(np.full(len(m_rows), KINDS.index("mention")))

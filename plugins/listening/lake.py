@@ -302,8 +302,8 @@ def read_parts(path: Path, ds: Dataset, rows: int, columns: list[str] | None = N
     that a large day is never held whole: consecutive row groups up to `rows`, a larger row group
     cut in pieces. Each part as read_file reads the whole file (only `columns` when given)."""
     where, fs = arrow_location(path)
-    f = pq.ParquetFile(where if fs is None else fs.open_input_file(where))
-    try:
+    with pa.OSFile(where) if fs is None else fs.open_input_file(where) as src:  # closed on a store too
+        f = pq.ParquetFile(src)
         md, present = f.metadata, set(f.schema_arrow.names)
         wanted = list(columns) if columns is not None else ds.schema.names
         spans: list[tuple[list[int], int]] = []
@@ -326,8 +326,6 @@ def read_parts(path: Path, ds: Dataset, rows: int, columns: list[str] | None = N
                 yield start, (conform(ds, t) if columns is None else
                               t.cast(pa.schema([ds.schema.field(c) for c in wanted])))
                 start += t.num_rows
-    finally:
-        f.close()
 
 
 def read_partition(root: Path, ds: Dataset, **keys: object) -> pa.Table | None:

@@ -669,9 +669,22 @@ def influence_facts(run: Run, day: date, mentions: pa.Table | None = None) -> pa
         if not p.exists():
             return influence.facts(MENTIONS.schema.empty_table().select(INFLUENCE_COLUMNS), INFLUENCE_WINDOWS)
         mentions = _read_columns(p, MENTIONS, INFLUENCE_COLUMNS)
-    facts = influence.facts(mentions, INFLUENCE_WINDOWS, parents=_earlier_parents(run, day, mentions))
-    # the day's file, whatever a stray timestamp says (validation quarantines those rows)
-    return facts.set_column(0, "dt", pa.array([day] * facts.num_rows, pa.date32()))
+    # the day's posts only: ingest keeps a day's file to its day (a stray timestamp would make a
+    # second row of the same facts)
+    days = pc.cast(pc.cast(mentions["created_at"], pa.timestamp("us", tz="UTC")), pa.date32())
+    mentions = mentions.filter(pc.equal(days, pa.scalar(day, pa.date32())))
+    return influence.facts(mentions, INFLUENCE_WINDOWS, parents=_earlier_parents(run, day, mentions))
+
+
+def restage_influence_facts(run: Run) -> pa.Table:
+    """The day's influence facts from its staged mentions, staged (what later nights read of the
+    day): by score_influence, and again by validation when it quarantined mentions."""
+    from listening.schema import INFLUENCE_DAILY
+
+    facts = influence_facts(run, run.day, window_mentions(run, 1, INFLUENCE_COLUMNS))
+    lake.write_file(lake.stage_path(run.lake, run.day, INFLUENCE_DAILY, dt=run.day), INFLUENCE_DAILY,
+                    facts.drop_columns(["dt"]))
+    return facts
 
 
 def score_influence(run: Run) -> dict:
@@ -680,11 +693,9 @@ def score_influence(run: Run) -> dict:
     from datetime import timedelta
 
     from listening import influence
-    from listening.schema import AUTHORS, INFLUENCE_DAILY
+    from listening.schema import AUTHORS
 
-    today = influence_facts(run, run.day, window_mentions(run, 1, INFLUENCE_COLUMNS))
-    lake.write_file(lake.stage_path(run.lake, run.day, INFLUENCE_DAILY, dt=run.day), INFLUENCE_DAILY,
-                    today.drop_columns(["dt"]))
+    today = restage_influence_facts(run)
     # oldest day first, as `influence.facts` orders a window's days: the same sums, bit for bit;
     # of each day, each kind of fact with only its columns
     parts: dict[str, list[pa.Table]] = {kind: [] for kind in influence.FACT_KIND_COLUMNS}

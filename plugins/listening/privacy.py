@@ -332,6 +332,8 @@ def erase_author(lake: Path, platform: str, author: str, key: bytes) -> dict:
                 post_ids.add(pid)
                 if h:
                     handles.add(h)
+    if wanted.startswith("@"):  # an account only ever mentioned, or whose raw posts have expired
+        handles.add(author)
     removed: dict[str, int] = {}
     # what the collectors landed and the nightly run has not read yet (or read already)
     landed = _erase_landed(lake, platform, wanted, author_ids, post_ids, handles)

@@ -513,8 +513,14 @@ def validate_staged(run) -> dict:
         if ds is not None and ds.name not in ("quarantine", "quality"):
             by_dataset.setdefault(ds.name, []).append(path)
     limit = run.config.settings.enrich_shard_posts  # rows a task is trusted to hold (sharded enrichment)
-    for name, paths in by_dataset.items():
-        ds = DATASETS[name]
+    # mentions first: the datasets derived from them that later nights read are redone without the
+    # rows quarantined here (influence_daily) before they are validated in turn
+    for name in sorted(by_dataset, key=lambda n: n != "mentions"):
+        paths, ds = by_dataset[name], DATASETS[name]
+        if name == "influence_daily" and "mentions" in quarantined_by_layer:
+            from listening.pipeline import restage_influence_facts
+
+            restage_influence_facts(run)
         # A dataset's partitions (raw: one per platform) are validated as one batch, since GX's cost
         # is per run; on a day larger than a shard, one partition at a time, so that validation never
         # holds more than a partition (GX needs ~6x a table's Arrow size: 4.5 GB for raw at 1M posts).
