@@ -85,6 +85,15 @@ def test_retention_deletes_old_partitions_only(lake_two_days):
     assert deleted["mentions"] == 2
 
 
+def test_influence_facts_are_kept_as_long_as_a_window_reads_them(lake_two_days):
+    root, days, _ = lake_two_days
+    assert privacy.FACTS_DAYS == max(pipeline.INFLUENCE_WINDOWS)
+    deleted = privacy.apply_retention(root, days[0] + timedelta(days=privacy.FACTS_DAYS + 1), retention_days=395,
+                                      raw_retention_days=90)
+    assert deleted == {"influence_daily": 1}
+    assert {p.parent.name for p in (root / "influence_daily").rglob("part-0.parquet")} == {f"dt={days[1]}"}
+
+
 def test_erasure_reaches_what_the_collectors_landed_and_later_collections(tmp_path, monkeypatch):
     """A collected author: gone from the landed files, their quarantine and the cursors, and not
     landed again by the next collection."""
@@ -200,6 +209,7 @@ def test_an_account_only_ever_mentioned_is_erased_by_its_handle(lake_two_days):
     target = privacy.handle_key(key, "x", handle)
     facts = lake.read_dataset(root, "influence_daily")
     assert target in facts["target_key"].to_pylist()
+    day_before = lake.read_partition(root, MENTIONS, dt=days[1]).select(pipeline.INFLUENCE_COLUMNS)
 
     entry = privacy.erase_author(root, "x", handle, key)
     assert entry["posts"] == 0 and target in entry["author_keys"] and entry["removed"]["influence_daily"] > 0
@@ -207,3 +217,7 @@ def test_an_account_only_ever_mentioned_is_erased_by_its_handle(lake_two_days):
         assert target not in lake.read_partition(root, INFLUENCE_DAILY, dt=d)["target_key"].to_pylist()
         assert target not in {k for ks in lake.read_partition(root, MENTIONS, dt=d)["mentioned_keys"].to_pylist()
                               for k in ks or []}
+    # a later night whose posts still mention them (a re-run re-reads the import files) keeps them out
+    run = pipeline.make_run(days[1], run_id="later", lake_dir=str(root))
+    again = pipeline.influence_facts(run, days[1], day_before)
+    assert again.num_rows and target not in again["target_key"].to_pylist()

@@ -673,7 +673,11 @@ def influence_facts(run: Run, day: date, mentions: pa.Table | None = None) -> pa
     # second row of the same facts)
     days = pc.cast(pc.cast(mentions["created_at"], pa.timestamp("us", tz="UTC")), pa.date32())
     mentions = mentions.filter(pc.equal(days, pa.scalar(day, pa.date32())))
-    return influence.facts(mentions, INFLUENCE_WINDOWS, parents=_earlier_parents(run, day, mentions))
+    facts = influence.facts(mentions, INFLUENCE_WINDOWS, parents=_earlier_parents(run, day, mentions))
+    # an erased account stays out as a target too, when others keep mentioning or answering it
+    gone = pa.array(sorted(privacy.suppressed(run.lake)), pa.string())
+    return facts.filter(pc.invert(pc.fill_null(pc.is_in(facts["target_key"], value_set=gone), False))) if len(gone) \
+        else facts
 
 
 def restage_influence_facts(run: Run) -> pa.Table:

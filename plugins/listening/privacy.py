@@ -431,6 +431,9 @@ def apply_retention(lake: Path, today, retention_days: int, raw_retention_days: 
     lake = at(lake)
     deleted: dict[str, int] = {}
     limits = {name: raw_retention_days if name in ("raw", "quarantine") else retention_days for name in DATASETS}
+    # influence's daily facts (profiles of accounts, pseudonymous) are read by 28 nights, no more:
+    # minimised to that (a re-run of an older day rebuilds them from its mentions)
+    limits["influence_daily"] = min(retention_days, FACTS_DAYS)
     roots = {name: lake / ds.path for name, ds in DATASETS.items()}
     roots["outbox"], limits["outbox"] = lake / "outbox", retention_days
     roots["reports"], limits["reports"] = lake / "reports", retention_days
@@ -457,4 +460,5 @@ def apply_retention(lake: Path, today, retention_days: int, raw_retention_days: 
     return deleted
 
 
+FACTS_DAYS = 28  # the longest influence window (pipeline.INFLUENCE_WINDOWS)
 GX_RUN_TIME = re.compile(r"\d{8}T\d{6}(\.\d+)?Z")
