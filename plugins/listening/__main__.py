@@ -190,7 +190,8 @@ def cmd_quality(args) -> int:
     root = lake_root(cfg)
     try:
         results = quality.check_published(root, args.dataset, date.fromisoformat(args.day),
-                                          [t.name for t in cfg.watchlists.topics], list(cfg.settings.languages))
+                                          [t.name for t in cfg.watchlists.topics], list(cfg.settings.languages),
+                                          limit=cfg.settings.enrich_shard_posts)
     except (ValueError, FileNotFoundError) as e:
         print(e, file=sys.stderr)
         return 2

@@ -581,8 +581,10 @@ def validate_staged(run) -> dict:
     return summary
 
 
-def check_published(lake_root: Path, dataset: str, day, topics: list[str], languages: list[str]) -> list[dict]:
-    """Run a dataset's suite on a published partition, read-only (for analysts)."""
+def check_published(lake_root: Path, dataset: str, day, topics: list[str], languages: list[str],
+                    limit: int | None = None) -> list[dict]:
+    """Run a dataset's suite on a published partition, read-only (for analysts). A file larger than
+    `limit` rows is checked in slices, as the nightly validation does."""
     if dataset not in DATASETS or dataset in ("quarantine", "quality"):
         raise ValueError(f"unknown dataset {dataset!r} (one of: {', '.join(n for n in DATASETS if n not in ('quarantine', 'quality'))})")
     ds = DATASETS[dataset]
@@ -590,21 +592,27 @@ def check_published(lake_root: Path, dataset: str, day, topics: list[str], langu
     paths = sorted(base.glob(f"**/dt={day.isoformat()}/{lake.PART}")) if base.exists() else []
     if not paths:
         raise FileNotFoundError(f"{base}: no partition for {day.isoformat()}")
-    table = pa.concat_tables([lake.read_file(p, ds) for p in paths])
-
     def mention_ids() -> set[str]:
         ids: set[str] = set()
         for p in (at(lake_root) / MENTIONS.path).glob(f"dt=*/{lake.PART}"):
-            ids.update(lake.read_file(p, MENTIONS)["post_id"].to_pylist())
+            ids.update(lake.read_table(p, columns=["post_id"])["post_id"].to_pylist())
         return ids
 
     validator = Validator(lake_root)
-    _, _, results = validate_table(validator, ds, table, day, topics, languages,
-                                   f"check-{dataset}-{day.isoformat()}", dataset, mention_ids=mention_ids)
+    run_id = f"check-{dataset}-{day.isoformat()}"
+    if limit is not None and len(paths) == 1 and lake.parquet_metadata(paths[0]).num_rows > limit:
+        _, labelled = validate_slices(validator, ds, paths[0], limit, day, topics, languages, run_id, dataset,
+                                      mention_ids=functools.cache(mention_ids))
+        results = [{**r, "layer": layer} for layer, rs in labelled for r in rs]
+    else:
+        table = pa.concat_tables([lake.read_file(p, ds) for p in paths])
+        _, _, results = validate_table(validator, ds, table, day, topics, languages, run_id, dataset,
+                                       mention_ids=mention_ids)
+        del table
     if dataset == "raw":
-        results += validator.run("raw.volume", volume_rules(), volume_frame(lake_root, day, table),
-                                 f"check-raw-{day.isoformat()}")
-    validator.build_docs(f"check-{dataset}-{day.isoformat()}")
+        platforms = pa.concat_tables([lake.read_table(p, columns=["platform"]) for p in paths])
+        results += validator.run("raw.volume", volume_rules(), volume_frame(lake_root, day, platforms), run_id)
+    validator.build_docs(run_id)
     return results
 
 
