@@ -482,7 +482,9 @@ def _emerging(today: pd.DataFrame, past_counts: dict, col: str, detector: str, h
     listed in its reason: an event's new words arrive together and are one thing to read.
     """
     found = []
-    today = today.assign(**{col: [sorted(set(v)) if v is not None else [] for v in today[col]]})
+    # a row per (post, topic, token): only the columns read below (a day's words are ~10 rows a post)
+    today = today[[c for c in ("topic", "post_id", "author_key", "created_at") if c in today.columns]].assign(
+        **{col: [sorted(set(v)) if v is not None else [] for v in today[col]]})
     today = today.explode(col).dropna(subset=[col])
     if today.empty:
         return found
