@@ -532,12 +532,10 @@ INFLUENCE_COLUMNS = ["post_id", "platform", "created_at", "author_key", "author_
 
 
 def _read_columns(path: Path, ds, columns: list[str]) -> pa.Table:
-    """Columns of a partition; a column a lake written by an older version lacks comes back null."""
-    have = set(lake.parquet_metadata(path).schema.to_arrow_schema().names)
-    t = lake.read_table(path, columns=[c for c in columns if c in have])
-    fields = [ds.schema.field(c).with_nullable(True) for c in columns]
-    cols = [t[c] if c in have else pa.nulls(t.num_rows, f.type) for c, f in zip(columns, fields)]
-    return pa.Table.from_arrays(cols, schema=pa.schema(fields))
+    """Columns of a partition (lake.read_file: a column an older lake lacks comes back null), every
+    field nullable, so that partitions of several versions concatenate."""
+    t = lake.read_file(path, ds, columns)
+    return t.cast(pa.schema([f.with_nullable(True) for f in t.schema]))
 
 
 def window_mentions(run: Run, days: int, columns: list[str], today: pa.Table | None = None) -> pa.Table:
