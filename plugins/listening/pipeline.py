@@ -673,9 +673,11 @@ def influence_facts(run: Run, day: date, mentions: pa.Table | None = None) -> pa
     mentions = mentions.filter(pc.equal(days, pa.scalar(day, pa.date32())))
     facts = influence.facts(mentions, INFLUENCE_WINDOWS, parents=_earlier_parents(run, day, mentions))
     # an erased account stays out as a target too, when others keep mentioning or answering it
-    gone = pa.array(sorted(privacy.suppressed(run.lake)), pa.string())
-    return facts.filter(pc.invert(pc.fill_null(pc.is_in(facts["target_key"], value_set=gone), False))) if len(gone) \
-        else facts
+    gone = privacy.suppressed(run.lake)
+    if gone:
+        erased = pc.fill_null(pc.is_in(facts["target_key"], value_set=pa.array(sorted(gone), pa.string())), False)
+        facts = facts.filter(pc.invert(erased))
+    return facts
 
 
 def restage_influence_facts(run: Run) -> pa.Table:
