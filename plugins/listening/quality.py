@@ -368,11 +368,11 @@ def _whole_frame(path, ds: Dataset, rules: list[Rule]) -> pd.DataFrame:
     """Every row of a partition file, with only the columns table-level rules read (ids: cheap)."""
     columns = sorted({c for r in rules for c in [getattr(r.expectation, "column", None),
                                                  *(getattr(r.expectation, "column_list", None) or [])] if c})
-    table = lake.read_table(path, columns=columns)
-    df = pd.DataFrame(index=range(lake.parquet_metadata(path).num_rows))
+    table = lake.read_file(path, ds, columns)   # in the dataset's types
+    df = pd.DataFrame(index=range(table.num_rows))
     for c in columns:
         t = ds.schema.field(c).type
-        df[c] = table[c].cast(t).to_pandas(types_mapper=_arrow_backed)
+        df[c] = table[c].to_pandas(types_mapper=_arrow_backed)
         if pa.types.is_date(t):
             df[c] = df[c].map(lambda d: d.isoformat() if d is not None else None)
     df[ROW] = range(len(df))
