@@ -227,6 +227,25 @@ def test_a_day_enriched_in_shards_gives_the_same_mentions(small_corpus, tmp_path
         pipeline.merge_mentions(many)
 
 
+def test_shards_merge_a_few_rows_at_a_time_in_the_day_order(small_corpus, tmp_path, monkeypatch):
+    """The merge reads the day columns' inputs whole and streams the rest of each shard into the
+    day's file: with parts and shard batches of a few rows (rows of every shard in each part, a
+    part ending inside a batch), the mentions are those of one task, in the same order."""
+    import pyarrow.parquet as pq
+
+    day, one, many = _runs_one_shard_and_many(small_corpus, tmp_path, monkeypatch, "one", "many")
+    pipeline.ingest(one)
+    pipeline.build_mentions(one)
+    monkeypatch.setattr(pipeline, "SHARD_ROW_GROUP", 7)
+    monkeypatch.setitem(lake.PARQUET, "row_group_size", 100)
+    pipeline.ingest(many)
+    assert pipeline.build_mentions(many)["shards"] >= 3
+    path = lambda run: lake.stage_path(run.lake, day, MENTIONS, dt=day)  # noqa: E731
+    merged = pq.ParquetFile(path(many))
+    assert merged.metadata.num_row_groups == -(-merged.metadata.num_rows // 100) > 3
+    assert merged.read().equals(pq.read_table(path(one)))
+
+
 def test_a_large_day_is_validated_one_partition_at_a_time(small_corpus, tmp_path, monkeypatch):
     """On a day larger than a shard, raw is validated platform by platform (one GX run each, so
     the task holds one partition, not the day), with the same rules and the same row counts as one

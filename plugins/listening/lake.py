@@ -96,6 +96,14 @@ def read_table(path, columns=None) -> pa.Table:
     return pq.read_table(where, columns=columns, filesystem=fs)
 
 
+def iter_batches(path, rows: int, columns=None):
+    """A Parquet file as it is, in record batches of at most `rows` rows (a staged shard streamed
+    into the day's file); the file stays open until the batches are consumed."""
+    where, fs = arrow_location(path)
+    with pa.OSFile(where) if fs is None else fs.open_input_file(where) as src:
+        yield from pq.ParquetFile(src).iter_batches(batch_size=rows, columns=columns)
+
+
 def parquet_metadata(path):
     where, fs = arrow_location(path)
     if fs is None:

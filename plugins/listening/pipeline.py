@@ -324,25 +324,35 @@ def to_mentions(rows: list[dict]) -> pa.Table:
     return pa.Table.from_pylist(rows, schema=schema)
 
 
+# What the day's columns are computed from: a merge reads only these of the day's shards.
+DAY_INPUTS = ["post_id", "created_at", "text", "author_key", "repost_of", "links", "is_repost", "author_followers"]
+
+
 @gc_paused
-def add_day_columns(table: pa.Table, handles: list[str | None] | None = None) -> pa.Table:
+def day_columns(table: pa.Table, handles: list[str | None] | None = None) -> dict[str, pa.Array]:
     """Near-duplicate clusters and bot-likeness need the whole day's posts, not one batch.
 
-    `handles` (aligned with the rows) feed the bot score's handle cues and are not kept."""
+    `table` holds at least DAY_INPUTS, in the day's order; `handles` (aligned with the rows) feed
+    the bot score's handle cues and are not kept."""
     from listening import authenticity, dedupe
 
-    cols = {c: table[c].to_pylist() for c in ("post_id", "text", "created_at", "author_key", "repost_of",
-                                                "links", "is_repost")}
+    cols = {c: table[c].to_pylist() for c in ("post_id", "text", "author_key", "repost_of")}
+    created = table["created_at"].to_numpy()  # datetime64: not a datetime object per post
     norm = dedupe.normalise(table["text"])  # once for both (the Arrow column as it is)
-    found = dedupe.clusters(cols["post_id"], cols["text"], cols["created_at"], cols["author_key"],
+    found = dedupe.clusters(cols["post_id"], cols["text"], created, cols["author_key"],
                             cols["repost_of"], normalised=norm)
-    scores, reasons = authenticity.bot_scores(cols["author_key"], cols["created_at"], cols["text"], cols["links"],
-                                              found["cluster_size"], cols["is_repost"],
+    scores, reasons = authenticity.bot_scores(cols["author_key"], created, cols["text"], table["links"],
+                                              found["cluster_size"], table["is_repost"],
                                               cluster_ids=found["cluster_id"], handles=handles,
-                                              followers=table["author_followers"].to_pylist(), normalised=norm)
+                                              followers=table["author_followers"], normalised=norm)
     extra = {**found, "bot_score": scores, "bot_reasons": reasons}
-    for c in DAY_COLUMNS:
-        table = table.append_column(MENTIONS.schema.field(c), pa.array(extra[c], MENTIONS.schema.field(c).type))
+    return {c: pa.array(extra[c], MENTIONS.schema.field(c).type) for c in DAY_COLUMNS}
+
+
+def add_day_columns(table: pa.Table, handles: list[str | None] | None = None) -> pa.Table:
+    """The mentions of a day (or an hour) with their day's columns (`day_columns`)."""
+    for c, values in day_columns(table, handles).items():
+        table = table.append_column(MENTIONS.schema.field(c), values)
     return conform(MENTIONS, table)
 
 
@@ -406,6 +416,7 @@ def _day_raw(run: Run, shard: int = 0, of: int = 1) -> pa.Table:
 # several workers share the CPU-heavy stages and no task holds the whole day's raw posts; then
 # `merge_mentions` adds the columns that need the whole day (near-duplicates, bot-likeness).
 SHARDS = "_shards"
+SHARD_ROW_GROUP = 16_384  # small: the merge reads every shard at once, a few batches of each
 
 
 def plan_shards(run: Run) -> list[dict]:
@@ -440,29 +451,80 @@ def enrich_shard(run: Run, shard: int = 0, of: int = 1) -> dict:
     authors = pa.concat_tables(parts) if parts else RAW.schema.empty_table().select(cols)
     table, handles = enrich_rows(mine, run.config, privacy.load_key(run.lake), authors)
     table = table.append_column("_handle", pa.array(handles, pa.string()))
-    lake.write_table(_shard_path(run, shard, of), table, compression="zstd")
+    table = lake.sort_table(MENTIONS, table)  # in the day's order already: the merge relies on it
+    lake.write_table(_shard_path(run, shard, of), table, compression="zstd", row_group_size=SHARD_ROW_GROUP)
     log.info("%s: shard %d of %d: %d of %d posts matched a topic", run.day, shard + 1, of, table.num_rows,
              mine.num_rows)
     return {"shard": shard, "of": of, "posts": mine.num_rows, "mentions": table.num_rows}
 
 
 def merge_mentions(run: Run) -> dict:
-    """The shards of the day in one mentions partition, with the columns that need the whole day."""
+    """The shards of the day in one mentions partition, with the columns that need the whole day.
+
+    Only the day columns' inputs are read whole (DAY_INPUTS: a fifth of a mention); the rest goes
+    from the shards to the file a row group at a time."""
+    import numpy as np
+
     root = lake.staging_dir(run.lake, run.day) / SHARDS
     paths = sorted(root.glob("mentions-*.parquet")) if root.is_dir() else []
     expected = {f"mentions-{d['shard']:03d}-of-{d['of']:03d}.parquet" for d in plan_shards(run)}
     missing = sorted(expected - {p.name for p in paths})
     if missing:
         raise RuntimeError(f"{root}: shards missing: {', '.join(missing)} (their enrich tasks did not finish)")
-    table = pa.concat_tables([lake.read_table(p) for p in paths if p.name in expected])
-    table = lake.sort_table(MENTIONS, table)  # the order of the unsharded path: (created_at, post_id)
-    handles = table["_handle"].to_pylist()
-    table = table.drop_columns(["_handle"])
-    table = add_day_columns(table, handles) if table.num_rows else MENTIONS.schema.empty_table()
-    lake.write_file(lake.stage_path(run.lake, run.day, MENTIONS, dt=run.day), MENTIONS, table)
+    paths = [p for p in paths if p.name in expected]
+    parts = [lake.read_table(p, columns=DAY_INPUTS + ["_handle"]) for p in paths]
+    shard_of = np.repeat(np.arange(len(parts), dtype=np.int32), [t.num_rows for t in parts])
+    narrow = pa.concat_tables(parts).append_column("_shard", pa.array(shard_of))
+    parts = None
+    narrow = lake.sort_table(MENTIONS, narrow)  # the order of the unsharded path: (created_at, post_id)
+    extra = day_columns(narrow, narrow["_handle"].to_pylist()) if narrow.num_rows else {}
+    shard_of = narrow["_shard"].to_numpy()
+    narrow = None
+    lake.write_file_parts(lake.stage_path(run.lake, run.day, MENTIONS, dt=run.day), MENTIONS,
+                          _in_day_order(paths, shard_of, extra, lake.PARQUET["row_group_size"]))
     lake.remove_tree(root)
-    log.info("%s: %d mentions from %d shard(s)", run.day, table.num_rows, len(expected))
-    return {"mentions": table.num_rows, "shards": len(expected)}
+    log.info("%s: %d mentions from %d shard(s)", run.day, len(shard_of), len(expected))
+    return {"mentions": len(shard_of), "shards": len(expected)}
+
+
+class _Cursor:
+    """The next rows of a staged shard, read a batch at a time."""
+
+    def __init__(self, path: Path, rows: int):
+        self.path, self.batches, self.left = path, lake.iter_batches(path, rows), None
+
+    def take(self, n: int) -> pa.Table:
+        got, have = ([self.left], self.left.num_rows) if self.left is not None else ([], 0)
+        while have < n:
+            b = next(self.batches, None)
+            if b is None:
+                raise RuntimeError(f"{self.path}: {n - have} rows fewer than its columns read before")
+            got.append(pa.Table.from_batches([b]))
+            have += b.num_rows
+        t = pa.concat_tables(got) if got else None
+        self.left = t.slice(n) if t is not None and have > n else None
+        return t.slice(0, n) if t is not None else None
+
+
+def _in_day_order(paths: list[Path], shard_of, extra: dict[str, pa.Array], rows: int):
+    """The shards' mentions in the day's order with their day columns, `rows` rows at a time.
+
+    Each shard is in the day's order already (enrich_shard), so a part takes the next rows of
+    each shard, then interleaves them as `shard_of` says: a k-way merge whose order is known."""
+    import numpy as np
+
+    batch = min(SHARD_ROW_GROUP, max(1024, rows // max(1, len(paths))))  # about `rows` held across shards
+    cursors = [_Cursor(p, batch) for p in paths]
+    for lo in range(0, len(shard_of), rows):
+        src = shard_of[lo:lo + rows]
+        pieces = [cursors[s].take(int(k)) for s, k in enumerate(np.bincount(src, minlength=len(paths))) if k]
+        grouped = np.argsort(src, kind="stable")  # rows of shard 0 in order, then shard 1...: the pieces
+        where = np.empty_like(grouped)
+        where[grouped] = np.arange(len(src))
+        part = pa.concat_tables(pieces).take(pa.array(where)).drop_columns(["_handle"])
+        for c, values in extra.items():
+            part = part.append_column(MENTIONS.schema.field(c), values.slice(lo, len(src)))
+        yield part
 
 
 def build_mentions(run: Run) -> dict:
