@@ -243,3 +243,36 @@ def test_erasure_and_retention_reach_the_bucket(s3, both_lakes, monkeypatch):
     assert deleted.get("validation_results", 0) >= 1  # GX's results in the bucket, by the night they ran
     assert not list((remote / "quality" / "gx" / "gx" / "uncommitted" / "validations").rglob("*.json"))
     assert lake.read_partition(remote, MENTIONS, dt=day) is None
+
+
+def test_a_large_day_spills_and_merges_in_the_bucket(s3, small_corpus, tmp_path, monkeypatch):
+    """A day larger than a shard on a store: ingest's sorted runs and the enrich shards are objects,
+    streamed back into the day's files: the raw and mentions of a local one-shard run."""
+    import shutil
+
+    from conftest import CONFIG
+
+    from listening.schema import RAW
+
+    day = date.fromisoformat(json.loads((small_corpus / "truth.json").read_text())["start"])
+    cfg = tmp_path / "config"
+    shutil.copytree(CONFIG, cfg)
+    settings = cfg / "settings.yml"
+    settings.write_text(settings.read_text().replace("enrich_shard_posts: 250000", "enrich_shard_posts: 300"))
+    monkeypatch.setenv("VIGIE_PSEUDONYM_KEY", KEY)
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setattr(pipeline._ArrowSink, "FLUSH", 200)
+    kw = dict(import_dir=str(small_corpus / "import"))
+    big = pipeline.make_run(day, "big", config_dir=str(cfg), lake_dir=f"{s3}/big", **kw)
+    one = pipeline.make_run(day, "one", lake_dir=str(tmp_path / "one"), **kw)
+    for run in (one, big):
+        pipeline.ingest(run)
+        pipeline.build_mentions(run)
+    staged = lake.staging_dir(big.lake, day)
+    assert not (staged / pipeline.RUNS).exists() and not (staged / pipeline.SHARDS).exists()
+    platforms = sorted(p.parent.parent.name.split("=")[1] for p in (staged / RAW.path).rglob(lake.PART))
+    assert len(platforms) >= 3
+    for ds, keys in ((RAW, [{"source": p} for p in platforms]), (MENTIONS, [{}])):
+        for k in keys:
+            there, here = (lake.read_file(lake.stage_path(r.lake, day, ds, dt=day, **k), ds) for r in (big, one))
+            assert there.num_rows and there.equals(here), f"{ds.name} {k} differs"

@@ -228,18 +228,43 @@ def test_a_day_enriched_in_shards_gives_the_same_mentions(small_corpus, tmp_path
 
 
 def test_shards_merge_a_few_rows_at_a_time_in_the_day_order(small_corpus, tmp_path, monkeypatch):
-    """The merge reads the day columns' inputs whole and streams the rest of each shard into the
-    day's file: with parts and shard batches of a few rows (rows of every shard in each part, a
-    part ending inside a batch), the mentions are those of one task, in the same order."""
-    import pyarrow.parquet as pq
+    """Ingest spills a day larger than a shard to sorted runs and merges them; the merge of the
+    shards reads the day columns' inputs whole and streams the rest into the day's file: with
+    parts and batches of a few rows (rows of every run or shard in each part, a part ending inside
+    a batch), the raw files and the mentions are those of one task, in the same order."""
+    from listening import privacy
+    from listening.schema import RAW
 
     day, one, many = _runs_one_shard_and_many(small_corpus, tmp_path, monkeypatch, "one", "many")
+    # an author erased on request, one whose posts are reposted that day: theirs stay out of both
     pipeline.ingest(one)
+    raw_rows = pa.concat_tables([pq.read_table(p) for p in
+                                 (lake.staging_dir(one.lake, day) / "raw").rglob(lake.PART)]).to_pylist()
+    by_id = {r["post_id"]: r for r in raw_rows}
+    gone = next(by_id[r["repost_of"]] for r in raw_rows if r["repost_of"] in by_id)
+    for run in (one, many):
+        path = privacy._suppression_path(run.lake)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(json.dumps([privacy.author_key(privacy.load_key(run.lake), gone["platform"],
+                                                       gone["author_id"])]))
+    erased = pipeline.ingest(one)["erased"]
     pipeline.build_mentions(one)
     monkeypatch.setattr(pipeline, "SHARD_ROW_GROUP", 7)
     monkeypatch.setitem(lake.PARQUET, "row_group_size", 100)
-    pipeline.ingest(many)
+    monkeypatch.setattr(pipeline._ArrowSink, "FLUSH", 40)
+    merged_runs = []
+    merge_runs = pipeline._merge_runs
+    monkeypatch.setattr(pipeline, "_merge_runs", lambda run, paths, target: merged_runs.append(len(paths))
+                        or merge_runs(run, paths, target))
+    assert pipeline.ingest(many)["erased"] == erased > sum(r["author_id"] == gone["author_id"] for r in raw_rows)
+    assert len(merged_runs) >= 3 and min(merged_runs) >= 2  # every platform's rows in several runs
     assert pipeline.build_mentions(many)["shards"] >= 3
+    # ingest went through sorted runs on disk (more than 150 posts): the same raw files
+    raw = lambda run: {p.relative_to(run.lake): pq.read_table(p)  # noqa: E731
+                       for p in (lake.staging_dir(run.lake, day) / RAW.path).rglob(lake.PART)}
+    assert raw(many).keys() == raw(one).keys() and len(raw(one)) >= 3
+    assert all(raw(many)[k].equals(t) for k, t in raw(one).items())
+    assert not (lake.staging_dir(many.lake, day) / pipeline.RUNS).exists()
     path = lambda run: lake.stage_path(run.lake, day, MENTIONS, dt=day)  # noqa: E731
     merged = pq.ParquetFile(path(many))
     assert merged.metadata.num_row_groups == -(-merged.metadata.num_rows // 100) > 3

@@ -104,6 +104,46 @@ def iter_batches(path, rows: int, columns=None):
         yield from pq.ParquetFile(src).iter_batches(batch_size=rows, columns=columns)
 
 
+class _Cursor:
+    """The next rows of a Parquet file, read a batch at a time."""
+
+    def __init__(self, path, rows: int):
+        self.path, self.batches, self.left = path, iter_batches(path, rows), None
+
+    def take(self, n: int) -> pa.Table:
+        got, have = ([self.left], self.left.num_rows) if self.left is not None else ([], 0)
+        while have < n:
+            b = next(self.batches, None)
+            if b is None:
+                raise RuntimeError(f"{self.path}: {n - have} rows fewer than its columns read before")
+            got.append(pa.Table.from_batches([b]))
+            have += b.num_rows
+        t = pa.concat_tables(got)
+        self.left = t.slice(n) if have > n else None
+        return t.slice(0, n)
+
+
+def interleave(paths: list, source_of, rows: int, batch: int = 16_384):
+    """The rows of several files (of one schema) in the order `source_of` gives, `rows` at a time.
+
+    `source_of[i]` is the index in `paths` of the file the i-th row comes from; each file's rows
+    keep their own order (sorted runs, a day's shards). A k-way merge whose order is known: each
+    part takes the next rows of each file and interleaves them, so about `rows` rows are held
+    across the files, whatever their size."""
+    import numpy as np
+
+    batch = min(batch, max(1024, rows // max(1, len(paths))))
+    cursors = [_Cursor(p, batch) for p in paths]
+    for lo in range(0, len(source_of), rows):
+        src = np.asarray(source_of[lo:lo + rows])
+        counts = np.bincount(src, minlength=len(paths))
+        pieces = [cursors[s].take(int(k)) for s, k in enumerate(counts) if k]
+        grouped = np.argsort(src, kind="stable")  # the pieces' rows: file 0's in order, then file 1's...
+        where = np.empty_like(grouped)
+        where[grouped] = np.arange(len(src))
+        yield pa.concat_tables(pieces).take(pa.array(where))
+
+
 def parquet_metadata(path):
     where, fs = arrow_location(path)
     if fs is None:

@@ -76,12 +76,15 @@ BATCH = 50_000  # rows held as Python dicts at once; the rest waits as Arrow bat
 
 
 class _ArrowSink:
-    """Collects rows per platform into Arrow record batches as they arrive (`append`)."""
+    """Collects rows per platform into Arrow record batches as they arrive (`append`). Past
+    `spill` rows held, they go to a sorted run file per platform (`spill_dir`), merged at the end
+    (`ingest`): a large day is never held whole."""
 
     FLUSH = 5_000  # rows held as dicts at most: packing a few thousand at a time stays in the CPU's cache
 
-    def __init__(self, schema: pa.Schema):
+    def __init__(self, schema: pa.Schema, spill_dir: Path | None = None, spill: int | None = None):
         self.schema, self.rows, self.batches, self.count = schema, [], {}, 0
+        self.spill_dir, self.spill_rows, self.held, self.runs = spill_dir, spill, 0, {}
 
     def append(self, row: dict) -> None:
         self.rows.append(row)
@@ -95,11 +98,27 @@ class _ArrowSink:
             by_platform.setdefault(r["platform"], []).append(r)
         for platform, rows in by_platform.items():
             self.batches.setdefault(platform, []).append(pa.RecordBatch.from_pylist(rows, schema=self.schema))
+        self.held += len(self.rows)
         self.rows = []
+        if self.spill_rows and self.held >= self.spill_rows:
+            self.spill()
+
+    def spill(self) -> None:
+        for platform, t in self._tables().items():
+            path = self.spill_dir / platform / f"run-{len(self.runs.get(platform, [])):04d}.parquet"
+            lake.write_table(path, lake.sort_table(RAW, t), compression="zstd", row_group_size=SHARD_ROW_GROUP)
+            self.runs.setdefault(platform, []).append(path)
+        self.batches, self.held = {}, 0
+
+    def _tables(self) -> dict[str, pa.Table]:
+        return {p: pa.Table.from_batches(b, schema=self.schema) for p, b in sorted(self.batches.items())}
 
     def tables(self) -> dict[str, pa.Table]:
+        """Every platform's rows, when nothing was spilled."""
         self.flush()
-        return {p: pa.Table.from_batches(b, schema=self.schema) for p, b in sorted(self.batches.items())}
+        if self.runs:
+            raise RuntimeError("rows were spilled to runs: merge them (ingest)")
+        return self._tables()
 
 
 def read_sources(run: Run, rows=None) -> tuple[object, list[dict], dict]:
@@ -124,26 +143,62 @@ def _mark_read(run: Run, read: dict) -> None:
         collect.mark_read(run.lake, run.day, read["landed"])
 
 
+RUNS = "_runs"
+
+
 def ingest(run: Run) -> dict:
-    """Import files and the collectors' landed files -> raw rows of the day, per platform."""
+    """Import files and the collectors' landed files -> raw rows of the day, per platform.
+
+    A day larger than `enrich_shard_posts` posts goes through sorted runs on disk (staged), each
+    platform's file then written from them a row group at a time."""
     lake.clear_staging(run.lake, run.day)
-    sink = _ArrowSink(RAW.schema)
+    runs = lake.staging_dir(run.lake, run.day) / RUNS
+    sink = _ArrowSink(RAW.schema, runs, run.config.settings.enrich_shard_posts)
     _, bad, read = read_sources(run, rows=sink)
     _mark_read(run, read)
-    tables = sink.tables()
-    skipped = 0
-    for platform, table in list(tables.items()):
-        tables[platform], n = without_erased(run, table)
+    sink.flush()
+    if sink.runs:
+        sink.spill()
+    skipped, platforms = 0, sorted(set(sink.runs) | set(sink.batches))
+    for platform in platforms:
+        target = lake.stage_path(run.lake, run.day, RAW, source=platform, dt=run.day)
+        if platform not in sink.runs:
+            table, n = without_erased(run, pa.Table.from_batches(sink.batches.pop(platform), schema=RAW.schema))
+            lake.write_file(target, RAW, table)
+        else:
+            n = _merge_runs(run, sink.runs[platform], target)
         skipped += n
-    for platform, table in tables.items():
-        lake.write_file(lake.stage_path(run.lake, run.day, RAW, source=platform, dt=run.day), RAW, table)
+    lake.remove_tree(runs)
     stage_quarantine(run, "raw", bad)
     log.info("%s: %d posts read from %s and %d landed files (%d copies of posts fetched twice "
              "folded), %d lines quarantined, %d skipped (authors erased on request)",
              run.day, sink.count - skipped, read["import_dir"] or "no import directory", read["landed"],
              read["folded"], len(bad), skipped)
     return {"posts": sink.count - skipped, "quarantined": len(bad), "erased": skipped,
-            "platforms": sorted(tables), "landed_files": read["landed"], "folded": read["folded"]}
+            "platforms": platforms, "landed_files": read["landed"], "folded": read["folded"]}
+
+
+def _merge_runs(run: Run, paths: list[Path], target: Path) -> int:
+    """One platform's sorted runs -> its raw file, in (created_at, post_id) order, without the posts
+    of erased authors; how many of those went."""
+    import numpy as np
+
+    keys = pa.concat_tables([lake.read_table(p, columns=list(RAW.sort)).append_column(
+        "_run", pa.array(np.full(pq_rows(p), i, np.int32))) for i, p in enumerate(paths)])
+    erased = _erased_posts(run, pa.concat_tables([lake.read_table(p, columns=ERASURE_COLUMNS) for p in paths]))
+    source_of = lake.sort_table(RAW, keys)["_run"].to_numpy()
+    keys = None
+    skipped = 0
+
+    def parts():
+        nonlocal skipped
+        for t in lake.interleave(paths, source_of, lake.PARQUET["row_group_size"], batch=SHARD_ROW_GROUP):
+            t, n = _without(t, erased)
+            skipped += n
+            yield t
+
+    lake.write_file_parts(target, RAW, parts())
+    return skipped
 
 
 def without_erased(run: Run, raw: pa.Table) -> tuple[pa.Table, int]:
@@ -151,13 +206,27 @@ def without_erased(run: Run, raw: pa.Table) -> tuple[pa.Table, int]:
     back, whatever the import files hold (the collectors' rule, privacy.erased_post: by author id, and
     by handle for an author erased before any post of theirs was seen), nor do reposts of their posts
     read in the same run (a repost's text is theirs; reposts of their older posts are not caught)."""
+    return _without(raw, _erased_posts(run, raw))
+
+
+ERASURE_COLUMNS = ["post_id", "platform", "author_id", "author_handle", "repost_of"]
+
+
+def _erased_posts(run: Run, raw: pa.Table) -> set[str]:
+    """The ids of the posts of erased authors among `raw` (at least ERASURE_COLUMNS)."""
     erased = privacy.suppressed(run.lake)
     if not erased or not raw.num_rows:
-        return raw, 0
+        return set()
     key = privacy.load_key(run.lake)
-    rows = raw.select(["post_id", "platform", "author_id", "author_handle", "repost_of"]).to_pylist()
-    theirs = {r["post_id"] for r in rows if privacy.erased_post(r, key, erased)}
-    keep = [r["post_id"] not in theirs and r["repost_of"] not in theirs for r in rows]
+    return {r["post_id"] for r in raw.select(ERASURE_COLUMNS).to_pylist() if privacy.erased_post(r, key, erased)}
+
+
+def _without(raw: pa.Table, theirs: set[str]) -> tuple[pa.Table, int]:
+    """`raw` without the posts in `theirs` and the reposts of them; how many went."""
+    if not theirs or not raw.num_rows:
+        return raw, 0
+    keep = [p not in theirs and r not in theirs for p, r in zip(raw["post_id"].to_pylist(),
+                                                                   raw["repost_of"].to_pylist())]
     return raw.filter(pa.array(keep, pa.bool_())), keep.count(False)
 
 
@@ -487,43 +556,14 @@ def merge_mentions(run: Run) -> dict:
     return {"mentions": len(shard_of), "shards": len(expected)}
 
 
-class _Cursor:
-    """The next rows of a staged shard, read a batch at a time."""
-
-    def __init__(self, path: Path, rows: int):
-        self.path, self.batches, self.left = path, lake.iter_batches(path, rows), None
-
-    def take(self, n: int) -> pa.Table:
-        got, have = ([self.left], self.left.num_rows) if self.left is not None else ([], 0)
-        while have < n:
-            b = next(self.batches, None)
-            if b is None:
-                raise RuntimeError(f"{self.path}: {n - have} rows fewer than its columns read before")
-            got.append(pa.Table.from_batches([b]))
-            have += b.num_rows
-        t = pa.concat_tables(got) if got else None
-        self.left = t.slice(n) if t is not None and have > n else None
-        return t.slice(0, n) if t is not None else None
-
-
 def _in_day_order(paths: list[Path], shard_of, extra: dict[str, pa.Array], rows: int):
-    """The shards' mentions in the day's order with their day columns, `rows` rows at a time.
-
-    Each shard is in the day's order already (enrich_shard), so a part takes the next rows of
-    each shard, then interleaves them as `shard_of` says: a k-way merge whose order is known."""
-    import numpy as np
-
-    batch = min(SHARD_ROW_GROUP, max(1024, rows // max(1, len(paths))))  # about `rows` held across shards
-    cursors = [_Cursor(p, batch) for p in paths]
-    for lo in range(0, len(shard_of), rows):
-        src = shard_of[lo:lo + rows]
-        pieces = [cursors[s].take(int(k)) for s, k in enumerate(np.bincount(src, minlength=len(paths))) if k]
-        grouped = np.argsort(src, kind="stable")  # rows of shard 0 in order, then shard 1...: the pieces
-        where = np.empty_like(grouped)
-        where[grouped] = np.arange(len(src))
-        part = pa.concat_tables(pieces).take(pa.array(where)).drop_columns(["_handle"])
+    """The shards' mentions in the day's order with their day columns, `rows` rows at a time."""
+    lo = 0
+    for part in lake.interleave(paths, shard_of, rows, batch=SHARD_ROW_GROUP):
+        part = part.drop_columns(["_handle"])
         for c, values in extra.items():
-            part = part.append_column(MENTIONS.schema.field(c), values.slice(lo, len(src)))
+            part = part.append_column(MENTIONS.schema.field(c), values.slice(lo, part.num_rows))
+        lo += part.num_rows
         yield part
 
 
