@@ -236,8 +236,11 @@ def staged_raw(run: Run, shard: int = 0, of: int = 1) -> pa.Table:
     root = lake.staging_dir(run.lake, run.day) / RAW.path
     tables = []
     for p in sorted(root.rglob(lake.PART)) if root.exists() else []:
-        t = lake.read_file(p, RAW)
-        tables.append(t.filter(_shard_mask(t["post_id"], shard, of)) if of > 1 else t)
+        if of == 1:
+            tables.append(lake.read_file(p, RAW))
+            continue
+        for _, t in lake.read_parts(p, RAW, lake.PARQUET["row_group_size"]):  # a platform's file may be most of the day
+            tables.append(t.filter(_shard_mask(t["post_id"], shard, of)))
     return pa.concat_tables(tables) if tables else RAW.schema.empty_table()
 
 
