@@ -27,7 +27,10 @@ import pyarrow as pa
 import pyarrow.dataset as pds
 import pyarrow.parquet as pq
 
+from listening.memory import arrow_pool
 from listening.schema import DATASETS, Dataset, conform
+
+arrow_pool()  # every task reads or writes the lake: one allocator for all of them
 
 PART = "part-0.parquet"
 STAGING = "_staging"
