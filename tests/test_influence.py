@@ -108,6 +108,19 @@ def test_output_conforms_to_the_authors_schema(simulated):
         assert df[c].between(0, 1).all(), c
 
 
+def test_explanations_written_in_slices_are_those_of_one_pass(simulated, monkeypatch):
+    """The explanation lines are built a slice of rows at a time (memory): any slice size gives
+    the same table, the French one too."""
+    m = simulated["mentions"]
+    for lang in ("en", "fr"):
+        whole = influence.score(m, simulated["day"], lang=lang)
+        monkeypatch.setattr(influence, "EXPLAIN_ROWS", 7)
+        sliced = influence.score(m, simulated["day"], lang=lang)
+        monkeypatch.undo()
+        assert len(whole) > 7 * 10 and sliced.equals(whole)
+        assert sliced["explanation"].null_count == 0
+
+
 @pytest.mark.parametrize("window", [7, 28])
 def test_planted_influential_entry_ranks_top_3(simulated, window):
     s = simulated["scores"]
