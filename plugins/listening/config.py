@@ -220,7 +220,8 @@ class Settings(_Strict):
     report_url: str | None = None  # where <lake>/reports is served (intranet); digests link to it
     # named entities with spaCy, for the languages with an installed model (the slowest stage)
     entities: bool = True
-    # a day is enriched in one mapped task per this many posts (several workers share a big day)
+    # a day is enriched in one mapped task per this many posts (several workers share a big day);
+    # also the most raw rows ingest holds (then sorted runs on disk) and validation's slice size
     enrich_shard_posts: int = Field(default=250_000, ge=1)
     # the response desk (listening.responses): how many days back posts wait for an answer, and
     # after how many hours a red post still unanswered raises an alert to its team
