@@ -9,6 +9,7 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
 import pytest
 
 from listening import detect, lake
@@ -275,6 +276,40 @@ def test_history_is_the_days_topic_tokens_summed(event_lake, tmp_path):
     climat = whole[whole["topics"].map(lambda t: "climate-bill" in t) & whole["hashtags"].map(lambda h: "climatbxl" in h)]
     [n] = past[(past["topic"] == "climate-bill") & (past["kind"] == "hashtag") & (past["token"] == "climatbxl")]["posts"]
     assert n == len(climat) > 0
+
+
+def test_token_counts_are_the_posts_of_each_topic_counted_by_hand():
+    """topic_tokens as a reader counts them: per topic, the posts using each hashtag and each word (a
+    word twice in a post counts once, a post in two topics counts in both, a post without topics or
+    tokens in none) and the posts with a crisis word; the same whatever the parts they are counted in."""
+    from collections import Counter
+
+    from listening.metrics import terms
+
+    rng = random.Random(11)
+    words = ["budget", "Budget", "parlement", "tram", "école", "le", "vote"]
+    posts = [{"topics": rng.choice([["a"], ["b"], ["a", "b"], ["c", "a"], [], None]),
+              "hashtags": rng.choice([["x"], ["x", "x", "y"], ["y", "z"], [], None]),
+              "text": " ".join(rng.choice(words) for _ in range(rng.randrange(6))), "lang": "fr",
+              "crisis": rng.random() < 0.2} for _ in range(400)]
+    expected = Counter()
+    for p in posts:
+        for topic in p["topics"] or []:
+            expected.update((topic, "hashtag", tag) for tag in set(p["hashtags"] or []))
+            expected.update((topic, "term", w) for w in set(terms(p["text"])))
+            expected[(topic, "crisis", "")] += p["crisis"]
+    expected = {k: n for k, n in expected.items() if n}
+    got = detect.token_counts(pd.DataFrame(posts))
+    assert list(got.columns) == detect.TOKEN_COLUMNS and got["posts"].dtype == "int64"
+    assert got[["topic", "kind", "token"]].values.tolist() == [list(k) for k in sorted(expected)]
+    assert dict(zip(zip(got["topic"], got["kind"], got["token"]), got["posts"])) == expected
+    assert expected[("a", "term", "budget")] > expected[("b", "term", "budget")] > 0
+    topics = pa.array([p["topics"] for p in posts], pa.list_(pa.string()))
+    tags = pa.array([p["hashtags"] for p in posts], pa.list_(pa.string()))
+    for part in (1, 7, 64, 1000):
+        counted = detect._posts_per_token(topics, tags, part).to_pylist()
+        assert {(r["topic"], "hashtag", r["token"]): r["posts"] for r in counted} == \
+            {k: n for k, n in expected.items() if k[1] == "hashtag"}
 
 
 def test_empty_day_and_no_history_raise_nothing():

@@ -44,6 +44,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from listening import lake
@@ -259,25 +260,67 @@ KINDS = ("hashtag", "term", "crisis")
 def token_counts(mentions: pd.DataFrame, kinds: tuple[str, ...] = KINDS) -> pd.DataFrame:
     """What the emerging-issue detectors remember of a day (the topic_tokens dataset): per topic, the
     posts using each hashtag (kind "hashtag"), each word ("term", listening.metrics.terms) and the
-    posts holding a crisis word ("crisis", token "")."""
+    posts holding a crisis word ("crisis", token "").
+
+    Counted in Arrow, not as a row per post, topic and word: at 250,000 posts those rows were
+    most of detect_day's memory."""
     if mentions.empty:
         return pd.DataFrame({c: pd.Series(dtype="int64" if c == "posts" else object) for c in TOKEN_COLUMNS})
-    posts = explode_topics(_with_terms(mentions) if "term" in kinds else mentions)
+    topics = _lists(mentions["topics"])
     out = []
-    for kind, col in (("hashtag", "hashtags"), ("term", "terms")):
-        if kind not in kinds:
-            continue
-        t = pd.DataFrame({"topic": posts["topic"].to_numpy(), "token": posts[col].to_numpy()}).explode("token")
-        t = t[t["token"].notna()]
-        t = t[~pd.DataFrame({"post": t.index, "token": t["token"].to_numpy()}).duplicated().to_numpy()]
-        c = t.groupby(["topic", "token"]).size().rename("posts").reset_index()   # posts using it, once each
-        out.append(c.assign(kind=kind))
+    for kind in ("hashtag", "term"):
+        if kind in kinds:
+            tokens = _lists(mentions["hashtags"]) if kind == "hashtag" else _terms(mentions)
+            c = _posts_per_token(topics, tokens)
+            out.append(pa.table({"topic": c["topic"], "kind": pa.repeat(kind, c.num_rows), "token": c["token"],
+                                 "posts": c["posts"]}))
     if "crisis" in kinds:
-        flags = posts["crisis"].to_numpy(dtype=bool) if "crisis" in posts.columns else crisis_flags(posts)
-        c = posts[flags].groupby("topic").size().rename("posts").reset_index()
-        out.append(c.assign(kind="crisis", token=""))
-    frame = pd.concat(out, ignore_index=True)[TOKEN_COLUMNS].astype({"posts": "int64"})
+        flags = mentions["crisis"].to_numpy(dtype=bool) if "crisis" in mentions.columns else crisis_flags(mentions)
+        rows, topic = _items(topics)
+        c = pc.value_counts(topic.filter(flags[rows.to_numpy()]))
+        out.append(pa.table({"topic": c.field(0), "kind": pa.repeat("crisis", len(c)), "token": pa.repeat("", len(c)),
+                             "posts": c.field(1)}))
+    frame = pa.concat_tables(out).to_pandas()
     return frame.sort_values(["topic", "kind", "token"], ignore_index=True)
+
+
+PART_ROWS = 25_000  # posts counted at a time: the counts' memory is a part's, whatever the day's size
+
+
+def _lists(values) -> pa.Array:
+    """A column of lists of strings (pandas: lists or arrays, or Arrow-backed; or Arrow) as one Arrow array."""
+    a = values if isinstance(values, (pa.Array, pa.ChunkedArray)) else pa.array(values, pa.list_(pa.string()))
+    if isinstance(a, pa.ChunkedArray):
+        return a.chunk(0) if a.num_chunks == 1 else a.combine_chunks()
+    return a
+
+
+def _items(lists: pa.Array) -> tuple[pa.Array, pa.Array]:
+    """(row, item) of every item of every row's list, null items aside."""
+    rows, items = pc.list_parent_indices(lists), pc.list_flatten(lists)
+    keep = pc.is_valid(items)
+    return rows.filter(keep), items.filter(keep)
+
+
+def _uses(topics: pa.Array, tokens: pa.Array, part: int = PART_ROWS):
+    """(first row, table of (row, topic, token)) of consecutive parts of the rows (posts): each token
+    of a row once, for each topic of the row (a post in two topics counts in both). `topics` and
+    `tokens` hold a list per row."""
+    for lo in range(0, max(1, len(tokens)), part):
+        topic_rows, topic = _items(topics.slice(lo, part))
+        rows, items = _items(tokens.slice(lo, part))
+        token = pc.dictionary_encode(items)
+        once = pa.table({"row": rows, "token": token.indices}).group_by(["row", "token"]).aggregate([])
+        uses = once.join(pa.table({"row": topic_rows, "topic": topic}), "row", join_type="inner")
+        yield lo, pa.table({"row": uses["row"], "topic": uses["topic"], "token": token.dictionary.take(uses["token"])})
+
+
+def _posts_per_token(topics: pa.Array, tokens: pa.Array, part: int = PART_ROWS) -> pa.Table:
+    """(topic, token, posts): the rows (posts) using each token in each topic (see _uses), counted a
+    part at a time and summed."""
+    counts = [u.group_by(["topic", "token"]).aggregate([("row", "count")]) for _, u in _uses(topics, tokens, part)]
+    c = pa.concat_tables(counts).group_by(["topic", "token"]).aggregate([("row_count", "sum")])
+    return pa.table({"topic": c["topic"], "token": c["token"], "posts": c["row_count_sum"]})
 
 
 def history_tokens(root: Path, day: date, days: int = HISTORY_DAYS,
@@ -482,19 +525,24 @@ def _emerging(today: pd.DataFrame, past_counts: dict, col: str, detector: str, h
     listed in its reason: an event's new words arrive together and are one thing to read.
     """
     found = []
-    # a row per (post, topic, token): only the columns read below (a day's words are ~10 rows a post)
-    today = today[[c for c in ("topic", "post_id", "author_key", "created_at") if c in today.columns]].assign(
-        **{col: [sorted(set(v)) if v is not None else [] for v in today[col]]})
-    today = today.explode(col).dropna(subset=[col])
-    if today.empty:
-        return found
-    # Only tokens with enough posts today are worth a look (words: most of them are not).
-    sizes = today.groupby(["topic", col])["post_id"].transform("size")
-    today = today[sizes >= min_posts]
+    # Only tokens with enough posts today are worth a look (words: most of them are not): counted in
+    # Arrow, then a row per (post, topic, token) for those only, with the columns read below.
+    topic = pa.array(today["topic"], pa.string())
+    topics = pa.ListArray.from_arrays(pa.array(np.arange(len(topic) + 1, dtype=np.int32)), topic)  # one a row
+    tokens = _lists(today[col])
+    counts = _posts_per_token(topics, tokens)
+    wanted = counts.filter(pc.field("posts") >= min_posts).select(["topic", "token"])
+    picked = []
+    for lo, u in _uses(topics, tokens):
+        u = u.join(wanted, ["topic", "token"], join_type="left semi")
+        picked.append(pa.table({"row": pc.add(u["row"], lo), "token": u["token"]}))
+    picked = pa.concat_tables(picked).sort_by("row")
+    today = today[[c for c in ("topic", "post_id", "author_key", "created_at") if c in today.columns]].iloc[
+        picked["row"].to_numpy()].assign(**{col: picked["token"].to_pylist()})
     kind = "hashtag" if detector == "emerging_hashtag" else "term"
     for (topic, tok), g in today.groupby(["topic", col]):
         n, authors = len(g), g["author_key"].nunique()
-        if n < min_posts or authors < min_authors:
+        if authors < min_authors:
             continue
         before = past_counts.get((topic, tok), 0)
         rate = before / max(1, history_days)
@@ -552,12 +600,21 @@ def detect_hashtags(mentions: pd.DataFrame, past: pd.DataFrame, history_days: in
                      th.hashtag_min_authors, th.hashtag_growth, th.hashtag_growth_min_posts, lang)
 
 
-def _with_terms(posts: pd.DataFrame) -> pd.DataFrame:
+def _terms(posts: pd.DataFrame) -> pa.Array:
+    """The words of each post (listening.metrics.terms) as an Arrow list array: its "terms" column
+    when it has one (detect_day tokenises the day once), else from its texts."""
     from listening.metrics import terms_per_post
 
-    if "terms" in posts.columns:  # detect_day tokenises the day once
+    if "terms" in posts.columns:
+        return _lists(posts["terms"])
+    return terms_per_post([t or "" for t in posts["text"]])
+
+
+def _with_terms(posts: pd.DataFrame) -> pd.DataFrame:
+    """The posts with their words as an Arrow-backed column (not a Python list per post)."""
+    if "terms" in posts.columns:
         return posts
-    return posts.assign(terms=terms_per_post([t or "" for t in posts["text"]]).to_pylist())
+    return posts.assign(terms=pd.arrays.ArrowExtensionArray(_terms(posts)))
 
 
 def detect_terms(mentions: pd.DataFrame, past: pd.DataFrame, history_days: int, day: date,
@@ -676,7 +733,9 @@ def detect_copies(mentions: pd.DataFrame, day: date, th: Thresholds = DEFAULT, l
     alerts = []
     if mentions.empty:
         return alerts
-    posts = mentions.assign(_cluster=copy_clusters(mentions))
+    # only the columns read here: the sort copies each of them
+    posts = mentions[["post_id", "created_at", "author_key", "text", "topics", "is_repost"]].assign(
+        _cluster=copy_clusters(mentions))
     posts = posts[~posts["is_repost"].astype(bool)].sort_values(["created_at", "post_id"])
     span = np.timedelta64(th.copies_window_hours, "h")
     # numpy arrays for the checks: most groups fail them, and a DataFrame slice each costs more
