@@ -102,3 +102,27 @@ def test_scores_in_unit_interval_and_empty():
     assert np.all((s >= 0) & (s <= 1))
     s, reasons = bot_scores([], [], [], [], [], [])
     assert len(s) == 0 and reasons == []
+
+
+def test_arrow_columns_give_the_result_of_lists():
+    # merge_mentions passes links, reposts and followers as Arrow columns: the same scores and reasons
+    import pyarrow as pa
+
+    authors, minutes, texts = crowd()
+    authors += ["short"] * 6
+    minutes += [100 * k for k in range(6)]
+    texts += [f"Lisez ceci {k} https://bit.ly/a{k}" for k in range(6)]
+    n = len(texts)
+    times = [T0 + timedelta(minutes=m) for m in minutes]
+    links = [[w for w in x.split() if w.startswith("http")] for x in texts]
+    reposts = [i % 9 == 0 for i in range(n)]
+    followers = [None if i % 5 else 10 * i for i in range(n)]
+    c = dedupe.clusters([f"x:{i}" for i in range(n)], texts, times, authors)
+    ref = bot_scores(authors, times, texts, links, c["cluster_size"], reposts, cluster_ids=c["cluster_id"],
+                     followers=followers)
+    arrow_links = pa.chunked_array([links[:50], links[50:]], pa.list_(pa.string()))
+    out = bot_scores(authors, times, texts, arrow_links, c["cluster_size"], pa.array(reposts),
+                     cluster_ids=c["cluster_id"], followers=pa.array(followers, pa.int64()),
+                     normalised=dedupe.normalise(pa.array(texts)))
+    assert "links through URL shorteners" in ref[1][-1]
+    assert np.array_equal(ref[0], out[0]) and ref[1] == out[1]

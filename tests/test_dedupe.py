@@ -160,3 +160,23 @@ def test_shingles_of_a_batch_shorter_than_a_shingle():
         hv, starts = dedupe.shingle_hashes(texts)
         assert list(np.diff(starts)) == [1 if t else 0 for t in texts]
     assert dedupe.shingle_hashes(["ok"])[0][0] == dedupe.shingle_hashes(["ok", "hello world"])[0][0]
+
+
+def test_arrow_columns_give_the_result_of_lists():
+    # merge_mentions passes Arrow columns and datetime64 times: the same clusters as from lists
+    import pyarrow as pa
+
+    texts = [BASE, BASE + " @x", OTHER[0], "Merci !", "merci", "", OTHER[1], BASE.replace("Stop", "Non"), OTHER[0]]
+    n = len(texts)
+    ids = [f"x:{i}" for i in range(n)]
+    times = [T0 + timedelta(minutes=(7 * i) % 5) for i in range(n)]
+    authors = ["a", "b", None, "a", "c", "d", "b", "e", "f"]
+    reposts = [None, None, None, None, None, "x:2", "x:99", None, "x:99"]
+    ref = dedupe.clusters(ids, texts, times, authors, reposts)
+    arrow = pa.table({"id": ids, "text": texts, "t": pa.array(times, pa.timestamp("us", "UTC")),
+                      "author": authors, "repost_of": reposts})
+    out = dedupe.clusters(arrow["id"], arrow["text"], arrow["t"].to_numpy(), arrow["author"], arrow["repost_of"],
+                          normalised=dedupe.normalise(arrow["text"]))
+    assert ref["cluster_size"].tolist() == [3, 3, 4, 2, 2, 4, 4, 3, 4]
+    for k in ref:
+        assert ref[k].dtype == out[k].dtype and ref[k].tolist() == out[k].tolist(), k

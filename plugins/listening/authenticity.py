@@ -47,6 +47,44 @@ def _col(x: Any, n: int) -> list:
     return list(x)
 
 
+def _numbers(x: Any, n: int, dtype: type) -> np.ndarray:
+    """A numpy column from a numpy or Arrow one without a Python object per value (nulls as 0, False)."""
+    import pyarrow as pa
+
+    if isinstance(x, np.ndarray):
+        return x.astype(dtype)
+    if isinstance(x, (pa.Array, pa.ChunkedArray)):
+        import pyarrow.compute as pc
+
+        return pc.fill_null(x, pa.scalar(0).cast(x.type)).to_numpy(zero_copy_only=False).astype(dtype)
+    return np.asarray(_col(x, n), dtype=dtype)
+
+
+def _codes(x: Any, n: int) -> np.ndarray:
+    """Group of each value (equal values, equal groups), -1 for a missing one: hashing, no sort."""
+    import pyarrow as pa
+
+    if isinstance(x, (pa.Array, pa.ChunkedArray)):
+        import pyarrow.compute as pc
+
+        x = x.combine_chunks() if isinstance(x, pa.ChunkedArray) else x
+        return pc.fill_null(pc.dictionary_encode(x).indices, -1).to_numpy().astype(np.int64)
+    if not isinstance(x, (pd.Series, np.ndarray)):
+        x = np.array(_col(x, n), dtype=object)
+    return pd.factorize(x)[0].astype(np.int64)
+
+
+def _lengths(texts: Any, n: int) -> np.ndarray:
+    """Characters of each text."""
+    import pyarrow as pa
+
+    if isinstance(texts, (pa.Array, pa.ChunkedArray)):
+        import pyarrow.compute as pc
+
+        return pc.fill_null(pc.utf8_length(texts), 0).to_numpy().astype(np.int64)
+    return np.fromiter(map(len, texts), dtype=np.int64, count=n)
+
+
 def _ns(x: Any) -> np.ndarray:
     if isinstance(x, (pd.Series, pd.Index, np.ndarray)) and x.dtype.kind == "M":  # already datetimes
         s = pd.to_datetime(pd.Series(x), utc=True)
@@ -74,15 +112,33 @@ def _handle_user(h: str | None) -> str:
     return user.removesuffix(".bsky.social")
 
 
-def _shortened(links: Any) -> bool:
-    for u in links or ():
-        try:
-            host = urlsplit(u).netloc.lower()
-        except ValueError:
-            continue
-        if host.removeprefix("www.") in SHORTENERS:
-            return True
-    return False
+def _shortener(url: str) -> bool:
+    try:
+        host = urlsplit(url).netloc.lower()
+    except ValueError:
+        return False
+    return host.removeprefix("www.") in SHORTENERS
+
+
+def _links(links: Any, n: int) -> tuple[np.ndarray, np.ndarray]:
+    """Number of links of each post, and whether one goes through a shortener. An Arrow list column
+    is read as its flat array of links, each distinct link parsed once, not as a Python list per post."""
+    import pyarrow as pa
+
+    if isinstance(links, (pa.Array, pa.ChunkedArray)):
+        import pyarrow.compute as pc
+
+        links = links.combine_chunks() if isinstance(links, pa.ChunkedArray) else links
+        count = pc.fill_null(pc.list_value_length(links), 0).to_numpy()
+        flat = pc.dictionary_encode(pc.list_flatten(links))
+        via = np.array([u is not None and _shortener(u) for u in flat.dictionary.to_pylist()] + [False])
+        link_of = pc.fill_null(flat.indices, -1).to_numpy()  # (a null link: the False at the end)
+        short = np.zeros(n, dtype=bool)
+        short[pc.list_parent_indices(links).to_numpy()[via[link_of]]] = True
+        return count, short
+    lists = _col(links, n)
+    return (np.array([len(x or ()) for x in lists], dtype=np.int64),
+            np.array([any(_shortener(u) for u in x or ()) for x in lists], dtype=bool))
 
 
 def _fmt_hours(ns: int) -> str:
@@ -92,35 +148,30 @@ def _fmt_hours(ns: int) -> str:
     return f"{h:.0f} hours"
 
 
-def bot_scores(author_keys: Sequence[str | None], created_at: Sequence[Any], texts: Sequence[str | None],
-               links: Sequence[Sequence[str]] | None, cluster_size: Sequence[int], is_repost: Sequence[bool],
-               author_created_at: Sequence[Any] | None = None, handles: Sequence[str | None] | None = None,
-               cluster_ids: Sequence[str | None] | None = None, followers: Sequence[int | None] | None = None,
-               following: Sequence[int | None] | None = None,
-               normalised: Sequence[str] | None = None) -> tuple[np.ndarray, list[list[str]]]:
-    """Bot-likeness in [0, 1] of each post's author on the day, and its reasons, per post.
-
-    Every post of an author carries the author's score. cluster_size and cluster_ids come from
-    listening.dedupe.clusters; without cluster_ids the "same text as other accounts within an hour"
-    and "same text N times" cues are read from the normalised text instead. links may be None
-    (then taken from the texts). Optional inputs may be None or hold Nones. ``normalised``:
-    ``listening.dedupe.normalise(texts)`` when the caller has it already.
-    """
+def _figures(n: int, author_keys: Any, created_at: Any, texts: Any, links: Any, cluster_size: Any,
+             is_repost: Any, cluster_ids: Any, normalised: Any) -> tuple[pd.DataFrame, np.ndarray, np.ndarray, int]:
+    """Per-author figures of the day (a row per author code), the posts' order by author then time,
+    their author codes in that order, and the day's last time: the per-post columns end here."""
     from listening import clean, dedupe
 
-    authors = _col(author_keys, 0)
-    n = len(authors)
-    if n == 0:
-        return np.zeros(0, dtype=np.float32), []
-    raw = [t or "" for t in _col(texts, n)]
     t = _ns(created_at)
-    size = np.asarray(_col(cluster_size, n), dtype=np.int64)
-    repost = np.asarray(_col(is_repost, n), dtype=bool)
-    link_lists = _col(links, n) if links is not None else [clean.links(x) for x in raw]
-    norm = dedupe.normalise(raw) if normalised is None else list(normalised)
-    cids = _col(cluster_ids, n) if cluster_ids is not None else [f"text:{x}" if x else None for x in norm]
+    size = _numbers(cluster_size, n, np.int64)
+    repost = _numbers(is_repost, n, bool)
+    raw = [x or "" for x in _col(texts, n)] if links is None or normalised is None else None
+    nlink, shortened = _links(links if links is not None else [clean.links(x) for x in raw], n)
+    norm = dedupe.normalise(raw) if normalised is None else normalised
+    norm_len = _lengths(norm, n)
+    raw = None
+    if cluster_ids is not None:
+        cids = _codes(cluster_ids, n)
+    else:  # the normalised text as the cluster (none when empty)
+        cids = _codes(norm, n)
+        cids[norm_len == 0] = -1
 
-    codes, _ = pd.factorize(pd.Series(authors, dtype=object).fillna("\x00none"), sort=True)
+    # Groups of posts by author (missing authors together), in no particular order: every
+    # per-author figure and the result are the same whatever the numbering.
+    codes = _codes(author_keys, n)
+    codes[codes < 0] = codes.max() + 1
     order = np.lexsort((t, codes))
     a, ts = codes[order], t[order]
     df = pd.DataFrame({"author": a, "t": ts, "repost": repost[order], "size": size[order]})
@@ -128,21 +179,20 @@ def bot_scores(author_keys: Sequence[str | None], created_at: Sequence[Any], tex
     df["in1h"] = _window_counts(a, ts, 0, HOUR)
     df["gap"] = np.r_[np.nan, np.diff(ts).astype(float)]
     df.loc[np.r_[True, a[1:] != a[:-1]], "gap"] = np.nan
-    nlink = np.array([len(x or ()) for x in link_lists])[order]
-    df["link_only"] = (nlink > 0) & (np.array([len(x) for x in norm])[order] < 5)
-    df["short"] = np.array([_shortened(x) for x in link_lists], dtype=bool)[order]
+    df["link_only"] = (nlink[order] > 0) & (norm_len[order] < 5)
+    df["short"] = shortened[order]
     own = ~df["repost"].to_numpy()
     df["copy"] = own & (df["size"].to_numpy() > 1)
 
     # Coordination: posts of a cluster (reposts aside) within an hour either side, when they are
     # most of the cluster: 40 copies in 50 minutes, not 200 people posting "merci" over the day.
-    cid = pd.Series(_col(cids, n), dtype=object).iloc[order].to_numpy()
-    has = own & pd.notna(cid)
+    cid = cids[order]
+    has = own & (cid >= 0)
     coord = np.zeros(n, dtype=np.int64)
     same_self = np.zeros(n, dtype=np.int64)
     if has.any():
         idx = np.flatnonzero(has)
-        ccode = pd.factorize(pd.Series(cid[idx], dtype=object))[0]
+        ccode = cid[idx]
         o2 = np.lexsort((ts[idx], ccode))
         c_sorted, t_sorted = ccode[o2], ts[idx][o2]
         around = _window_counts(c_sorted, t_sorted, HOUR, HOUR)
@@ -166,6 +216,28 @@ def bot_scores(author_keys: Sequence[str | None], created_at: Sequence[Any], tex
         "copies": g["copy"].sum(), "coord_posts": g["coord_post"].sum(),
         "coord_max": g["coord"].max(), "self_max": g["same_self"].max(),
     })
+    return f, order, a, t.max()
+
+
+def bot_scores(author_keys: Sequence[str | None], created_at: Sequence[Any], texts: Sequence[str | None],
+               links: Sequence[Sequence[str]] | None, cluster_size: Sequence[int], is_repost: Sequence[bool],
+               author_created_at: Sequence[Any] | None = None, handles: Sequence[str | None] | None = None,
+               cluster_ids: Sequence[str | None] | None = None, followers: Sequence[int | None] | None = None,
+               following: Sequence[int | None] | None = None,
+               normalised: Sequence[str] | None = None) -> tuple[np.ndarray, list[list[str]]]:
+    """Bot-likeness in [0, 1] of each post's author on the day, and its reasons, per post.
+
+    Every post of an author carries the author's score. cluster_size and cluster_ids come from
+    listening.dedupe.clusters; without cluster_ids the "same text as other accounts within an hour"
+    and "same text N times" cues are read from the normalised text instead. links may be None
+    (then taken from the texts). Optional inputs may be None or hold Nones. ``normalised``:
+    ``listening.dedupe.normalise(texts)`` when the caller has it already.
+    """
+    n = len(author_keys)
+    if n == 0:
+        return np.zeros(0, dtype=np.float32), []
+    f, order, a, t_max = _figures(n, author_keys, created_at, texts, links, cluster_size, is_repost, cluster_ids,
+                                  normalised)
     posts = f["posts"].to_numpy(dtype=float)
     own_n = np.maximum(f["own"].to_numpy(dtype=float), 1)
 
@@ -219,7 +291,7 @@ def bot_scores(author_keys: Sequence[str | None], created_at: Sequence[Any], tex
             lambda i: f"{int(fol[i])} followers" + (f", follows {int(fing[i])}" if ratio[i] > 0 else ""))
     if author_created_at is not None:
         created = first_known(author_created_at)
-        day_end = pd.to_datetime(pd.Series(t.max()), utc=True).iloc[0]
+        day_end = pd.to_datetime(pd.Series(t_max), utc=True).iloc[0]
         when = pd.to_datetime(created, utc=True, errors="coerce", format="mixed")
         age = ((day_end - when).dt.total_seconds() / 86400).to_numpy(dtype=float)
         cue(W_AGE, np.where(np.isnan(age), 0, _ramp(-age, -60, -2)),

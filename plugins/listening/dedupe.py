@@ -27,7 +27,7 @@ SEED = 1             # datasketch's default seed: same permutations as MinHash(n
 SHINGLE = 5          # character 5-grams: a changed word leaves most of the sentence's 5-grams intact
 MIN_CHARS = 20       # shorter normalised texts ("merci", "bravo") only fold on exact equality
 _CHUNK = 1 << 14     # shingles per block of the permutation matrix (x num_perm x 4 bytes: 8 MB)
-_TEXTS = 20_000      # texts hashed at once (bounds the shingle arrays: ~40 bytes a character)
+_TEXTS = 4_096       # texts hashed at once (bounds the shingle arrays: ~80 bytes a character, ~30 MB)
 _PIVOTS = 8          # rounds of pivots per LSH bucket: at most 8 checks per member, never n^2
 
 # What a campaign varies, removed before comparing (the same as listening.detect.normalise_copy_text,
@@ -155,7 +155,7 @@ def signatures(texts: Sequence[str], num_perm: int = NUM_PERM, seed: int = SEED,
 
     Equal to datasketch's affine32 MinHash fed with shingle_hash of each shingle, computed as one
     (shingles x num_perm) multiply-add and a segmented minimum per block of shingles. Texts are
-    hashed _TEXTS at a time: the shingle arrays cost about 40 bytes per character, so a million
+    hashed _TEXTS at a time: the shingle arrays cost about 80 bytes per character, so a million
     posts at once would hold several GB (a text's signature depends on its own shingles only).
     """
     n = len(texts)
@@ -210,6 +210,7 @@ def _buckets_numpy(sig: np.ndarray, bands: int, rows: int) -> tuple[np.ndarray, 
     whose band is equal share a bucket), keyed by a 64-bit hash of the band instead of its bytes in
     a dict: one sort per band instead of a Python call per text and band (~200 us per text here).
     A 64-bit collision only adds a candidate, which the check on the signatures then drops.
+    int32, half the memory: a day has far fewer than 2^31 / bands distinct texts.
     """
     n = len(sig)
     members, groups = [], []
@@ -227,8 +228,8 @@ def _buckets_numpy(sig: np.ndarray, bands: int, rows: int) -> tuple[np.ndarray, 
             run = np.cumsum(start) - 1
             size = np.bincount(run)
             keep = size[run] >= 2
-            members.append(order[keep])
-            groups.append(run[keep] + offset)
+            members.append(order[keep].astype(np.int32))
+            groups.append((run[keep] + offset).astype(np.int32))
             offset += len(size)
     return np.concatenate(members), np.concatenate(groups)
 
@@ -254,13 +255,15 @@ def _buckets_datasketch(sig: np.ndarray, bands: int, rows: int, threshold: float
     return np.array(members, dtype=np.int64), np.array(groups, dtype=np.int64)
 
 
-def _similar(sig: np.ndarray, i: np.ndarray, j: np.ndarray, need: int) -> np.ndarray:
-    """Pairs whose signatures agree on at least `need` hash values (estimated Jaccard >= threshold)."""
-    out = np.empty(len(i), dtype=bool)
-    step = 1 << 15
-    for lo in range(0, len(i), step):
-        hi = lo + step
-        out[lo:hi] = (sig[i[lo:hi]] == sig[j[lo:hi]]).sum(axis=1) >= need
+def _similar(sig: np.ndarray, pairs: np.ndarray, need: int) -> np.ndarray:
+    """Pairs (i * len(sig) + j) whose signatures agree on at least `need` hash values (estimated
+    Jaccard >= threshold). A few thousand pairs at a time: their rows are copied (1 KB a pair)."""
+    out = np.empty(len(pairs), dtype=bool)
+    n = len(sig)
+    step = 1 << 13
+    for lo in range(0, len(pairs), step):
+        p = pairs[lo:lo + step]
+        out[lo:lo + step] = (sig[p // n] == sig[p % n]).sum(axis=1) >= need
     return out
 
 
@@ -273,28 +276,30 @@ def _edges(sig: np.ndarray, members: np.ndarray, groups: np.ndarray, need: int) 
     checked once.
     """
     n = len(sig)
-    ei, ej = [], []
     recorded = np.array([], dtype=np.int64)  # pairs kept so far, as i * n + j (sorted)
     m, g = members, groups
     for _ in range(_PIVOTS):
         if len(m) < 2:
             break
         head = np.r_[True, g[1:] != g[:-1]]
-        pivot = m[head][np.cumsum(head) - 1]
         cand = ~head
-        i, j = pivot[cand], m[cand]
-        pair = i.astype(np.int64) * n + j
-        uniq, inv = np.unique(pair, return_inverse=True)
-        ok_u = _similar(sig, uniq // n, uniq % n, need)
-        ok = ok_u[inv]
+        pair = m[head][np.cumsum(head)[cand] - 1].astype(np.int64) * n + m[cand]
+        by = np.argsort(pair)  # np.unique(pair, return_inverse=True), holding fewer copies at once
+        pair = pair[by]
+        first = np.r_[True, pair[1:] != pair[:-1]]
+        uniq = pair[first]
+        pair = None
+        ok_u = _similar(sig, uniq, need)
+        ok = np.empty(len(by), dtype=bool)
+        ok[by] = np.repeat(ok_u, np.diff(np.flatnonzero(np.r_[first, True])))
+        by = first = None
         new = ok_u
-        if len(recorded):  # skip pairs already recorded in an earlier round
-            new = ok_u & ~np.isin(uniq, recorded, assume_unique=True)
-        ei.append(uniq[new] // n)
-        ej.append(uniq[new] % n)
+        if len(recorded):  # skip pairs already recorded in an earlier round (np.isin: 3 copies)
+            new = ok_u & (recorded[np.minimum(np.searchsorted(recorded, uniq), len(recorded) - 1)] != uniq)
         # both parts unique and apart: a sort, not np.union1d, whose hashing of these keys
         # (i * n + j) grew superlinearly: 16 s of CPU on a 1M-post day, against 0.1 s at 100k
-        recorded = np.sort(np.concatenate([recorded, uniq[new]]))
+        recorded = np.concatenate([recorded, uniq[new]])
+        recorded.sort()
         failed = np.zeros(len(m), dtype=bool)
         failed[np.flatnonzero(cand)[~ok]] = True
         m, g = m[failed], g[failed]
@@ -303,9 +308,7 @@ def _edges(sig: np.ndarray, members: np.ndarray, groups: np.ndarray, need: int) 
             run = np.cumsum(start) - 1
             keep = np.bincount(run)[run] >= 2
             m, g = m[keep], g[keep]
-    if not ei:
-        return np.array([], dtype=np.int64), np.array([], dtype=np.int64)
-    return np.concatenate(ei), np.concatenate(ej)
+    return recorded // n, recorded % n
 
 
 def _leaders(n: int, ei: np.ndarray, ej: np.ndarray) -> np.ndarray:
@@ -362,6 +365,7 @@ def near_duplicate_labels(texts: Sequence[str], threshold: float = 0.5, num_perm
         raise ValueError(f"index must be 'numpy' or 'datasketch', got {index!r}")
     need = int(np.ceil(threshold * num_perm - 1e-9))
     ei, ej = _edges(sig, members, groups, need)
+    sig = members = groups = None  # freed before _leaders' lists of Python ints
     return _leaders(n, ei, ej)
 
 
@@ -380,6 +384,39 @@ def _as_list(col: Any, n: int | None = None) -> list:
     else:
         out = list(col)
     return [None if v is None or (not isinstance(v, str) and pd.isna(v)) else v for v in out]
+
+
+def _strings(col: Any, n: int = 0) -> Any:
+    """An Arrow string array from a list, numpy, pandas or Arrow column, missing values (NaN, NA) as
+    nulls: the day's columns as a few buffers, not a Python object per post."""
+    import pyarrow as pa
+
+    if col is None:
+        return pa.nulls(n, pa.string())
+    if isinstance(col, pa.ChunkedArray):
+        col = col.combine_chunks()
+    if isinstance(col, pa.Array):
+        return col if col.type == pa.string() else col.cast(pa.string())
+    return pa.array(col if hasattr(col, "__array__") else list(col), type=pa.string(), from_pandas=True)
+
+
+def _objects(col: Any) -> np.ndarray:
+    """col as an object array, sharing the caller's strings when it has them."""
+    if isinstance(col, list) or (isinstance(col, np.ndarray) and col.dtype == object):
+        return np.array(col, dtype=object)
+    return _strings(col).to_numpy(zero_copy_only=False)
+
+
+def _pick(col: Any, idx: np.ndarray) -> list:
+    """The values of col at idx (a few of a day's posts), as _as_list gives them."""
+    import pandas as pd
+    import pyarrow as pa
+
+    if isinstance(col, (pa.Array, pa.ChunkedArray)):
+        return _as_list(col.take(pa.array(idx)))
+    if isinstance(col, pd.Series):
+        return _as_list(col.iloc[idx])
+    return _as_list([col[i] for i in idx])
 
 
 def _ns(created_at: Any) -> np.ndarray:
@@ -408,87 +445,89 @@ def clusters(post_ids: Sequence[str], texts: Sequence[str | None], created_at: S
     has it already (listening.authenticity needs it too).
     """
     import pandas as pd
+    import pyarrow as pa
+    import pyarrow.compute as pc
     from scipy.sparse import coo_matrix
     from scipy.sparse.csgraph import connected_components
 
-    ids = _as_list(post_ids)
+    ids = _strings(post_ids)
     n = len(ids)
     if n == 0:
         empty = np.array([], dtype=object)
         return {"original_id": empty, "cluster_id": empty.copy(),
                 "cluster_size": np.array([], dtype=np.int32), "cluster_authors": np.array([], dtype=np.int32)}
-    raw = _as_list(texts)
-    reposted = _as_list(repost_of, n)
-    authors = _as_list(author_keys)
-    if not len(raw) == len(reposted) == len(authors) == n:
+    reposted = _strings(repost_of, n)
+    if not len(texts) == len(reposted) == len(author_keys) == n:
         raise ValueError("post_ids, texts, created_at, author_keys and repost_of must have the same length")
     t = _ns(created_at)
     if len(t) != n:
         raise ValueError("post_ids and created_at must have the same length")
-    is_repost = np.array([r is not None and r != "" for r in reposted], dtype=bool)
+
+    # Posts by time, then post id (a stable sort; UTF-8 bytes sort as code points, like str), and
+    # each repost's target: its row if it is a post of the day, else a number among the absent ones.
+    order = pc.sort_indices(pa.table({"t": t, "id": ids}), [("t", "ascending"), ("id", "ascending")])
+    order = order.to_numpy().astype(np.int64)
+    rank = np.empty(n, dtype=np.int64)
+    rank[order] = np.arange(n)
+    repost_mask = pc.fill_null(pc.not_equal(reposted, ""), False)
+    is_repost = repost_mask.to_numpy(zero_copy_only=False)
+    targets = reposted.filter(repost_mask)
+    # (the last post of a repeated id, as a dict from ids to rows gives it)
+    target = n - 1 - pc.fill_null(pc.index_in(targets, value_set=ids[::-1]), n).to_numpy().astype(np.int64)
+    absent = target < 0
+    virtual = pc.dictionary_encode(targets.filter(pa.array(absent))).indices.to_numpy()
+    ids = reposted = None
 
     # Exact keys: the normalised text when long enough, else the lightly folded text ("\x00" marks
     # it, so a short key never equals a long one). Empty texts get no key and fold on nothing.
-    norm = normalise(raw) if normalised is None else normalised
+    norm = normalise(_strings(texts)) if normalised is None else normalised
     if len(norm) != n:
         raise ValueError("normalised and texts must have the same length")
-    keys: list[str | None] = []
-    for r, s in zip(raw, norm):
-        if len(s) >= MIN_CHARS:
-            keys.append(s)
-        else:
-            light = _light(r)
-            keys.append("\x00" + light if light else None)
-    has_key = np.array([k is not None for k in keys], dtype=bool)
-    distinct, key_of = np.unique(np.array([k if k is not None else "" for k in keys], dtype=object),
-                                 return_inverse=True)
-    key_of = np.where(has_key, key_of, -1)
+    keys = np.array(norm.to_pylist() if hasattr(norm, "to_pylist") else norm, dtype=object)
+    long = np.fromiter(map(len, keys), dtype=np.int64, count=n) >= MIN_CHARS
+    short = np.flatnonzero(~long)
+    if len(short):  # a few posts: their raw texts only
+        light = [_light(r) for r in _pick(texts, short)]
+        keys[short] = np.array(["\x00" + x if x else None for x in light], dtype=object)
+    key_of, distinct = pd.factorize(keys)  # by hashing, in order of first use; no key: -1
+    has_key = key_of >= 0
     nk = len(distinct)
+    keys = None
 
     # Near duplicates among the distinct long keys, earliest first (by their first post).
-    ids_arr = np.array(ids, dtype=object)
-    order = np.lexsort((ids_arr.astype(str), t))          # by time, then post id
-    rank = np.empty(n, dtype=np.int64)
-    rank[order] = np.arange(n)
     key_label = np.arange(nk)
     first_of_key = np.full(nk, n, dtype=np.int64)
     np.minimum.at(first_of_key, key_of[has_key], rank[has_key])
-    long_idx = np.flatnonzero(np.array([not k.startswith("\x00") and k != "" for k in distinct], dtype=bool))
+    is_long = np.zeros(nk, dtype=bool)
+    is_long[key_of[long]] = True
+    long_idx = np.flatnonzero(is_long)
     if len(long_idx) > 1:
         long_idx = long_idx[np.argsort(first_of_key[long_idx], kind="stable")]
-        lab = near_duplicate_labels([distinct[i] for i in long_idx], threshold, num_perm, index=index)
+        lab = near_duplicate_labels(distinct[long_idx].tolist(), threshold, num_perm, index=index)
         key_label[long_idx] = long_idx[lab]
+    distinct = None
 
     # One graph: posts 0..n-1, keys n..n+nk-1, absent reposted posts after them.
-    position = {pid: i for i, pid in enumerate(ids)}
-    virtual: dict[str, int] = {}
-    src: list[np.ndarray] = []
-    dst: list[np.ndarray] = []
     kp = np.flatnonzero(has_key)
-    src.append(kp)
-    dst.append(n + key_label[key_of[kp]])
-    rp_src, rp_dst = [], []
-    for i in np.flatnonzero(is_repost):
-        target = position.get(reposted[i])
-        if target is None:
-            target = n + nk + virtual.setdefault(reposted[i], len(virtual))
-        rp_src.append(i)
-        rp_dst.append(target)
-    src.append(np.array(rp_src, dtype=np.int64))
-    dst.append(np.array(rp_dst, dtype=np.int64))
-    size = n + nk + len(virtual)
-    s, d = np.concatenate(src), np.concatenate(dst)
+    rp = np.flatnonzero(is_repost)
+    target[absent] = n + nk + virtual
+    s = np.concatenate([kp, rp])
+    d = np.concatenate([n + key_label[key_of[kp]], target])
+    size = n + nk + (virtual.max() + 1 if len(virtual) else 0)
     graph = coo_matrix((np.ones(len(s), dtype=np.int8), (s, d)), shape=(size, size))
     comp = connected_components(graph, directed=False)[1][:n]
 
     # Earliest post per component, and per exact key among non-reposts.
+    ids_obj = _objects(post_ids)
     first_of_comp = np.full(comp.max() + 1, n, dtype=np.int64)
     np.minimum.at(first_of_comp, comp, rank)
-    cluster_id = ids_arr[order[first_of_comp[comp]]]
+    cluster_id = ids_obj[order[first_of_comp[comp]]]
     cluster_size = np.bincount(comp)[comp].astype(np.int32)
-    frame = pd.DataFrame({"comp": comp, "author": pd.Series(authors, dtype=object)})
-    n_authors = frame.dropna().drop_duplicates().groupby("comp").size()
-    cluster_authors = n_authors.reindex(range(comp.max() + 1), fill_value=0).to_numpy()[comp].astype(np.int32)
+    author = pc.fill_null(pc.dictionary_encode(_strings(author_keys)).indices, -1).to_numpy()
+    known = author >= 0
+    pairs = np.sort(comp[known].astype(np.int64) * n + author[known])  # (cluster, author)
+    distinct_pairs = pairs[np.r_[True, pairs[1:] != pairs[:-1]]]
+    cluster_authors = np.bincount(distinct_pairs // n, minlength=comp.max() + 1)[comp].astype(np.int32)
 
     original = np.full(n, None, dtype=object)
     own = has_key & ~is_repost
@@ -498,7 +537,7 @@ def clusters(post_ids: Sequence[str], texts: Sequence[str | None], created_at: S
         cand = np.flatnonzero(own)
         head = order[first_own[key_of[cand]]]
         dup = head != cand
-        original[cand[dup]] = ids_arr[head[dup]]
-    original[is_repost] = np.array([reposted[i] for i in np.flatnonzero(is_repost)], dtype=object)
+        original[cand[dup]] = ids_obj[head[dup]]
+    original[rp] = targets.to_numpy(zero_copy_only=False)
     return {"original_id": original, "cluster_id": cluster_id, "cluster_size": cluster_size,
             "cluster_authors": cluster_authors}
