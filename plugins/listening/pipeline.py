@@ -408,9 +408,10 @@ def day_columns(table: pa.Table, handles: list[str | None] | None = None) -> dic
     the bot score's handle cues and are not kept."""
     from listening import authenticity, dedupe
 
-    cols = {c: table[c].to_pylist() for c in ("post_id", "text", "author_key", "repost_of")}
-    created = table["created_at"].to_numpy()  # datetime64: not a datetime object per post
-    norm = dedupe.normalise(table["text"])  # once for both (the Arrow column as it is)
+    # Arrow columns and datetime64 as they are: not a Python object per post and column
+    cols = {c: table[c].combine_chunks() for c in ("post_id", "text", "author_key", "repost_of")}
+    created = table["created_at"].to_numpy()
+    norm = dedupe.normalise(cols["text"])  # once for both
     found = dedupe.clusters(cols["post_id"], cols["text"], created, cols["author_key"],
                             cols["repost_of"], normalised=norm)
     scores, reasons = authenticity.bot_scores(cols["author_key"], created, cols["text"], table["links"],
