@@ -170,3 +170,15 @@ def test_disk_full_gives_a_clear_error_and_keeps_the_previous_partition(tmp_path
         lk.write_partition(tmp_path, QUARANTINE, good, layer="raw", dt=date(2026, 11, 2))
     assert path.read_bytes() == before
     assert [p.name for p in path.parent.iterdir()] == ["part-0.parquet"]
+
+
+def test_a_file_written_in_parts_with_no_rows_is_the_file_write_file_writes(root):
+    """A day with no mentions, or a platform whose posts were all erased, streamed part by part:
+    the same empty file (one empty row group) as writing the empty table, which readers take as
+    one empty part."""
+    whole = lake.write_file(root / "whole.parquet", MENTIONS, MENTIONS.schema.empty_table())
+    parts = lake.write_file_parts(root / "parts.parquet", MENTIONS, iter([MENTIONS.schema.empty_table()]))
+    for p in (whole, parts):
+        assert pq.ParquetFile(p).metadata.num_row_groups == 1
+        assert [t.num_rows for _, t in lake.read_parts(p, MENTIONS, 10)] == [0]
+    assert pq.read_table(parts).equals(pq.read_table(whole))

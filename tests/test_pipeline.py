@@ -220,6 +220,14 @@ def test_a_day_enriched_in_shards_gives_the_same_mentions(small_corpus, tmp_path
     plan = pipeline.plan_shards(many)
     parts = [pipeline.enrich_shard(many, d["shard"], d["of"])["posts"] for d in plan]
     assert sum(parts) == outs[1]["posts"] and max(parts) < outs[1]["posts"]
+    # a shard not in the day's order (written by an older version) stops the merge, naming it:
+    # its rows would be streamed in their own order, away from their day columns
+    shard = sorted((lake.staging_dir(many.lake, day) / pipeline.SHARDS).glob("*.parquet"))[0]
+    kept = pq.read_table(shard)
+    pq.write_table(kept.take(pa.array(range(kept.num_rows - 1, -1, -1))), shard)
+    with pytest.raises(RuntimeError, match=f"{shard.name}: not in \\(created_at, post_id\\) order"):
+        pipeline.merge_mentions(many)
+    pq.write_table(kept, shard)
     # a shard whose task did not finish stops the merge, naming it (no day published with a hole)
     missing = sorted((lake.staging_dir(many.lake, day) / pipeline.SHARDS).glob("*.parquet"))[1]
     missing.unlink()

@@ -263,13 +263,24 @@ def sort_table(ds: Dataset, table: pa.Table) -> pa.Table:
     """In the dataset's order. A table already in order (merged mentions) is returned as it is:
     the sort keys cost little, moving every column (the `take`) ten times more."""
     if ds.sort and table.num_rows:
-        import numpy as np
-        import pyarrow.compute as pc
-
-        order = pc.sort_indices(table.select(list(ds.sort)), [(c, "ascending") for c in ds.sort])
-        if not np.array_equal(order.to_numpy(), np.arange(table.num_rows)):
+        order = _order(ds, table)
+        if order is not None:
             table = table.take(order)
     return table
+
+
+def in_order(ds: Dataset, table: pa.Table) -> bool:
+    """Whether `table` (holding at least the sort columns) is in the dataset's order."""
+    return not ds.sort or not table.num_rows or _order(ds, table) is None
+
+
+def _order(ds: Dataset, table: pa.Table):
+    """The indices that sort `table` in the dataset's order, or None when it is in order."""
+    import numpy as np
+    import pyarrow.compute as pc
+
+    order = pc.sort_indices(table.select(list(ds.sort)), [(c, "ascending") for c in ds.sort])
+    return None if np.array_equal(order.to_numpy(), np.arange(table.num_rows)) else order
 
 
 def write_file(path: Path, ds: Dataset, table: pa.Table) -> Path:
@@ -284,10 +295,14 @@ def write_file_parts(path: Path, ds: Dataset, parts: Iterable[pa.Table]) -> Path
     options = {k: v for k, v in PARQUET.items() if k != "row_group_size"}
 
     def write(where: str) -> None:
+        rows = 0
         with pq.ParquetWriter(where, ds.schema, **options) as w:
             for t in parts:
                 if t.num_rows:
                     w.write_table(conform(ds, t), row_group_size=PARQUET["row_group_size"])
+                    rows += t.num_rows
+            if not rows:  # as write_file writes an empty table: one empty row group
+                w.write_table(ds.schema.empty_table())
 
     return _replace(path, write)
 

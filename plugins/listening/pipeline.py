@@ -185,7 +185,8 @@ def _merge_runs(run: Run, paths: list[Path], target: Path) -> int:
 
     keys = pa.concat_tables([lake.read_table(p, columns=list(RAW.sort)).append_column(
         "_run", pa.array(np.full(pq_rows(p), i, np.int32))) for i, p in enumerate(paths)])
-    erased = _erased_posts(run, pa.concat_tables([lake.read_table(p, columns=ERASURE_COLUMNS) for p in paths]))
+    erased = set().union(*(_erased_posts(run, lake.read_table(p, columns=ERASURE_COLUMNS))
+                           for p in paths)) if privacy.suppressed(run.lake) else set()
     source_of = lake.sort_table(RAW, keys)["_run"].to_numpy()
     keys = None
     skipped = 0
@@ -546,6 +547,10 @@ def merge_mentions(run: Run) -> dict:
         raise RuntimeError(f"{root}: shards missing: {', '.join(missing)} (their enrich tasks did not finish)")
     paths = [p for p in paths if p.name in expected]
     parts = [lake.read_table(p, columns=DAY_INPUTS + ["_handle"]) for p in paths]
+    for p, t in zip(paths, parts):  # the streaming below takes each shard's rows as they come
+        if not lake.in_order(MENTIONS, t):
+            raise RuntimeError(f"{p}: not in (created_at, post_id) order (written by an older version?): "
+                               f"re-run the day's enrich tasks")
     shard_of = np.repeat(np.arange(len(parts), dtype=np.int32), [t.num_rows for t in parts])
     narrow = pa.concat_tables(parts).append_column("_shard", pa.array(shard_of))
     parts = None
