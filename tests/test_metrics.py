@@ -323,3 +323,26 @@ def test_compute_metrics_streamed_gives_the_tables_of_the_whole_day(two_day_lake
             assert want[METRICS_DAILY]["new_hashtags"].to_pylist() != [[]] * len(topics)
         if name == "a topic without posts":
             assert 0 in want[METRICS_DAILY]["posts"].to_pylist()
+
+
+def test_stop_words_are_spacys_for_the_four_languages_without_importing_spacy():
+    """Read from spaCy's word lists without importing its language packages (seconds of regex
+    compilation in every task that counts words): the same words."""
+    import subprocess
+    import sys
+
+    from conftest import REPO
+
+    probe = ("import sys; from listening import metrics; w = metrics.stop_words(); "
+             "print(len(w), 'spacy' in sys.modules)")
+    out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True,
+                         env={"PYTHONPATH": str(REPO / "plugins"), "PATH": ""}).stdout.split()
+    from spacy.lang.de.stop_words import STOP_WORDS as de
+    from spacy.lang.en.stop_words import STOP_WORDS as en
+    from spacy.lang.fr.stop_words import STOP_WORDS as fr
+    from spacy.lang.nl.stop_words import STOP_WORDS as nl
+
+    words = metrics.stop_words()
+    assert {w.casefold() for w in de | en | fr | nl} <= words
+    assert {"rt", "via", "c'est"} <= words and "parlement" not in words
+    assert out == [str(len(words)), "False"]

@@ -10,6 +10,7 @@ from __future__ import annotations
 import re
 from datetime import date
 from functools import lru_cache
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -28,13 +29,20 @@ WORD_RE = re.compile(r"[^\W\d_][\w'’-]{2,}")
 
 @lru_cache(maxsize=1)
 def stop_words() -> frozenset[str]:
-    """Stop words of the four languages, from spaCy's language data (no model needed)."""
-    from spacy.lang.de.stop_words import STOP_WORDS as de
-    from spacy.lang.en.stop_words import STOP_WORDS as en
-    from spacy.lang.fr.stop_words import STOP_WORDS as fr
-    from spacy.lang.nl.stop_words import STOP_WORDS as nl
+    """Stop words of the four languages, from spaCy's language data (no model needed).
 
-    words = set(de) | set(en) | set(fr) | set(nl)
+    Read from its `stop_words.py` files alone (plain word lists, no imports): importing
+    `spacy.lang.fr` compiles the French tokenizer's exception patterns, about 4 CPU-s in every task
+    process that counts words."""
+    import importlib.util
+
+    lang_dir = Path(importlib.util.find_spec("spacy").submodule_search_locations[0]) / "lang"
+    words: set[str] = set()
+    for lang in LANGS:
+        spec = importlib.util.spec_from_file_location(f"_vigie_stop_words_{lang}", lang_dir / lang / "stop_words.py")
+        module = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(module)
+        words |= set(module.STOP_WORDS)
     # Words every post about a parliament has, and the bits elision leaves behind.
     words |= {"rt", "via", "amp", "https", "http", "www", "c'est", "n'est", "qu'il", "l'on", "d'un", "d'une"}
     return frozenset(w.casefold() for w in words)
