@@ -278,6 +278,50 @@ def test_history_is_the_days_topic_tokens_summed(event_lake, tmp_path):
     assert n == len(climat) > 0
 
 
+def test_the_day_read_a_part_and_a_topic_at_a_time_gives_the_whole_days_alerts_and_tokens(event_lake, monkeypatch):
+    """detect_day does not hold the day's mentions: the copies are found streaming the file (hashes
+    of the texts, then the distinct texts half a block at a time), every other detector runs a topic
+    at a time. Parts of 97 rows here; the alerts and topic_tokens are those of the whole day at once."""
+    from listening.schema import MENTIONS, METRICS_DAILY, METRICS_HOURLY
+
+    root, _, _ = event_lake
+    monkeypatch.setattr(detect, "BATCH_ROWS", 97)
+    fired = set()
+    for day in (date(2026, 11, 10), date(2026, 11, 13)):  # a new hashtag's day, the campaign's
+        path = lake.partition_dir(root, MENTIONS, dt=day) / lake.PART
+        mentions = lake.read_file(path, MENTIONS)
+        hourly, daily = lake.read_partition(root, METRICS_HOURLY, dt=day), lake.read_partition(root, METRICS_DAILY, dt=day)
+        whole, whole_tokens = detect.detect_with_tokens(detect.inputs_from_lake(root, day, mentions, hourly, daily))
+        assert len({t for ts in mentions["topics"].to_pylist() for t in ts}) >= 3
+        assert sum(len(ts) > 1 for ts in mentions["topics"].to_pylist()) > 0   # posts in two topics
+        got, tokens = detect.detect_topics(day, path, hourly.select(["topic", "hour", "posts"]).to_pandas(),
+                                           daily.select(["topic", "positive", "neutral", "negative"]).to_pandas(),
+                                           detect.history_of(root, day))
+        assert got == whole
+        pd.testing.assert_frame_equal(tokens, whole_tokens)
+        fired |= {a["detector"] for a in got}
+    assert {"coordinated_copies", "emerging_hashtag", "volume_spike"} <= fired
+
+
+def test_mentions_out_of_the_days_order_are_refused_naming_the_file(event_lake, tmp_path):
+    """The copies are found in time order, read from the file as it is: a file not in the day's
+    (created_at, post_id) order (an older version's) stops the detection, named, rather than
+    grouping copies wrongly."""
+    import pyarrow.parquet as pq
+
+    from listening.schema import MENTIONS
+
+    root, _, _ = event_lake
+    day = date(2026, 11, 13)
+    t = lake.read_file(lake.partition_dir(root, MENTIONS, dt=day) / lake.PART, MENTIONS)
+    swapped = pa.concat_tables([t.slice(150), t.slice(0, 150)])
+    path = tmp_path / "part-0.parquet"
+    pq.write_table(swapped, path)
+    empty = pd.DataFrame({"topic": [], "hour": [], "posts": [], "positive": [], "neutral": [], "negative": []})
+    with pytest.raises(ValueError, match=r"part-0\.parquet: the mentions are not in \(created_at, post_id\) order"):
+        detect.detect_topics(day, path, empty, empty, detect.history_of(tmp_path, day))
+
+
 def test_token_counts_are_the_posts_of_each_topic_counted_by_hand():
     """topic_tokens as a reader counts them: per topic, the posts using each hashtag and each word (a
     word twice in a post counts once, a post in two topics counts in both, a post without topics or

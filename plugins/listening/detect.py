@@ -60,8 +60,8 @@ CRISIS_WORDS = REPO / "include" / "alerting" / "crisis_words.yml"
 SEVERITY_RANK = {"green": 0, "amber": 1, "red": 2}
 DETECTORS = ("volume_spike", "sentiment_drop", "emerging_hashtag", "emerging_term", "coordinated_copies",
              "crisis_words")
-MENTION_COLUMNS = ["post_id", "url", "created_at", "author_key", "author_followers", "text", "hashtags",
-                   "lang", "topics", "sentiment_score", "sentiment_label", "is_repost", "engagement", "cluster_id"]
+MENTION_COLUMNS = ["post_id", "created_at", "author_key", "text", "hashtags", "lang", "topics", "sentiment_label",
+                   "is_repost", "engagement", "cluster_id"]  # what the detectors read of the mentions
 
 
 @dataclass(frozen=True)
@@ -640,36 +640,26 @@ def normalise_copy_text(text: str) -> str:
 
 
 _COLS = (1 << 22) - 1
+COPY_BLOCK = 3000  # distinct texts compared together (two halves)
 
 
-def copy_groups(texts: list[str], threshold: float = 0.5, block: int = 3000) -> list[list[int]]:
-    """Groups (indexes into texts) of near-identical texts: single-link on Jaccard >= threshold.
+def _similar(halves, threshold: float) -> tuple[np.ndarray, np.ndarray]:
+    """Pairs (i, j), i < j, of distinct normalised texts with Jaccard >= threshold, the texts numbered
+    in the order `halves` gives them (lists of texts, each a half block).
 
-    Jaccard of the sets of character 5-grams of the normalised texts (listening.dedupe's
-    normalisation and shingle hashes, folded to 22 bits), every pair through a sparse text x shingle
-    product (no sampling: not MinHash), in blocks of `block`
-    distinct texts overlapping by half, each half multiplied by itself and the half before it, so
-    that no pair is computed twice (texts are expected in time order: copies come close
-    together). Identical normalised texts are one row, so a repeated sentence costs one; memory
-    is a block's, whatever the day's size.
-    """
+    Jaccard of the sets of character 5-grams (listening.dedupe's shingle hashes, folded to 22 bits),
+    every pair through a sparse text x shingle product (no sampling: not MinHash), each half
+    multiplied by itself and the half before it, so that no pair is computed twice. Only two halves
+    are held at a time, whatever the day's size."""
     from scipy.sparse import csr_matrix, vstack
-    from scipy.sparse.csgraph import connected_components
 
     from listening import dedupe
 
-    n = len(texts)
-    if n < 2:
-        return []
-    norm = np.array(dedupe.normalise(texts), dtype=object)
-    of, texts_d = pd.factorize(norm)                  # distinct texts in order of first use
-    m = len(texts_d)
-    edges_i, edges_j = [np.arange(n)], [n + of]        # each text to its distinct text
-    half = max(1, block // 2)
-    prev = None                                        # the previous half: its matrix, sizes, offset
-    for lo in range(0, m, half):
-        hi = min(m, lo + half)
-        hv, starts = dedupe.shingle_hashes(list(texts_d[lo:hi]))
+    edges_i, edges_j = [np.zeros(0, np.int64)], [np.zeros(0, np.int64)]
+    prev, lo = None, 0                                 # the previous half: its matrix, sizes, offset
+    for texts in halves:
+        hi = lo + len(texts)
+        hv, starts = dedupe.shingle_hashes(texts)
         row = np.repeat(np.arange(hi - lo, dtype=np.int32), np.diff(starts))
         # columns: the hashes folded to 22 bits (two 100-shingle texts share a column by chance with
         # odds ~ 2e-3: it can only tip a pair already on the 0.5 line)
@@ -687,19 +677,58 @@ def copy_groups(texts: list[str], threshold: float = 0.5, block: int = 3000) -> 
         r, c, v = r[keep], c[keep], v[keep]
         union = size[r] + both_size[c] - v
         ok = (union > 0) & (v >= threshold * union) & (size[r] > 0) & (both_size[c] > 0)
-        edges_i.append(n + base + c[ok])
-        edges_j.append(n + lo + r[ok])
-        prev = (x, size, lo)
-    ei, ej = np.concatenate(edges_i), np.concatenate(edges_j)
-    graph = csr_matrix((np.ones(len(ei), dtype=np.int8), (ei, ej)), shape=(n + m, n + m))
-    labels = connected_components(graph, directed=False)[1][:n]
-    member = np.flatnonzero(norm != "")
+        edges_i.append((base + c[ok]).astype(np.int64))
+        edges_j.append((lo + r[ok]).astype(np.int64))
+        prev, lo = (x, size, lo), hi
+    return np.concatenate(edges_i), np.concatenate(edges_j)
+
+
+def _halves(texts, half: int):
+    """Lists of `half` texts (the last one shorter) from an iterable of lists of texts."""
+    buf: list[str] = []
+    for chunk in texts:
+        buf.extend(chunk)
+        while len(buf) >= half:
+            yield buf[:half]
+            buf = buf[half:]
+    if buf:
+        yield buf
+
+
+def _groups(of: np.ndarray, m: int, ei: np.ndarray, ej: np.ndarray, member: np.ndarray) -> list[list[int]]:
+    """Groups (indexes of texts) of texts whose distinct texts (`of`: each text's, `m` of them) are
+    linked by the pairs (ei, ej), single-link; only the `member` texts, groups of two or more, in
+    order of their first text."""
+    from scipy.sparse import csr_matrix
+    from scipy.sparse.csgraph import connected_components
+
+    graph = csr_matrix((np.ones(len(ei), dtype=np.int8), (ei, ej)), shape=(m, m))
+    labels = connected_components(graph, directed=False)[1][of]
+    member = np.flatnonzero(member)
     order = np.argsort(labels[member], kind="stable")
     member, lab = member[order], labels[member][order]
     bounds = np.flatnonzero(np.r_[True, lab[1:] != lab[:-1], True])
     spans = [(a, b) for a, b in zip(bounds[:-1], bounds[1:]) if b - a > 1]
     spans.sort(key=lambda ab: member[ab[0]])           # groups in order of their first text
     return [member[a:b].tolist() for a, b in spans]
+
+
+def copy_groups(texts: list[str], threshold: float = 0.5, block: int = COPY_BLOCK) -> list[list[int]]:
+    """Groups (indexes into texts) of near-identical texts: single-link on Jaccard >= threshold.
+
+    Jaccard of the sets of character 5-grams of the normalised texts (listening.dedupe's
+    normalisation), in blocks of `block` distinct texts overlapping by half (see _similar; texts
+    are expected in time order: copies come close together). Identical normalised texts are one
+    row, so a repeated sentence costs one. detect_day streams the same steps over the day's file
+    (copy_alerts)."""
+    from listening import dedupe
+
+    if len(texts) < 2:
+        return []
+    norm = np.array(dedupe.normalise(texts), dtype=object)
+    of, texts_d = pd.factorize(norm)                  # distinct texts in order of first use
+    ei, ej = _similar(_halves([list(texts_d)], max(1, block // 2)), threshold)
+    return _groups(of, len(texts_d), ei, ej, norm != "")
 
 
 def copy_clusters(mentions: pd.DataFrame) -> np.ndarray:
@@ -722,33 +751,95 @@ def _densest(t: np.ndarray, span: np.timedelta64) -> tuple[int, int]:
     return int(counts[lo]), lo
 
 
+COPY_COLUMNS = ["post_id", "created_at", "author_key", "text", "topics", "is_repost", "cluster_id"]
+
+
+def _hashes(values: pd.Series) -> np.ndarray:
+    """64-bit hashes of a column's values: what the day's texts, authors and clusters are kept as
+    (fixed width, not the strings); two values share one with odds ~ n^2 / 2^65 (1e-8 at 1M)."""
+    return pd.util.hash_array(values.to_numpy(dtype=object))
+
+
 def detect_copies(mentions: pd.DataFrame, day: date, th: Thresholds = DEFAULT, lang: str = "en") -> list[dict]:
+    """Many accounts posting near-identical texts in a burst (reposts are not copies): copy_alerts
+    over a frame of posts (the hourly check's, tests')."""
+    if mentions.empty:
+        return []
+    posts = mentions.assign(cluster_id=copy_clusters(mentions))[COPY_COLUMNS].sort_values(["created_at", "post_id"])
+
+    def read(columns):
+        yield posts[columns]
+
+    return copy_alerts(read, day, th, lang)
+
+
+def copy_alerts(read, day: date, th: Thresholds = DEFAULT, lang: str = "en") -> list[dict]:
     """Many accounts posting near-identical texts in a burst (reposts are not copies).
+
+    `read(columns)` gives the day's posts in (created_at, post_id) order as pandas frames, a part
+    at a time; it is read two or three times (the texts' hashes and times; the distinct texts, to
+    compare; the evidence of the few groups that fire), so what is held is fixed-width columns of
+    the day and a block of texts, not the day's texts (detect_day streams the mentions file).
 
     A burst: the densest `copies_window_hours` of the text's day hold at least
     `copies_burst_share` of its copies. A sentence shared all day long (a headline, a slogan, a
     spam template) is not a campaign: on a simulated day of 300,000 posts the day's recurring
     sentences made 1,554 copy alerts before this test, none with it (docs/detection.md).
     """
+    from listening import dedupe
+
     alerts = []
-    if mentions.empty:
+    # the day's posts that are not reposts, each as fixed-width values
+    t_parts, text_parts, author_parts, has_author, cluster_parts, empty, rows = [], [], [], [], [], [], []
+    at = 0
+    for part in read(["created_at", "author_key", "text", "is_repost", "cluster_id"]):
+        keep = ~part["is_repost"].astype(bool).to_numpy()
+        rows.append(at + np.flatnonzero(keep))
+        at += len(part)
+        part = part[keep]
+        norm = np.array(dedupe.normalise(part["text"].tolist()), dtype=object)
+        text_parts.append(pd.util.hash_array(norm))
+        empty.append(norm == "")
+        t_parts.append(pd.to_datetime(part["created_at"], utc=True).to_numpy(dtype="datetime64[ns]"))
+        has_author.append(part["author_key"].notna().to_numpy())
+        author_parts.append(_hashes(part["author_key"]))
+        cluster_parts.append(_hashes(part["cluster_id"]))
+    if not rows:
         return alerts
-    # only the columns read here: the sort copies each of them
-    posts = mentions[["post_id", "created_at", "author_key", "text", "topics", "is_repost"]].assign(
-        _cluster=copy_clusters(mentions))
-    posts = posts[~posts["is_repost"].astype(bool)].sort_values(["created_at", "post_id"])
-    span = np.timedelta64(th.copies_window_hours, "h")
-    # numpy arrays for the checks: most groups fail them, and a DataFrame slice each costs more
-    t_ns = pd.to_datetime(posts["created_at"], utc=True).to_numpy(dtype="datetime64[ns]")
-    author = pd.factorize(posts["author_key"])[0]           # -1: no author (not counted)
-    cluster, _ = pd.factorize(posts["_cluster"])
+    rows = np.concatenate(rows)                     # each post's row in what `read` gives
+    if len(rows) < 2:
+        return alerts
+    t_ns = np.concatenate(t_parts)
+    author = pd.factorize(np.concatenate(author_parts))[0]
+    author[~np.concatenate(has_author)] = -1        # no author: not counted
+    cluster = pd.factorize(np.concatenate(cluster_parts))[0]
     in_cluster = np.bincount(cluster)
+    of, distinct = pd.factorize(np.concatenate(text_parts))   # distinct texts in order of first use
+    member = ~np.concatenate(empty)
+    del t_parts, author_parts, cluster_parts, text_parts
+
+    # the distinct texts, a half block at a time, read again from their first posts
+    first = np.zeros(len(rows), dtype=bool)
+    first[np.unique(of, return_index=True)[1]] = True
+
+    def distinct_texts():
+        at, k = 0, 0
+        for part in read(["text", "is_repost"]):
+            n = int(np.searchsorted(rows, at + len(part)))  # this part's posts: rows[k:n]
+            mine = first[k:n]
+            if mine.any():
+                yield dedupe.normalise(part["text"].to_numpy()[rows[k:n][mine] - at].tolist())
+            at, k = at + len(part), n
+
+    ei, ej = _similar(_halves(distinct_texts(), max(1, COPY_BLOCK // 2)), th.copies_jaccard)
+    span = np.timedelta64(th.copies_window_hours, "h")
 
     def accounts(idx: np.ndarray) -> int:
         a = author[idx]
         return len(np.unique(a[a >= 0]))
 
-    for grp in copy_groups(posts["text"].tolist(), th.copies_jaccard):
+    fired = []
+    for grp in _groups(of, len(distinct), ei, ej, member):
         if len(grp) < th.copies_min_posts:
             continue
         idx = np.asarray(grp)  # in time order, as the posts
@@ -763,18 +854,33 @@ def detect_copies(mentions: pd.DataFrame, day: date, th: Thresholds = DEFAULT, l
         authors = accounts(idx[lo:lo + best])
         if authors < th.copies_min_authors:
             continue
-        dense = posts.iloc[idx[lo:lo + best]]
+        fired.append((idx[lo:lo + best], best, authors))
+    if not fired:
+        return alerts
+
+    # the evidence of the groups that fire: their dense posts' ids, topics and first text
+    wanted = np.unique(rows[np.concatenate([dense for dense, _, _ in fired])])
+    found: dict[int, tuple] = {}
+    at = 0
+    for part in read(["post_id", "text", "topics"]):
+        lo, hi = np.searchsorted(wanted, [at, at + len(part)])
+        for r in wanted[lo:hi]:
+            found[int(r)] = (part["post_id"].iloc[r - at], part["text"].iloc[r - at], part["topics"].iloc[r - at])
+        at += len(part)
+    for dense, best, authors in fired:
+        posts = [found[int(r)] for r in rows[dense]]
         cuts = th.copies_severity_authors
         sev = "red" if authors >= cuts[2] else "amber" if authors >= cuts[1] else "green"
-        ws = dense["created_at"].iloc[0].to_pydatetime().replace(minute=0, second=0, microsecond=0)
-        we = dense["created_at"].iloc[-1].to_pydatetime().replace(minute=0, second=0, microsecond=0) + timedelta(hours=1)
+        first_t, last_t = pd.Timestamp(t_ns[dense[0]], tz="UTC"), pd.Timestamp(t_ns[dense[-1]], tz="UTC")
+        ws = first_t.to_pydatetime().replace(minute=0, second=0, microsecond=0)
+        we = last_t.to_pydatetime().replace(minute=0, second=0, microsecond=0) + timedelta(hours=1)
         counts = defaultdict(int)
-        for ts in dense["topics"]:
-            for tp in ts:
+        for _, _, ts in posts:
+            for tp in ([] if ts is None else ts):
                 counts[tp] += 1
         # The subject names the text by a hash: alerts keep no post text (erasure removes evidence ids only).
-        subject = "copies:" + hashlib.sha256(normalise_copy_text(dense["text"].iloc[0]).encode()).hexdigest()[:12]
-        minutes = max(1, round((dense["created_at"].iloc[-1] - dense["created_at"].iloc[0]).total_seconds() / 60))
+        subject = "copies:" + hashlib.sha256(normalise_copy_text(posts[0][1]).encode()).hexdigest()[:12]
+        minutes = max(1, round((last_t - first_t).total_seconds() / 60))
         for topic in sorted(counts):
             if counts[topic] < th.copies_min_posts:
                 continue
@@ -782,7 +888,7 @@ def detect_copies(mentions: pd.DataFrame, day: date, th: Thresholds = DEFAULT, l
                 topic, "coordinated_copies", sev, float(authors), ws, we,
                 msg(lang, "copies_title", n=best, authors=authors),
                 msg(lang, "copies_why", n=best, authors=authors, minutes=minutes),
-                dense["post_id"].head(5).tolist(), subject=subject, observed=best, expected=None))
+                [p[0] for p in posts[:5]], subject=subject, observed=best, expected=None))
     return alerts
 
 
@@ -818,8 +924,12 @@ def crisis_flags(mentions: pd.DataFrame, path: str = str(CRISIS_WORDS)) -> np.nd
 
 
 def detect_crisis(mentions: pd.DataFrame, past: pd.DataFrame, history_days: int, day: date,
-                  th: Thresholds = DEFAULT, path: str = str(CRISIS_WORDS), lang: str = "en") -> list[dict]:
-    """Hours where posts with crisis words outnumber what the topic's own 28 days explain."""
+                  th: Thresholds = DEFAULT, path: str = str(CRISIS_WORDS), lang: str = "en",
+                  last: datetime | None = None) -> list[dict]:
+    """Hours where posts with crisis words outnumber what the topic's own 28 days explain.
+
+    `last`: the day's last post (the hours so far end with its hour), when `mentions` are one
+    topic's; else their own last."""
     alerts = []
     today = explode_topics(mentions)
     if today.empty:
@@ -834,7 +944,7 @@ def detect_crisis(mentions: pd.DataFrame, past: pd.DataFrame, history_days: int,
         rate = {topic: n / (24 * history_days) for (topic, _), n in _past(past, "crisis").items()}
     today["h"] = pd.to_datetime(today["created_at"], utc=True).dt.floor("h")
     # the hours of the day so far (the hourly check sees the day up to the hour just ended)
-    last = pd.to_datetime(mentions["created_at"], utc=True).max().floor("h")
+    last = (pd.to_datetime(mentions["created_at"], utc=True).max() if last is None else pd.Timestamp(last)).floor("h")
     elapsed = pd.date_range(pd.Timestamp(day, tz="UTC"), last, freq="h")
     for topic, g in today.groupby("topic"):
         base = max(rate.get(topic, 0.0), 0.1)
@@ -888,10 +998,11 @@ def detect_crisis(mentions: pd.DataFrame, past: pd.DataFrame, history_days: int,
 def detect(day: date, mentions: pd.DataFrame, hourly_today: pd.DataFrame, daily_today: pd.DataFrame,
            hourly_history: pd.DataFrame, hourly_days: list[date], daily_history: pd.DataFrame,
            past_tokens: pd.DataFrame, mention_days: int, th: Thresholds = DEFAULT,
-           detectors: tuple[str, ...] | None = None, lang: str = "en") -> list[dict]:
+           detectors: tuple[str, ...] | None = None, lang: str = "en", last: datetime | None = None) -> list[dict]:
     """Every detector over one day; alert rows sorted by window and id, one per alert id.
 
-    Titles and reasons are written in `lang` (fr or en: the digest language)."""
+    Titles and reasons are written in `lang` (fr or en: the digest language). `last`: the day's
+    last post, when `mentions` are a part of the day (detect_crisis)."""
     want = set(detectors or DETECTORS)
     out: list[dict] = []
     if "volume_spike" in want:
@@ -906,7 +1017,12 @@ def detect(day: date, mentions: pd.DataFrame, hourly_today: pd.DataFrame, daily_
     if "coordinated_copies" in want:
         out += detect_copies(mentions, day, th, lang=lang)
     if "crisis_words" in want:
-        out += detect_crisis(mentions, past_tokens, mention_days, day, th, lang=lang)
+        out += detect_crisis(mentions, past_tokens, mention_days, day, th, lang=lang, last=last)
+    return _one_per_id(out)
+
+
+def _one_per_id(out: list[dict]) -> list[dict]:
+    """Alert rows sorted by window and id, the highest score of each alert id."""
     unique = {}
     for a in out:
         if a["alert_id"] not in unique or a["score"] > unique[a["alert_id"]]["score"]:
@@ -915,17 +1031,12 @@ def detect(day: date, mentions: pd.DataFrame, hourly_today: pd.DataFrame, daily_
 
 
 def inputs_from_lake(root: Path, day: date, mentions: pa.Table, hourly: pa.Table, daily: pa.Table) -> dict:
-    """The detector inputs of a day: its own tables (staged or published) and 28 days of history."""
-    from listening.schema import METRICS_DAILY
-
-    hist_h, days_h = read_history(root, day, METRICS_HOURLY, ["topic", "hour", "posts"])
-    hist_d, _ = read_history(root, day, METRICS_DAILY, ["topic", "positive", "neutral", "negative"])
-    past_tokens, days_m = history_tokens(root, day)
+    """The detector inputs of a day held whole (the hourly check's, small): its own tables and 28
+    days of history. The nightly run streams its mentions instead (detect_topics)."""
     return {"day": day, "mentions": mentions.select(MENTION_COLUMNS).to_pandas(),
             "hourly_today": hourly.select(["topic", "hour", "posts"]).to_pandas(),
             "daily_today": daily.select(["topic", "positive", "neutral", "negative"]).to_pandas(),
-            "hourly_history": hist_h, "hourly_days": days_h, "daily_history": hist_d,
-            "past_tokens": past_tokens, "mention_days": len(days_m)}
+            **history_of(root, day)}
 
 
 def detect_with_tokens(inputs: dict, lang: str = "en") -> tuple[list[dict], pd.DataFrame]:
@@ -937,15 +1048,109 @@ def detect_with_tokens(inputs: dict, lang: str = "en") -> tuple[list[dict], pd.D
 
 
 def _staged_or_published(run, ds, columns: list[str] | None = None) -> pa.Table:
-    """The day's partition, staged by this run or else published; only `columns` when given (the
-    detectors read 14 of the mentions' columns: at 1M posts the rest is most of the table)."""
+    """The day's partition, staged by this run or else published; only `columns` when given."""
+    return lake.read_file(_day_file(run, ds), ds, columns)
+
+
+def _day_file(run, ds):
+    """The file of the day's partition, staged by this run or else published."""
     p = lake.stage_path(run.lake, run.day, ds, dt=run.day)
     if not p.exists():
         p = lake.partition_dir(run.lake, ds, dt=run.day) / lake.PART
     if not p.exists():
         raise FileNotFoundError(f"{lake.stage_path(run.lake, run.day, ds, dt=run.day)}: {ds.name} of {run.day} is "
                                 f"neither staged nor published; run compute_metrics first")
-    return lake.read_file(p, ds, columns)
+    return p
+
+
+BATCH_ROWS = 65_536  # mentions read at a time by detect_day
+
+
+def _parts(path, columns: list[str]):
+    """The mentions file's `columns` as Arrow tables of BATCH_ROWS rows, in the file's order, which
+    must be the day's (created_at, post_id): copy_alerts relies on it."""
+    sort = list(MENTIONS.sort)
+    tail = None  # the previous part's last keys
+    for batch in lake.iter_batches(path, BATCH_ROWS, list(dict.fromkeys(columns + sort))):
+        keys = pa.Table.from_batches([batch.select(sort)])
+        if not lake.in_order(MENTIONS, keys if tail is None else pa.concat_tables([tail, keys])):
+            raise ValueError(f"{path}: the mentions are not in (created_at, post_id) order; "
+                             f"re-run merge_mentions for the day")
+        tail = keys.slice(keys.num_rows - 1) if keys.num_rows else tail
+        yield pa.Table.from_batches([batch.select(columns)])
+
+
+def _reader(path):
+    """read(columns): the mentions file's rows as pandas frames, a part at a time (see _parts)."""
+    def read(columns):
+        for t in _parts(path, columns):
+            yield t.to_pandas()
+    return read
+
+
+def _day_topics(path) -> tuple[list[str], datetime | None]:
+    """The topics of the day's mentions and the day's last post."""
+    topics, last = set(), None
+    for t in _parts(path, ["topics", "created_at"]):
+        topics.update(pc.unique(pc.list_flatten(t["topics"])).drop_null().to_pylist())
+        m = pc.max(t["created_at"]).as_py()
+        last = m if last is None or (m is not None and m > last) else last
+    return sorted(topics), last
+
+
+def _topic_mentions(path, topic: str) -> pd.DataFrame:
+    """The day's mentions of one topic, their `topics` just [topic]: what the detectors of a topic
+    read (a post in two topics is in both topics' frames, counted in each as before)."""
+    parts = []
+    for t in _parts(path, MENTION_COLUMNS):
+        rows, items = _items(_lists(t["topics"]))
+        mine = pc.unique(rows.filter(pc.equal(items, topic)))
+        if len(mine):
+            part = t.take(mine).to_pandas()
+            parts.append(part.assign(topics=[np.array([topic], dtype=object)] * len(part)))
+    if not parts:
+        return MENTIONS.schema.empty_table().select(MENTION_COLUMNS).to_pandas()
+    return pd.concat(parts, ignore_index=True)
+
+
+def detect_topics(day: date, path, hourly: pd.DataFrame, daily: pd.DataFrame, history: dict,
+                  lang: str = "en") -> tuple[list[dict], pd.DataFrame]:
+    """The day's alerts and topic_tokens from its mentions file read a part at a time: the copies
+    over the whole day (copy_alerts: fixed-width columns and a block of texts), every other
+    detector a topic at a time, so that what is held is one topic's day, not the day's."""
+    topics, last = _day_topics(path)
+    topics = sorted(set(topics) | set(hourly["topic"]) | set(daily["topic"]))
+    rows = copy_alerts(_reader(path), day, lang=lang)
+    others = tuple(d for d in DETECTORS if d != "coordinated_copies")
+    tokens = []
+    for topic in topics:
+        m = _topic_mentions(path, topic)
+        m = _with_terms(m)
+        m = m.assign(crisis=crisis_flags(m))
+
+        def mine(df):
+            return df[df["topic"] == topic]
+
+        rows += detect(day, m, mine(hourly), mine(daily), mine(history["hourly_history"]), history["hourly_days"],
+                       mine(history["daily_history"]), mine(history["past_tokens"]), history["mention_days"],
+                       detectors=others, lang=lang, last=last)
+        tokens.append(token_counts(m))
+        del m
+    if not tokens:
+        return _one_per_id(rows), token_counts(pd.DataFrame())
+    tokens = pd.concat(tokens, ignore_index=True).sort_values(["topic", "kind", "token"], ignore_index=True)
+    return _one_per_id(rows), tokens
+
+
+def history_of(root: Path, day: date) -> dict:
+    """The detectors' 28 days of history: hourly and daily metrics, the topic_tokens summed."""
+    from listening.schema import METRICS_DAILY
+
+    hist_h, days_h = read_history(root, day, METRICS_HOURLY, ["topic", "hour", "posts"])
+    hist_d, _ = read_history(root, day, METRICS_DAILY, ["topic", "positive", "neutral", "negative"])
+    past_tokens, days_m = history_tokens(root, day)
+    return {"hourly_history": hist_h, "hourly_days": days_h, "daily_history": hist_d,
+            "past_tokens": past_tokens, "mention_days": len(days_m)}
 
 
 def _unanswered(run) -> list[dict]:
@@ -973,11 +1178,10 @@ def detect_day(run) -> dict:
     from listening import alerts as delivery
     from listening.schema import METRICS_DAILY, TOPIC_TOKENS
 
-    mentions = _staged_or_published(run, MENTIONS, MENTION_COLUMNS)
-    hourly = _staged_or_published(run, METRICS_HOURLY)
-    daily = _staged_or_published(run, METRICS_DAILY)
-    rows, tokens = detect_with_tokens(inputs_from_lake(run.lake, run.day, mentions, hourly, daily),
-                                      language(run.config.settings.digest_language))
+    hourly = _staged_or_published(run, METRICS_HOURLY, ["topic", "hour", "posts"]).to_pandas()
+    daily = _staged_or_published(run, METRICS_DAILY, ["topic", "positive", "neutral", "negative"]).to_pandas()
+    rows, tokens = detect_topics(run.day, _day_file(run, MENTIONS), hourly, daily,
+                                 history_of(run.lake, run.day), language(run.config.settings.digest_language))
     lake.write_file(lake.stage_path(run.lake, run.day, TOPIC_TOKENS, dt=run.day), TOPIC_TOKENS,
                     pa.Table.from_pandas(tokens, schema=TOPIC_TOKENS.schema, preserve_index=False))
     rows += _unanswered(run)
