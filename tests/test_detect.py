@@ -303,6 +303,32 @@ def test_the_day_read_a_part_and_a_topic_at_a_time_gives_the_whole_days_alerts_a
     assert {"coordinated_copies", "emerging_hashtag", "volume_spike"} <= fired
 
 
+def test_a_day_published_before_mentions_had_clusters_is_read_as_then(event_lake, tmp_path):
+    """Mentions written before `cluster_id` existed (no column, or nulls): the copies' day-wide
+    clusters are computed from the day's texts, as the whole-day path did; same alerts."""
+    import pyarrow.parquet as pq
+
+    from listening.schema import MENTIONS, METRICS_DAILY, METRICS_HOURLY
+
+    root, _, _ = event_lake
+    day = date(2026, 11, 13)
+    t = lake.read_file(lake.partition_dir(root, MENTIONS, dt=day) / lake.PART, MENTIONS)
+    hourly, daily = lake.read_partition(root, METRICS_HOURLY, dt=day), lake.read_partition(root, METRICS_DAILY, dt=day)
+    i = t.schema.get_field_index("cluster_id")
+    for name, old in (("no-column", t.drop_columns(["cluster_id"])),
+                      ("nulls", t.set_column(i, pa.field("cluster_id", pa.string()), pa.nulls(t.num_rows, pa.string())))):
+        path = tmp_path / name / "part-0.parquet"
+        path.parent.mkdir()
+        pq.write_table(old, path)
+        whole, whole_tokens = detect.detect_with_tokens(
+            detect.inputs_from_lake(root, day, lake.read_file(path, MENTIONS), hourly, daily))
+        got, tokens = detect.detect_topics(day, path, hourly.select(["topic", "hour", "posts"]).to_pandas(),
+                                           daily.select(["topic", "positive", "neutral", "negative"]).to_pandas(),
+                                           detect.history_of(root, day))
+        assert got == whole and any(a["detector"] == "coordinated_copies" for a in got), name
+        pd.testing.assert_frame_equal(tokens, whole_tokens)
+
+
 def test_mentions_out_of_the_days_order_are_refused_naming_the_file(event_lake, tmp_path):
     """The copies are found in time order, read from the file as it is: a file not in the day's
     (created_at, post_id) order (an older version's) stops the detection, named, rather than

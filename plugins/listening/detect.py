@@ -791,7 +791,7 @@ def copy_alerts(read, day: date, th: Thresholds = DEFAULT, lang: str = "en") -> 
     alerts = []
     # the day's posts that are not reposts, each as fixed-width values
     t_parts, text_parts, author_parts, has_author, cluster_parts, empty, rows = [], [], [], [], [], [], []
-    at = 0
+    at, unclustered = 0, False
     for part in read(["created_at", "author_key", "text", "is_repost", "cluster_id"]):
         keep = ~part["is_repost"].astype(bool).to_numpy()
         rows.append(at + np.flatnonzero(keep))
@@ -804,6 +804,7 @@ def copy_alerts(read, day: date, th: Thresholds = DEFAULT, lang: str = "en") -> 
         has_author.append(part["author_key"].notna().to_numpy())
         author_parts.append(_hashes(part["author_key"]))
         cluster_parts.append(_hashes(part["cluster_id"]))
+        unclustered = unclustered or bool(part["cluster_id"].isna().any())
     if not rows:
         return alerts
     rows = np.concatenate(rows)                     # each post's row in what `read` gives
@@ -813,6 +814,10 @@ def copy_alerts(read, day: date, th: Thresholds = DEFAULT, lang: str = "en") -> 
     author = pd.factorize(np.concatenate(author_parts))[0]
     author[~np.concatenate(has_author)] = -1        # no author: not counted
     cluster = pd.factorize(np.concatenate(cluster_parts))[0]
+    if unclustered:  # mentions from before they had clusters: computed as then, over the day's texts
+        whole = pd.concat(read(["post_id", "text", "created_at", "author_key"]), ignore_index=True)
+        cluster = pd.factorize(copy_clusters(whole)[rows])[0]
+        del whole
     in_cluster = np.bincount(cluster)
     of, distinct = pd.factorize(np.concatenate(text_parts))   # distinct texts in order of first use
     member = ~np.concatenate(empty)
@@ -1072,12 +1077,17 @@ def _parts(path, columns: list[str]):
     sort = list(MENTIONS.sort)
     tail = None  # the previous part's last keys
     for batch in lake.iter_batches(path, BATCH_ROWS, list(dict.fromkeys(columns + sort))):
-        keys = pa.Table.from_batches([batch.select(sort)])
+        t = pa.Table.from_batches([batch])
+        keys = t.select(sort)
         if not lake.in_order(MENTIONS, keys if tail is None else pa.concat_tables([tail, keys])):
             raise ValueError(f"{path}: the mentions are not in (created_at, post_id) order; "
                              f"re-run merge_mentions for the day")
         tail = keys.slice(keys.num_rows - 1) if keys.num_rows else tail
-        yield pa.Table.from_batches([batch.select(columns)])
+        for c in columns:  # a column an older lake lacks reads as nulls, as with lake.read_file
+            if c not in t.column_names:
+                kind = MENTIONS.schema.field(c).type
+                t = t.append_column(pa.field(c, kind), pa.nulls(t.num_rows, kind))
+        yield t.select(columns)
 
 
 def _reader(path):
