@@ -303,14 +303,15 @@ def test_the_day_read_a_part_and_a_topic_at_a_time_gives_the_whole_days_alerts_a
     assert {"coordinated_copies", "emerging_hashtag", "volume_spike"} <= fired
 
 
-def test_a_day_published_before_mentions_had_clusters_is_read_as_then(event_lake, tmp_path):
+def test_a_day_published_before_mentions_had_clusters_is_read_as_then(event_lake, tmp_path, monkeypatch):
     """Mentions written before `cluster_id` existed (no column, or nulls): the copies' day-wide
-    clusters are computed from the day's texts, as the whole-day path did; same alerts."""
+    clusters are computed from the day's texts (read in parts of 97), as the whole-day path did."""
     import pyarrow.parquet as pq
 
     from listening.schema import MENTIONS, METRICS_DAILY, METRICS_HOURLY
 
     root, _, _ = event_lake
+    monkeypatch.setattr(detect, "BATCH_ROWS", 97)
     day = date(2026, 11, 13)
     t = lake.read_file(lake.partition_dir(root, MENTIONS, dt=day) / lake.PART, MENTIONS)
     hourly, daily = lake.read_partition(root, METRICS_HOURLY, dt=day), lake.read_partition(root, METRICS_DAILY, dt=day)
@@ -329,10 +330,10 @@ def test_a_day_published_before_mentions_had_clusters_is_read_as_then(event_lake
         pd.testing.assert_frame_equal(tokens, whole_tokens)
 
 
-def test_mentions_out_of_the_days_order_are_refused_naming_the_file(event_lake, tmp_path):
+def test_mentions_out_of_the_days_order_are_refused_naming_the_file(event_lake, tmp_path, monkeypatch):
     """The copies are found in time order, read from the file as it is: a file not in the day's
     (created_at, post_id) order (an older version's) stops the detection, named, rather than
-    grouping copies wrongly."""
+    grouping copies wrongly; within a part or across two."""
     import pyarrow.parquet as pq
 
     from listening.schema import MENTIONS
@@ -340,12 +341,15 @@ def test_mentions_out_of_the_days_order_are_refused_naming_the_file(event_lake, 
     root, _, _ = event_lake
     day = date(2026, 11, 13)
     t = lake.read_file(lake.partition_dir(root, MENTIONS, dt=day) / lake.PART, MENTIONS)
-    swapped = pa.concat_tables([t.slice(150), t.slice(0, 150)])
-    path = tmp_path / "part-0.parquet"
-    pq.write_table(swapped, path)
     empty = pd.DataFrame({"topic": [], "hour": [], "posts": [], "positive": [], "neutral": [], "negative": []})
-    with pytest.raises(ValueError, match=r"part-0\.parquet: the mentions are not in \(created_at, post_id\) order"):
-        detect.detect_topics(day, path, empty, empty, detect.history_of(tmp_path, day))
+    path = tmp_path / "part-0.parquet"
+    for rows, swapped in ((detect.BATCH_ROWS, pa.concat_tables([t.slice(150), t.slice(0, 150)])),
+                          # rows 96 and 97 swapped: the last row of a part of 97 and the first of the next
+                          (97, pa.concat_tables([t.slice(0, 96), t.slice(97, 1), t.slice(96, 1), t.slice(98)]))):
+        monkeypatch.setattr(detect, "BATCH_ROWS", rows)
+        pq.write_table(swapped, path)
+        with pytest.raises(ValueError, match=r"part-0\.parquet: the mentions are not in \(created_at, post_id\) order"):
+            detect.detect_topics(day, path, empty, empty, detect.history_of(tmp_path, day))
 
 
 def test_token_counts_are_the_posts_of_each_topic_counted_by_hand():

@@ -397,7 +397,8 @@ def _strings(col: Any, n: int = 0) -> Any:
         col = col.combine_chunks()
     if isinstance(col, pa.Array):
         return col if col.type == pa.string() else col.cast(pa.string())
-    return pa.array(col if hasattr(col, "__array__") else list(col), type=pa.string(), from_pandas=True)
+    a = pa.array(col if hasattr(col, "__array__") else list(col), type=pa.string(), from_pandas=True)
+    return a.combine_chunks() if isinstance(a, pa.ChunkedArray) else a  # a pandas column of several chunks
 
 
 def _objects(col: Any) -> np.ndarray:

@@ -1146,6 +1146,7 @@ def detect_topics(day: date, path, hourly: pd.DataFrame, daily: pd.DataFrame, hi
                        detectors=others, lang=lang, last=last)
         tokens.append(token_counts(m))
         del m
+    tokens = [t for t in tokens if len(t)]  # (a topic with metrics but no mentions counts nothing)
     if not tokens:
         return _one_per_id(rows), token_counts(pd.DataFrame())
     tokens = pd.concat(tokens, ignore_index=True).sort_values(["topic", "kind", "token"], ignore_index=True)

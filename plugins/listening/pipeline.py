@@ -178,6 +178,9 @@ def ingest(run: Run) -> dict:
             "platforms": platforms, "landed_files": read["landed"], "folded": read["folded"]}
 
 
+RAW_PART_ROWS = 32_768  # raw rows written at a time from the runs: with their payloads, 128k rows were 260 MB
+
+
 def _merge_runs(run: Run, paths: list[Path], target: Path) -> int:
     """One platform's sorted runs -> its raw file, in (created_at, post_id) order, without the posts
     of erased authors; how many of those went."""
@@ -193,7 +196,7 @@ def _merge_runs(run: Run, paths: list[Path], target: Path) -> int:
 
     def parts():
         nonlocal skipped
-        for t in lake.interleave(paths, source_of, lake.PARQUET["row_group_size"], batch=SHARD_ROW_GROUP):
+        for t in lake.interleave(paths, source_of, RAW_PART_ROWS, batch=SHARD_ROW_GROUP):
             t, n = _without(t, erased)
             skipped += n
             yield t
