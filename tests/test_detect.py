@@ -291,6 +291,9 @@ def test_the_day_read_a_part_and_a_topic_at_a_time_gives_the_whole_days_alerts_a
         path = lake.partition_dir(root, MENTIONS, dt=day) / lake.PART
         mentions = lake.read_file(path, MENTIONS)
         hourly, daily = lake.read_partition(root, METRICS_HOURLY, dt=day), lake.read_partition(root, METRICS_DAILY, dt=day)
+        ghost = {c: [None] for c in daily.column_names} | {"topic": ["ghost"], "posts": [0], "positive": [0],
+                                                           "neutral": [0], "negative": [0]}
+        daily = pa.concat_tables([daily, pa.table(ghost, schema=daily.schema)])  # a watched topic nobody named
         whole, whole_tokens = detect.detect_with_tokens(detect.inputs_from_lake(root, day, mentions, hourly, daily))
         assert len({t for ts in mentions["topics"].to_pylist() for t in ts}) >= 3
         assert sum(len(ts) > 1 for ts in mentions["topics"].to_pylist()) > 0   # posts in two topics

@@ -1118,9 +1118,11 @@ def _topic_mentions(path, topic: str) -> pd.DataFrame:
         if len(mine):
             part = t.take(mine).to_pandas()
             parts.append(part.assign(topics=[np.array([topic], dtype=object)] * len(part)))
-    if not parts:
-        return MENTIONS.schema.empty_table().select(MENTION_COLUMNS).to_pandas()
-    return pd.concat(parts, ignore_index=True)
+    return pd.concat(parts, ignore_index=True) if parts else _no_mentions()
+
+
+def _no_mentions() -> pd.DataFrame:
+    return MENTIONS.schema.empty_table().select(MENTION_COLUMNS).to_pandas()
 
 
 def detect_topics(day: date, path, hourly: pd.DataFrame, daily: pd.DataFrame, history: dict,
@@ -1128,13 +1130,13 @@ def detect_topics(day: date, path, hourly: pd.DataFrame, daily: pd.DataFrame, hi
     """The day's alerts and topic_tokens from its mentions file read a part at a time: the copies
     over the whole day (copy_alerts: fixed-width columns and a block of texts), every other
     detector a topic at a time, so that what is held is one topic's day, not the day's."""
-    topics, last = _day_topics(path)
-    topics = sorted(set(topics) | set(hourly["topic"]) | set(daily["topic"]))
+    present, last = _day_topics(path)
+    topics = sorted(set(present) | set(hourly["topic"]) | set(daily["topic"]))
     rows = copy_alerts(_reader(path), day, lang=lang)
     others = tuple(d for d in DETECTORS if d != "coordinated_copies")
     tokens = []
-    for topic in topics:
-        m = _topic_mentions(path, topic)
+    for topic in topics:  # (a watched topic without mentions has metrics rows: no need to read for it)
+        m = _topic_mentions(path, topic) if topic in present else _no_mentions()
         m = _with_terms(m)
         m = m.assign(crisis=crisis_flags(m))
 
