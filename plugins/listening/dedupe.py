@@ -393,12 +393,12 @@ def _strings(col: Any, n: int = 0) -> Any:
 
     if col is None:
         return pa.nulls(n, pa.string())
-    if isinstance(col, pa.ChunkedArray):
-        col = col.combine_chunks()
+    if isinstance(col, pa.ChunkedArray):  # one chunk as it is: combine_chunks copies even that
+        col = col.chunk(0) if col.num_chunks == 1 else col.combine_chunks()
     if isinstance(col, pa.Array):
         return col if col.type == pa.string() else col.cast(pa.string())
     a = pa.array(col if hasattr(col, "__array__") else list(col), type=pa.string(), from_pandas=True)
-    return a.combine_chunks() if isinstance(a, pa.ChunkedArray) else a  # a pandas column of several chunks
+    return _strings(a) if isinstance(a, pa.ChunkedArray) else a  # a pandas column of several chunks
 
 
 def _objects(col: Any) -> np.ndarray:

@@ -754,10 +754,10 @@ def _densest(t: np.ndarray, span: np.timedelta64) -> tuple[int, int]:
 COPY_COLUMNS = ["post_id", "created_at", "author_key", "text", "topics", "is_repost", "cluster_id"]
 
 
-def _hashes(values: pd.Series) -> np.ndarray:
+def _hashes(values) -> np.ndarray:
     """64-bit hashes of a column's values: what the day's texts, authors and clusters are kept as
     (fixed width, not the strings); two values share one with odds ~ n^2 / 2^65 (1e-8 at 1M)."""
-    return pd.util.hash_array(values.to_numpy(dtype=object))
+    return pd.util.hash_array(np.asarray(values, dtype=object))
 
 
 def detect_copies(mentions: pd.DataFrame, day: date, th: Thresholds = DEFAULT, lang: str = "en") -> list[dict]:
@@ -798,7 +798,7 @@ def copy_alerts(read, day: date, th: Thresholds = DEFAULT, lang: str = "en") -> 
         at += len(part)
         part = part[keep]
         norm = np.array(dedupe.normalise(part["text"].tolist()), dtype=object)
-        text_parts.append(pd.util.hash_array(norm))
+        text_parts.append(_hashes(norm))
         empty.append(norm == "")
         t_parts.append(pd.to_datetime(part["created_at"], utc=True).to_numpy(dtype="datetime64[ns]"))
         has_author.append(part["author_key"].notna().to_numpy())
@@ -829,7 +829,7 @@ def copy_alerts(read, day: date, th: Thresholds = DEFAULT, lang: str = "en") -> 
 
     def distinct_texts():
         at, k = 0, 0
-        for part in read(["text", "is_repost"]):
+        for part in read(["text"]):
             n = int(np.searchsorted(rows, at + len(part)))  # this part's posts: rows[k:n]
             mine = first[k:n]
             if mine.any():

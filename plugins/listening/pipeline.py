@@ -412,10 +412,8 @@ def day_columns(table: pa.Table, handles: list[str | None] | None = None) -> dic
     the bot score's handle cues and are not kept."""
     from listening import authenticity, dedupe
 
-    # Arrow columns and datetime64 as they are: not a Python object per post and column (a column
-    # of one chunk as it is: combine_chunks copies even that, and at 1M posts the texts are 100 MB)
-    cols = {c: table[c].chunk(0) if table[c].num_chunks == 1 else table[c].combine_chunks()
-            for c in ("post_id", "text", "author_key", "repost_of")}
+    # Arrow columns and datetime64 as they are: not a Python object per post and column
+    cols = {c: dedupe._strings(table[c]) for c in ("post_id", "text", "author_key", "repost_of")}
     created = table["created_at"].to_numpy()
     norm = dedupe.normalise(cols["text"])  # once for both
     found = dedupe.clusters(cols["post_id"], cols["text"], created, cols["author_key"],
