@@ -126,3 +126,8 @@ def test_arrow_columns_give_the_result_of_lists():
                      normalised=dedupe.normalise(pa.array(texts)))
     assert "links through URL shorteners" in ref[1][-1]
     assert np.array_equal(ref[0], out[0]) and ref[1] == out[1]
+    # the merge of a sharded day has the normalised lengths only (dedupe.text_keys), not the texts
+    lengths = dedupe.text_keys(texts)["norm_len"]
+    out = bot_scores(authors, times, None, links, c["cluster_size"], reposts, cluster_ids=c["cluster_id"],
+                     followers=followers, norm_lengths=pa.array(lengths))
+    assert np.array_equal(ref[0], out[0]) and ref[1] == out[1]

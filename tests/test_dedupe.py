@@ -180,3 +180,43 @@ def test_arrow_columns_give_the_result_of_lists():
     assert ref["cluster_size"].tolist() == [3, 3, 4, 2, 2, 4, 4, 3, 4]
     for k in ref:
         assert ref[k].dtype == out[k].dtype and ref[k].tolist() == out[k].tolist(), k
+
+
+def test_text_keys_fold_what_clusters_fold_at_fixed_width():
+    # what an enrich shard keeps of each text for the merge: equal keys for texts that are exact
+    # duplicates once normalised, a short text keyed on its light folding, none for an empty one
+    texts = [BASE, BASE.upper() + " #x https://t.co/a 2026", "Merci !", "merci", "merci @a", "", None, OTHER[0]]
+    k = dedupe.text_keys(texts)
+    assert k["key"].dtype == np.uint64 and len(k["key"]) == len(texts)
+    assert k["key"][0] == k["key"][1] and k["key"][2] == k["key"][3] != k["key"][4]
+    assert k["has_key"].tolist() == [True] * 5 + [False, False, True]
+    assert k["long"].tolist() == [True, True, False, False, False, False, False, True]
+    assert len(set(k["key"][[0, 2, 4, 7]].tolist())) == 4
+    assert k["norm_len"].tolist() == [len(t) for t in dedupe.normalise(texts)]
+
+
+def test_clusters_from_keys_and_signatures_made_apart():
+    # the merge of a sharded day: keys and signatures computed in the shards, looked up by key
+    import pyarrow as pa
+
+    texts = [BASE, BASE + " @x", OTHER[0], "Merci !", "merci", "", OTHER[1], BASE.replace("Stop", "Non"), OTHER[0]]
+    n = len(texts)
+    ids = [f"x:{i}" for i in range(n)]
+    times = [T0 + timedelta(minutes=(7 * i) % 5) for i in range(n)]
+    authors = ["a", "b", None, "a", "c", "d", "b", "e", "f"]
+    reposts = [None, None, None, None, None, "x:2", "x:99", None, "x:99"]
+    ref = dedupe.clusters(ids, texts, times, authors, reposts)
+    norm = dedupe.normalise(texts)
+    keys = dedupe.text_keys(texts, norm)
+    by_key = {int(key): sig for key, sig in zip(keys["key"], dedupe.signatures(norm))}
+    asked = []
+
+    def sign(rows):
+        asked.append(list(rows))
+        return np.array([by_key[int(keys["key"][r])] for r in rows])
+
+    out = dedupe.clusters_by_key(pa.array(ids), times, authors, reposts, keys, sign)
+    for c in ref:
+        assert ref[c].tolist() == out[c].tolist(), c
+    # one signature per distinct long text, the earliest post's: not one per post
+    assert len(asked) == 1 and len(asked[0]) == len({norm[r] for r in asked[0]}) == 4

@@ -216,20 +216,54 @@ def test_a_day_enriched_in_shards_gives_the_same_mentions(small_corpus, tmp_path
     assert not (lake.staging_dir(many.lake, day) / pipeline.SHARDS).exists()  # removed once merged
     path = lambda run: lake.stage_path(run.lake, day, MENTIONS, dt=day)  # noqa: E731
     assert path(one).read_bytes() == path(many).read_bytes()
+    # the merge saw no text: near duplicates (different texts, one cluster) came from the shards'
+    # signatures, across shards
+    from listening import dedupe
+
+    got = pq.read_table(path(many), columns=["post_id", "text", "cluster_id"]).to_pandas()
+    got["norm"] = dedupe.normalise(got["text"].tolist())
+    of = len(pipeline.plan_shards(many))
+    ids = pa.array(got["post_id"])
+    got["shard"] = sum(k * pipeline._shard_mask(ids, k, of).to_numpy(zero_copy_only=False).astype(int)
+                       for k in range(of))
+    g = got[got["cluster_id"].duplicated(keep=False)].groupby("cluster_id")
+    assert ((g["norm"].nunique() > 1) & (g["shard"].nunique() > 1)).sum() >= 3
     # a shard holds its part only: together they cover the day once
     plan = pipeline.plan_shards(many)
     parts = [pipeline.enrich_shard(many, d["shard"], d["of"])["posts"] for d in plan]
     assert sum(parts) == outs[1]["posts"] and max(parts) < outs[1]["posts"]
+    shards = sorted((lake.staging_dir(many.lake, day) / pipeline.SHARDS).glob("mentions-*.parquet"))
+    assert [p.name.replace("mentions-", "signatures-") for p in shards] == sorted(
+        p.name for p in shards[0].parent.glob("signatures-*.parquet"))
+    # a shard from an older version (no text keys) or without its signatures stops the merge, naming it
+    shard = shards[0]
+    kept = pq.read_table(shard)
+    pq.write_table(kept.drop_columns(["_text_key"]), shard)
+    with pytest.raises(RuntimeError, match=f"{shard.name}: no _text_key \\(written by an older version"):
+        pipeline.merge_mentions(many)
+    pq.write_table(kept, shard)
+    signed = shard.parent / shard.name.replace("mentions-", "signatures-")
+    sigs = pq.read_table(signed)
+    signed.unlink()
+    with pytest.raises(RuntimeError, match=f"shards missing: {signed.name}"):
+        pipeline.merge_mentions(many)
+    others = set(pa.concat_tables([pq.read_table(p) for p in signed.parent.glob("signatures-*.parquet")])
+                 ["key"].to_pylist())
+    alone = next(i for i, k in enumerate(sigs["key"].to_pylist()) if k not in others)
+    # one text's signature short (a file from another run)
+    pq.write_table(pa.concat_tables([sigs.slice(0, alone), sigs.slice(alone + 1)]), signed)
+    with pytest.raises(RuntimeError, match="no signature for 1 of the day's texts"):
+        pipeline.merge_mentions(many)
+    pq.write_table(sigs, signed)
     # a shard not in the day's order (written by an older version) stops the merge, naming it:
     # its rows would be streamed in their own order, away from their day columns
-    shard = sorted((lake.staging_dir(many.lake, day) / pipeline.SHARDS).glob("*.parquet"))[0]
     kept = pq.read_table(shard)
     pq.write_table(kept.take(pa.array(range(kept.num_rows - 1, -1, -1))), shard)
     with pytest.raises(RuntimeError, match=f"{shard.name}: not in \\(created_at, post_id\\) order"):
         pipeline.merge_mentions(many)
     pq.write_table(kept, shard)
     # a shard whose task did not finish stops the merge, naming it (no day published with a hole)
-    missing = sorted((lake.staging_dir(many.lake, day) / pipeline.SHARDS).glob("*.parquet"))[1]
+    missing = shards[1]
     missing.unlink()
     with pytest.raises(RuntimeError, match=f"shards missing: {missing.name}"):
         pipeline.merge_mentions(many)

@@ -149,7 +149,8 @@ def _fmt_hours(ns: int) -> str:
 
 
 def _figures(n: int, author_keys: Any, created_at: Any, texts: Any, links: Any, cluster_size: Any,
-             is_repost: Any, cluster_ids: Any, normalised: Any) -> tuple[pd.DataFrame, np.ndarray, np.ndarray, int]:
+             is_repost: Any, cluster_ids: Any, normalised: Any,
+             norm_lengths: Any = None) -> tuple[pd.DataFrame, np.ndarray, np.ndarray, int]:
     """Per-author figures of the day (a row per author code), the posts' order by author then time,
     their author codes in that order, and the day's last time: the per-post columns end here."""
     from listening import clean, dedupe
@@ -157,10 +158,11 @@ def _figures(n: int, author_keys: Any, created_at: Any, texts: Any, links: Any, 
     t = _ns(created_at)
     size = _numbers(cluster_size, n, np.int64)
     repost = _numbers(is_repost, n, bool)
-    raw = [x or "" for x in _col(texts, n)] if links is None or normalised is None else None
+    lengths = norm_lengths is not None and cluster_ids is not None  # then neither texts nor normalised
+    raw = [x or "" for x in _col(texts, n)] if links is None or (normalised is None and not lengths) else None
     nlink, shortened = _links(links if links is not None else [clean.links(x) for x in raw], n)
-    norm = dedupe.normalise(raw) if normalised is None else normalised
-    norm_len = _lengths(norm, n)
+    norm = None if lengths else dedupe.normalise(raw) if normalised is None else normalised
+    norm_len = _numbers(norm_lengths, n, np.int64) if lengths else _lengths(norm, n)
     raw = None
     if cluster_ids is not None:
         cids = _codes(cluster_ids, n)
@@ -224,20 +226,22 @@ def bot_scores(author_keys: Sequence[str | None], created_at: Sequence[Any], tex
                author_created_at: Sequence[Any] | None = None, handles: Sequence[str | None] | None = None,
                cluster_ids: Sequence[str | None] | None = None, followers: Sequence[int | None] | None = None,
                following: Sequence[int | None] | None = None,
-               normalised: Sequence[str] | None = None) -> tuple[np.ndarray, list[list[str]]]:
+               normalised: Sequence[str] | None = None,
+               norm_lengths: Sequence[int] | None = None) -> tuple[np.ndarray, list[list[str]]]:
     """Bot-likeness in [0, 1] of each post's author on the day, and its reasons, per post.
 
     Every post of an author carries the author's score. cluster_size and cluster_ids come from
     listening.dedupe.clusters; without cluster_ids the "same text as other accounts within an hour"
     and "same text N times" cues are read from the normalised text instead. links may be None
     (then taken from the texts). Optional inputs may be None or hold Nones. ``normalised``:
-    ``listening.dedupe.normalise(texts)`` when the caller has it already.
+    ``listening.dedupe.normalise(texts)`` when the caller has it already; ``norm_lengths`` its lengths
+    only (``dedupe.text_keys``' norm_len): with links and cluster_ids, texts may then be None.
     """
     n = len(author_keys)
     if n == 0:
         return np.zeros(0, dtype=np.float32), []
     f, order, a, t_max = _figures(n, author_keys, created_at, texts, links, cluster_size, is_repost, cluster_ids,
-                                  normalised)
+                                  normalised, norm_lengths)
     posts = f["posts"].to_numpy(dtype=float)
     own_n = np.maximum(f["own"].to_numpy(dtype=float), 1)
 

@@ -352,10 +352,16 @@ def near_duplicate_labels(texts: Sequence[str], threshold: float = 0.5, num_perm
     datasketch.MinHashLSH with the same signatures and band parameters instead of sorting the bands
     with numpy; the result is the same, the cost is not.
     """
-    n = len(texts)
+    if len(texts) < 2:
+        return np.arange(len(texts))
+    return signature_labels(signatures(texts, num_perm, seed), threshold, index, seed)
+
+
+def signature_labels(sig: np.ndarray, threshold: float = 0.5, index: str = "numpy", seed: int = SEED) -> np.ndarray:
+    """near_duplicate_labels from the texts' signatures (computed elsewhere: in the enrich shards)."""
+    n, num_perm = sig.shape
     if n < 2:
         return np.arange(n)
-    sig = signatures(texts, num_perm, seed)
     bands, rows = lsh_params(threshold, num_perm)
     if index == "numpy":
         members, groups = _buckets_numpy(sig, bands, rows)
@@ -431,6 +437,34 @@ def _ns(created_at: Any) -> np.ndarray:
     return s.to_numpy(dtype="datetime64[ns]").astype(np.int64)
 
 
+def text_keys(texts: Sequence[str | None], normalised: Sequence[str] | None = None) -> dict[str, np.ndarray]:
+    """What the day's columns need of each text, at fixed width, so that the texts of a day need not
+    meet in one task (the enrich shards compute it; `clusters` from texts too).
+
+    ``key``: a 64-bit hash of the exact-duplicate key, the normalised text when it has MIN_CHARS
+    characters or more, else the lightly folded text ("\x00" marks it, so a short key never equals a
+    long one); two distinct keys share a hash with odds ~ n^2 / 2^65 (3e-8 for a million).
+    ``has_key``: False for a text with no key (empty: it folds on nothing). ``long``: near
+    duplicates are looked for among these. ``norm_len``: the normalised length (the bot score's
+    "link only" cue)."""
+    import pandas as pd
+
+    norm = normalise(_strings(texts)) if normalised is None else normalised
+    n = len(norm)
+    keys = np.array(norm.to_pylist() if hasattr(norm, "to_pylist") else norm, dtype=object)
+    norm_len = np.fromiter(map(len, keys), dtype=np.int64, count=n)
+    long = norm_len >= MIN_CHARS
+    short = np.flatnonzero(~long)
+    if len(short):  # a few posts: their raw texts only
+        light = [_light(r) for r in _pick(texts, short)]
+        keys[short] = np.array(["\x00" + x if x else None for x in light], dtype=object)
+    has_key = np.fromiter((k is not None for k in keys), dtype=bool, count=n)
+    key = np.zeros(n, dtype=np.uint64)
+    if has_key.any():
+        key[has_key] = pd.util.hash_array(keys[has_key])
+    return {"key": key, "has_key": has_key, "long": long, "norm_len": norm_len.astype(np.int32)}
+
+
 def clusters(post_ids: Sequence[str], texts: Sequence[str | None], created_at: Sequence[Any],
              author_keys: Sequence[str | None], repost_of: Sequence[str | None] | None = None,
              threshold: float = 0.5, num_perm: int = NUM_PERM, index: str = "numpy",
@@ -445,6 +479,25 @@ def clusters(post_ids: Sequence[str], texts: Sequence[str | None], created_at: S
     result does not depend on the input order. ``normalised``: ``normalise(texts)`` when the caller
     has it already (listening.authenticity needs it too).
     """
+    n = len(post_ids)
+    if len(texts) != n:
+        raise ValueError("post_ids, texts, created_at, author_keys and repost_of must have the same length")
+    norm = normalise(_strings(texts)) if normalised is None and n else normalised
+    if n and len(norm) != n:
+        raise ValueError("normalised and texts must have the same length")
+    keys = text_keys(texts, norm) if n else None
+
+    def sign(rows: np.ndarray) -> np.ndarray:
+        return signatures(_pick(norm, rows), num_perm)
+
+    return clusters_by_key(post_ids, created_at, author_keys, repost_of, keys, sign, threshold, index)
+
+
+def clusters_by_key(post_ids: Sequence[str], created_at: Sequence[Any], author_keys: Sequence[str | None],
+                    repost_of: Sequence[str | None] | None, keys: dict[str, np.ndarray] | None,
+                    sign: Any, threshold: float = 0.5, index: str = "numpy") -> dict[str, np.ndarray]:
+    """`clusters` from the posts' `text_keys` instead of their texts; ``sign(rows)`` gives the
+    signatures of the texts at those rows (one per distinct long key, earliest first)."""
     import pandas as pd
     import pyarrow as pa
     import pyarrow.compute as pc
@@ -458,7 +511,7 @@ def clusters(post_ids: Sequence[str], texts: Sequence[str | None], created_at: S
         return {"original_id": empty, "cluster_id": empty.copy(),
                 "cluster_size": np.array([], dtype=np.int32), "cluster_authors": np.array([], dtype=np.int32)}
     reposted = _strings(repost_of, n)
-    if not len(texts) == len(reposted) == len(author_keys) == n:
+    if not len(keys["key"]) == len(reposted) == len(author_keys) == n:
         raise ValueError("post_ids, texts, created_at, author_keys and repost_of must have the same length")
     t = _ns(created_at)
     if len(t) != n:
@@ -479,34 +532,26 @@ def clusters(post_ids: Sequence[str], texts: Sequence[str | None], created_at: S
     virtual = pc.dictionary_encode(targets.filter(pa.array(absent))).indices.to_numpy()
     ids = reposted = None
 
-    # Exact keys: the normalised text when long enough, else the lightly folded text ("\x00" marks
-    # it, so a short key never equals a long one). Empty texts get no key and fold on nothing.
-    norm = normalise(_strings(texts)) if normalised is None else normalised
-    if len(norm) != n:
-        raise ValueError("normalised and texts must have the same length")
-    keys = np.array(norm.to_pylist() if hasattr(norm, "to_pylist") else norm, dtype=object)
-    long = np.fromiter(map(len, keys), dtype=np.int64, count=n) >= MIN_CHARS
-    short = np.flatnonzero(~long)
-    if len(short):  # a few posts: their raw texts only
-        light = [_light(r) for r in _pick(texts, short)]
-        keys[short] = np.array(["\x00" + x if x else None for x in light], dtype=object)
-    key_of, distinct = pd.factorize(keys)  # by hashing, in order of first use; no key: -1
-    has_key = key_of >= 0
+    # Exact keys (text_keys), numbered in order of first use; no key: -1.
+    has_key = keys["has_key"]
+    key_of = np.full(n, -1, dtype=np.int64)
+    codes, distinct = pd.factorize(keys["key"][has_key])
+    key_of[has_key] = codes
     nk = len(distinct)
-    keys = None
+    long = keys["long"]
+    distinct = codes = None
 
     # Near duplicates among the distinct long keys, earliest first (by their first post).
     key_label = np.arange(nk)
     first_of_key = np.full(nk, n, dtype=np.int64)
     np.minimum.at(first_of_key, key_of[has_key], rank[has_key])
     is_long = np.zeros(nk, dtype=bool)
-    is_long[key_of[long]] = True
+    is_long[key_of[long & has_key]] = True
     long_idx = np.flatnonzero(is_long)
     if len(long_idx) > 1:
         long_idx = long_idx[np.argsort(first_of_key[long_idx], kind="stable")]
-        lab = near_duplicate_labels(distinct[long_idx].tolist(), threshold, num_perm, index=index)
+        lab = signature_labels(sign(order[first_of_key[long_idx]]), threshold, index)
         key_label[long_idx] = long_idx[lab]
-    distinct = None
 
     # One graph: posts 0..n-1, keys n..n+nk-1, absent reposted posts after them.
     kp = np.flatnonzero(has_key)

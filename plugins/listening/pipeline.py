@@ -400,28 +400,45 @@ def to_mentions(rows: list[dict]) -> pa.Table:
     return pa.Table.from_pylist(rows, schema=schema)
 
 
-# What the day's columns are computed from: a merge reads only these of the day's shards.
+# What the day's columns are computed from (a table's texts, or what the shards keep of them).
 DAY_INPUTS = ["post_id", "created_at", "text", "author_key", "repost_of", "links", "is_repost", "author_followers"]
+# What an enrich shard keeps of each text for the merge (dedupe.text_keys), so the day's texts never
+# meet in one task; the MinHash signatures of its distinct long texts go in a file beside it.
+TEXT_KEYS = {"_text_key": pa.uint64(), "_text_long": pa.bool_(), "_norm_len": pa.int32()}
+MERGE_INPUTS = [c for c in DAY_INPUTS if c != "text"] + list(TEXT_KEYS) + ["_handle"]
 
 
 @gc_paused
-def day_columns(table: pa.Table, handles: list[str | None] | None = None) -> dict[str, pa.Array]:
+def day_columns(table: pa.Table, handles: list[str | None] | None = None, sign=None) -> dict[str, pa.Array]:
     """Near-duplicate clusters and bot-likeness need the whole day's posts, not one batch.
 
-    `table` holds at least DAY_INPUTS, in the day's order; `handles` (aligned with the rows) feed
-    the bot score's handle cues and are not kept."""
+    `table` holds at least DAY_INPUTS, in the day's order, or instead of the texts the shards'
+    TEXT_KEYS, with `sign(keys)` giving the signatures of those text keys; `handles` (aligned with
+    the rows) feed the bot score's handle cues and are not kept."""
     from listening import authenticity, dedupe
 
     # Arrow columns and datetime64 as they are: not a Python object per post and column
-    cols = {c: dedupe._strings(table[c]) for c in ("post_id", "text", "author_key", "repost_of")}
+    cols = {c: dedupe._strings(table[c]) for c in ("post_id", "author_key", "repost_of")}
     created = table["created_at"].to_numpy()
-    norm = dedupe.normalise(cols["text"])  # once for both
-    found = dedupe.clusters(cols["post_id"], cols["text"], created, cols["author_key"],
-                            cols["repost_of"], normalised=norm)
-    scores, reasons = authenticity.bot_scores(cols["author_key"], created, cols["text"], table["links"],
+    if "text" in table.column_names:
+        text = dedupe._strings(table["text"])
+        norm = dedupe.normalise(text)  # once for both
+        found = dedupe.clusters(cols["post_id"], text, created, cols["author_key"], cols["repost_of"],
+                                normalised=norm)
+        lengths = None
+    else:
+        key = table["_text_key"]
+        keys = {"key": pc.fill_null(key, 0).to_numpy(), "has_key": pc.is_valid(key).to_numpy(zero_copy_only=False),
+                "long": pc.fill_null(table["_text_long"], False).to_numpy(zero_copy_only=False)}
+        found = dedupe.clusters_by_key(cols["post_id"], created, cols["author_key"], cols["repost_of"], keys,
+                                       lambda rows: sign(keys["key"][rows]))
+        text = norm = keys = None
+        lengths = table["_norm_len"]
+    scores, reasons = authenticity.bot_scores(cols["author_key"], created, text, table["links"],
                                               found["cluster_size"], table["is_repost"],
                                               cluster_ids=found["cluster_id"], handles=handles,
-                                              followers=table["author_followers"], normalised=norm)
+                                              followers=table["author_followers"], normalised=norm,
+                                              norm_lengths=lengths)
     extra = {**found, "bot_score": scores, "bot_reasons": reasons}
     return {c: pa.array(extra[c], MENTIONS.schema.field(c).type) for c in DAY_COLUMNS}
 
@@ -519,6 +536,65 @@ def _shard_path(run: Run, shard: int, of: int) -> Path:
     return lake.staging_dir(run.lake, run.day) / SHARDS / f"mentions-{shard:03d}-of-{of:03d}.parquet"
 
 
+def _signatures_path(run: Run, shard: int, of: int) -> Path:
+    return lake.staging_dir(run.lake, run.day) / SHARDS / f"signatures-{shard:03d}-of-{of:03d}.parquet"
+
+
+def text_keys(table: pa.Table) -> tuple[pa.Table, pa.Table]:
+    """A shard's mentions with TEXT_KEYS added, and the MinHash signatures of its distinct long
+    texts (key, sig: num_perm uint32 as bytes), computed here, in parallel, not in the merge."""
+    import numpy as np
+
+    from listening import dedupe
+
+    text = dedupe._strings(table["text"])
+    norm = dedupe.normalise(text)
+    keys = dedupe.text_keys(text, norm)
+    for name, values, mask in (("_text_key", keys["key"], ~keys["has_key"]), ("_text_long", keys["long"], None),
+                               ("_norm_len", keys["norm_len"], None)):
+        table = table.append_column(pa.field(name, TEXT_KEYS[name]), pa.array(values, TEXT_KEYS[name], mask=mask))
+    rows = np.flatnonzero(keys["long"])
+    rows = rows[np.unique(keys["key"][rows], return_index=True)[1]]  # a row per distinct long text
+    sig = dedupe.signatures([norm[i] for i in rows])
+    norm = None
+    width = sig.shape[1] * 4
+    signed = pa.table({"key": pa.array(keys["key"][rows], pa.uint64()),
+                       "sig": pa.FixedSizeBinaryArray.from_buffers(pa.binary(width), len(rows),
+                                                                   [None, pa.py_buffer(sig.tobytes())])})
+    return table, signed
+
+
+def signatures_of(paths: list[Path], wanted, num_perm: int | None = None):
+    """The signatures of the `wanted` text keys (distinct, in that order) from the shards' signature
+    files, a row group at a time: the merge holds these, not the day's texts."""
+    import numpy as np
+
+    from listening import dedupe
+
+    num_perm = num_perm or dedupe.NUM_PERM
+    pos = np.argsort(wanted, kind="stable")
+    sorted_keys = wanted[pos]
+    out = np.empty((len(wanted), num_perm), dtype=np.uint32)
+    found = np.zeros(len(wanted), dtype=bool)
+    for p in paths:
+        for batch in lake.iter_batches(p, SHARD_ROW_GROUP):
+            k = batch.column("key").to_numpy()
+            at = np.minimum(np.searchsorted(sorted_keys, k), max(len(wanted) - 1, 0))
+            hit = sorted_keys[at] == k if len(wanted) else np.zeros(len(k), dtype=bool)
+            sig = batch.column("sig")
+            if sig.type.byte_width != num_perm * 4:
+                raise RuntimeError(f"{p}: signatures of {sig.type.byte_width // 4} values, {num_perm} expected")
+            raw = np.frombuffer(sig.buffers()[1], dtype=np.uint32)
+            raw = raw[sig.offset * num_perm:(sig.offset + len(sig)) * num_perm].reshape(-1, num_perm)
+            out[pos[at[hit]]] = raw[hit]
+            found[pos[at[hit]]] = True
+    if not found.all():
+        where = paths[0].parent if paths else "the shards"
+        raise RuntimeError(f"{where}: no signature for {int((~found).sum())} of the day's texts "
+                           f"(a shard's signatures file is missing or older): re-run the day's enrich tasks")
+    return out
+
+
 def enrich_shard(run: Run, shard: int = 0, of: int = 1) -> dict:
     """One shard of the day's posts -> its mentions (without the day's columns), staged apart."""
     mine = _day_raw(run, shard, of)
@@ -529,6 +605,9 @@ def enrich_shard(run: Run, shard: int = 0, of: int = 1) -> dict:
     table, handles = enrich_rows(mine, run.config, privacy.load_key(run.lake), authors)
     table = table.append_column("_handle", pa.array(handles, pa.string()))
     table = lake.sort_table(MENTIONS, table)  # in the day's order already: the merge relies on it
+    table, signed = text_keys(table)
+    # the signatures first: a shard's mentions file says it is done
+    lake.write_table(_signatures_path(run, shard, of), signed, compression="none", row_group_size=SHARD_ROW_GROUP)
     lake.write_table(_shard_path(run, shard, of), table, compression="zstd", row_group_size=SHARD_ROW_GROUP)
     log.info("%s: shard %d of %d: %d of %d posts matched a topic", run.day, shard + 1, of, table.num_rows,
              mine.num_rows)
@@ -538,18 +617,26 @@ def enrich_shard(run: Run, shard: int = 0, of: int = 1) -> dict:
 def merge_mentions(run: Run) -> dict:
     """The shards of the day in one mentions partition, with the columns that need the whole day.
 
-    Only the day columns' inputs are read whole (DAY_INPUTS: a fifth of a mention); the rest goes
-    from the shards to the file a row group at a time."""
+    Only the day columns' inputs are read whole (MERGE_INPUTS: fixed-width columns, ids and links,
+    not the texts) with the signatures of the day's distinct long texts; the rest goes from the
+    shards to the file a row group at a time."""
     import numpy as np
 
     root = lake.staging_dir(run.lake, run.day) / SHARDS
-    paths = sorted(root.glob("mentions-*.parquet")) if root.is_dir() else []
-    expected = {f"mentions-{d['shard']:03d}-of-{d['of']:03d}.parquet" for d in plan_shards(run)}
-    missing = sorted(expected - {p.name for p in paths})
+    plan = plan_shards(run)
+    paths = [_shard_path(run, d["shard"], d["of"]) for d in plan]
+    signed = [_signatures_path(run, d["shard"], d["of"]) for d in plan]
+    have = {p.name for p in root.glob("*.parquet")} if root.is_dir() else set()
+    missing = sorted({p.name for p in paths + signed} - have)
     if missing:
         raise RuntimeError(f"{root}: shards missing: {', '.join(missing)} (their enrich tasks did not finish)")
-    paths = [p for p in paths if p.name in expected]
-    parts = [lake.read_table(p, columns=DAY_INPUTS + ["_handle"]) for p in paths]
+    parts = []
+    for p in paths:
+        have = set(lake.parquet_metadata(p).schema.to_arrow_schema().names)
+        if not set(MERGE_INPUTS) <= have:
+            raise RuntimeError(f"{p}: no {', '.join(sorted(set(MERGE_INPUTS) - have))} (written by an older "
+                               f"version?): re-run the day's enrich tasks")
+        parts.append(lake.read_table(p, columns=MERGE_INPUTS))
     for p, t in zip(paths, parts):  # the streaming below takes each shard's rows as they come
         if not lake.in_order(MENTIONS, t):
             raise RuntimeError(f"{p}: not in (created_at, post_id) order (written by an older version?): "
@@ -558,21 +645,22 @@ def merge_mentions(run: Run) -> dict:
     narrow = pa.concat_tables(parts).append_column("_shard", pa.array(shard_of))
     parts = None
     narrow = lake.sort_table(MENTIONS, narrow)  # the order of the unsharded path: (created_at, post_id)
-    extra = day_columns(narrow, narrow["_handle"].to_pylist()) if narrow.num_rows else {}
+    extra = (day_columns(narrow, narrow["_handle"].to_pylist(), lambda keys: signatures_of(signed, keys))
+             if narrow.num_rows else {})
     shard_of = narrow["_shard"].to_numpy()
     narrow = None
     lake.write_file_parts(lake.stage_path(run.lake, run.day, MENTIONS, dt=run.day), MENTIONS,
                           _in_day_order(paths, shard_of, extra, lake.PARQUET["row_group_size"]))
     lake.remove_tree(root)
-    log.info("%s: %d mentions from %d shard(s)", run.day, len(shard_of), len(expected))
-    return {"mentions": len(shard_of), "shards": len(expected)}
+    log.info("%s: %d mentions from %d shard(s)", run.day, len(shard_of), len(plan))
+    return {"mentions": len(shard_of), "shards": len(plan)}
 
 
 def _in_day_order(paths: list[Path], shard_of, extra: dict[str, pa.Array], rows: int):
     """The shards' mentions in the day's order with their day columns, `rows` rows at a time."""
     lo = 0
     for part in lake.interleave(paths, shard_of, rows, batch=SHARD_ROW_GROUP):
-        part = part.drop_columns(["_handle"])
+        part = part.drop_columns(list(TEXT_KEYS) + ["_handle"])
         for c, values in extra.items():
             part = part.append_column(MENTIONS.schema.field(c), values.slice(lo, part.num_rows))
         lo += part.num_rows
