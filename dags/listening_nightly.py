@@ -2,7 +2,9 @@
 collection landed (listening_collect) to validated Parquet.
 
 Wiring only: each task calls one function of `listening.pipeline` with the day and the run id;
-the day's posts are enriched in mapped shards (`plan_shards` says how many), then merged.
+the day's posts are enriched in mapped shards (`plan_shards` says how many), then merged. What
+reads the merged day runs side by side where it can (metrics, influence, the response desk,
+campaigns), and detection is mapped too: the day's copies, then a task per topic, gathered.
 The run for day D has the data interval [D, D+1) UTC and starts once that day is over, after
 the collection has run past midnight (at most two hours of waiting; at once for a past day).
 """
@@ -14,10 +16,6 @@ from datetime import timedelta
 import pendulum
 from airflow.sdk import chain, dag, task
 from airflow.timetables.interval import CronDataIntervalTimetable
-
-LATER = ("compute_metrics", "score_influence", "track_responses", "measure_campaigns", "detect", "validate",
-         "publish", "deliver", "summarise")
-
 
 @task.sensor(task_id="wait_for_collection", poke_interval=300, timeout=4 * 3600, mode="reschedule")
 def wait_for_collection(data_interval_start=None):
@@ -61,6 +59,12 @@ def enrich(shard: dict, data_interval_start=None, run_id=None) -> dict:
     return _run("enrich", data_interval_start, run_id, shard=shard["shard"], of=shard["of"])
 
 
+@task(task_id="detect_part", map_index_template="{{ task.op_kwargs['part']['name'] }}")
+def detect_part(part: dict, data_interval_start=None, run_id=None) -> dict:
+    """One part of the day's detection: the copies over the day, or one topic's detectors."""
+    return _run("detect_part", data_interval_start, run_id, part=part["part"], of=part["of"])
+
+
 @dag(
     dag_id="listening_nightly",
     schedule=CronDataIntervalTimetable("0 0 * * *", timezone="UTC"),
@@ -72,9 +76,16 @@ def enrich(shard: dict, data_interval_start=None, run_id=None) -> dict:
     doc_md=__doc__,
 )
 def listening_nightly():
-    shards = step("plan_shards")
-    chain(wait_for_collection(), step("ingest"), shards, enrich.expand(shard=shards), step("merge_mentions"),
-          *[step(name) for name in LATER])
+    shards, merged = step("plan_shards"), step("merge_mentions")
+    chain(wait_for_collection(), step("ingest"), shards, enrich.expand(shard=shards), merged)
+    metrics, influence, desk, campaigns = (step(name) for name in
+                                           ("compute_metrics", "score_influence", "track_responses", "measure_campaigns"))
+    parts, alerts, validate = step("plan_detection"), step("gather_alerts"), step("validate")
+    merged >> [metrics, influence, desk, campaigns]
+    chain(metrics, parts, detect_part.expand(part=parts), alerts)  # detection reads the day's metrics
+    desk >> alerts  # and the response desk (overdue answers)
+    [influence, campaigns, alerts] >> validate
+    chain(validate, step("publish"), step("deliver"), step("summarise"))
 
 
 listening_nightly()

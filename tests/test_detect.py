@@ -250,6 +250,44 @@ def test_detect_day_is_idempotent(event_lake, tmp_path):
     assert again.drop(["run_id"]).equals(before.drop(["run_id"]))
 
 
+def test_detection_mapped_by_part_gathers_the_days_alerts(event_lake, tmp_path):
+    """The nightly DAG maps detection (the day's copies, then a task per topic) and gathers the
+    parts: the staged alerts and topic_tokens are those of detect_day in one process."""
+    import shutil
+
+    from listening import pipeline
+    from listening.schema import TOPIC_TOKENS
+
+    root, _, _ = event_lake
+    copy = tmp_path / "lake"
+    shutil.copytree(root, copy)
+    for day in (date(2026, 11, 10), date(2026, 11, 13)):
+        run = pipeline.make_run(day, "parts", lake_dir=str(copy), import_dir=str(tmp_path))
+        staged = {ds: lake.stage_path(copy, day, ds, dt=day) for ds in (ALERTS, TOPIC_TOKENS)}
+        pipeline.detect(run)
+        whole = {ds: lake.read_file(p, ds) for ds, p in staged.items()}
+        for p in staged.values():
+            p.unlink()
+        plan = pipeline.plan_detection(run)
+        assert plan[0]["name"] == detect.COPIES_PART and len(plan) >= 3
+        assert [d["name"] for d in plan[1:]] == sorted(d["name"] for d in plan[1:])
+        outs = [pipeline.detect_part(run, d["part"], d["of"]) for d in plan]
+        assert not any(p.exists() for p in staged.values())  # nothing staged for validation before the gather
+        assert pipeline.gather_alerts(run) == pipeline.detect(run)
+        for ds, p in staged.items():
+            assert lake.read_file(p, ds).equals(whole[ds]), ds.name
+        assert sum(o["alerts"] for o in outs) >= whole[ALERTS].num_rows - sum(
+            d.startswith("unanswered") for d in whole[ALERTS]["detector"].to_pylist()) > 0
+        assert not (lake.staging_dir(copy, day) / detect.PARTS).exists()  # the parts' files went
+    # a part that did not finish stops the gather, naming its file; a plan that no longer holds, the part
+    for d in plan[:-1]:
+        pipeline.detect_part(run, d["part"], d["of"])
+    with pytest.raises(RuntimeError, match=f"detection parts missing: .*alerts-{plan[-1]['part']:03d}-of-"):
+        pipeline.gather_alerts(run)
+    with pytest.raises(RuntimeError, match="detection has [0-9]+ parts now, 99 when planned"):
+        pipeline.detect_part(run, 0, 99)
+
+
 def test_history_is_the_days_topic_tokens_summed(event_lake, tmp_path):
     """The detectors' 28 days are the days' topic_tokens (staged by detect_day), summed: the same
     counts as over the 28 days' mentions at once. A day published without them (an older lake) is

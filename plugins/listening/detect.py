@@ -1129,25 +1129,43 @@ def detect_topics(day: date, path, hourly: pd.DataFrame, daily: pd.DataFrame, hi
                   lang: str = "en") -> tuple[list[dict], pd.DataFrame]:
     """The day's alerts and topic_tokens from its mentions file read a part at a time: the copies
     over the whole day (copy_alerts: fixed-width columns and a block of texts), every other
-    detector a topic at a time, so that what is held is one topic's day, not the day's."""
+    detector a topic at a time, so that what is held is one topic's day, not the day's. The
+    nightly DAG runs the same parts as mapped tasks (detect_part), then gathers them."""
     present, last = _day_topics(path)
-    topics = sorted(set(present) | set(hourly["topic"]) | set(daily["topic"]))
     rows = copy_alerts(_reader(path), day, lang=lang)
-    others = tuple(d for d in DETECTORS if d != "coordinated_copies")
     tokens = []
-    for topic in topics:  # (a watched topic without mentions has metrics rows: no need to read for it)
-        m = _topic_mentions(path, topic) if topic in present else _no_mentions()
-        m = _with_terms(m)
-        m = m.assign(crisis=crisis_flags(m))
+    for topic in day_topics(present, hourly, daily):
+        found, counted = topic_alerts(day, path, topic, present, last, hourly, daily, history, lang)
+        rows += found
+        tokens.append(counted)
+    return gathered(rows, tokens)
 
-        def mine(df):
-            return df[df["topic"] == topic]
 
-        rows += detect(day, m, mine(hourly), mine(daily), mine(history["hourly_history"]), history["hourly_days"],
-                       mine(history["daily_history"]), mine(history["past_tokens"]), history["mention_days"],
-                       detectors=others, lang=lang, last=last)
-        tokens.append(token_counts(m))
-        del m
+def day_topics(present: list[str], hourly: pd.DataFrame, daily: pd.DataFrame) -> list[str]:
+    """The topics to look at: those with mentions or metrics rows that day."""
+    return sorted(set(present) | set(hourly["topic"]) | set(daily["topic"]))
+
+
+def topic_alerts(day: date, path, topic: str, present: list[str], last, hourly: pd.DataFrame, daily: pd.DataFrame,
+                 history: dict, lang: str = "en") -> tuple[list[dict], pd.DataFrame]:
+    """Every detector but the copies on one topic's mentions, and the topic's token counts."""
+    # (a watched topic without mentions has metrics rows: no need to read for it)
+    m = _topic_mentions(path, topic) if topic in present else _no_mentions()
+    m = _with_terms(m)
+    m = m.assign(crisis=crisis_flags(m))
+
+    def mine(df):
+        return df[df["topic"] == topic]
+
+    others = tuple(d for d in DETECTORS if d != "coordinated_copies")
+    rows = detect(day, m, mine(hourly), mine(daily), mine(history["hourly_history"]), history["hourly_days"],
+                  mine(history["daily_history"]), mine(history["past_tokens"]), history["mention_days"],
+                  detectors=others, lang=lang, last=last)
+    return rows, token_counts(m)
+
+
+def gathered(rows: list[dict], tokens: list[pd.DataFrame]) -> tuple[list[dict], pd.DataFrame]:
+    """The parts' alerts (copies first, then topic by topic) and token counts, as one day's."""
     tokens = [t for t in tokens if len(t)]  # (a topic with metrics but no mentions counts nothing)
     if not tokens:
         return _one_per_id(rows), token_counts(pd.DataFrame())
@@ -1182,19 +1200,90 @@ def _unanswered(run) -> list[dict]:
 
 def detect_day(run) -> dict:
     """Run the detectors over the run's day and stage its alerts partition (validated, then published),
-    and the day's topic_tokens (what later days' detectors read of this one).
+    and the day's topic_tokens (what later days' detectors read of this one): every part in this
+    process (the nightly DAG runs them as mapped tasks: detection_parts, detect_part, gather_alerts).
 
     An alert already in the lake for the day keeps its delivery status (a re-run does not make a
     sent alert look unsent); a new one waits for delivery as `suppressed` with the reason
     "awaiting delivery", or is suppressed because its topic is muted.
     """
-    from listening import alerts as delivery
-    from listening.schema import METRICS_DAILY, TOPIC_TOKENS
+    hourly, daily = _day_metrics(run)
+    rows, tokens = detect_topics(run.day, _day_file(run, MENTIONS), hourly, daily,
+                                 history_of(run.lake, run.day), language(run.config.settings.digest_language))
+    return _stage_alerts(run, rows, tokens)
+
+
+def _day_metrics(run) -> tuple[pd.DataFrame, pd.DataFrame]:
+    from listening.schema import METRICS_DAILY
 
     hourly = _staged_or_published(run, METRICS_HOURLY, ["topic", "hour", "posts"]).to_pandas()
     daily = _staged_or_published(run, METRICS_DAILY, ["topic", "positive", "neutral", "negative"]).to_pandas()
-    rows, tokens = detect_topics(run.day, _day_file(run, MENTIONS), hourly, daily,
-                                 history_of(run.lake, run.day), language(run.config.settings.digest_language))
+    return hourly, daily
+
+
+COPIES_PART = "coordinated copies"  # the first part: the copies over the whole day; then a part per topic
+PARTS = "_detect"                   # where the parts wait for gather_alerts, under the day's staging
+# what a part stages of an alert: the columns detection fills (initial_status fills the others)
+DETECTED = pa.schema([f for f in ALERTS.schema if f.name not in
+                      ("team", "status", "status_reason", "recipients", "attempts", "sent_at", "message_id", "run_id")])
+
+
+def detection_parts(run) -> list[str]:
+    """What detection splits into, one mapped task each: the day's copies, then each topic."""
+    hourly, daily = _day_metrics(run)
+    return [COPIES_PART] + day_topics(_day_topics(_day_file(run, MENTIONS))[0], hourly, daily)
+
+
+def _part_path(run, kind: str, part: int, of: int):
+    return lake.staging_dir(run.lake, run.day) / PARTS / f"{kind}-{part:03d}-of-{of:03d}.parquet"
+
+
+def detect_part(run, part: int, of: int) -> dict:
+    """One part of the day's detection (detection_parts), staged for gather_alerts: one topic's
+    mentions held, not the day's."""
+    from listening.schema import TOPIC_TOKENS
+
+    parts = detection_parts(run)
+    if len(parts) != of:
+        raise RuntimeError(f"{run.day}: detection has {len(parts)} parts now, {of} when planned: re-run the "
+                           f"day from plan_detection")
+    name, path, lang = parts[part], _day_file(run, MENTIONS), language(run.config.settings.digest_language)
+    if name == COPIES_PART:
+        rows, tokens = copy_alerts(_reader(path), run.day, lang=lang), token_counts(pd.DataFrame())
+    else:
+        hourly, daily = _day_metrics(run)
+        present, last = _day_topics(path)
+        rows, tokens = topic_alerts(run.day, path, name, present, last, hourly, daily, history_of(run.lake, run.day),
+                                    lang)
+    lake.write_table(_part_path(run, "tokens", part, of),
+                     pa.Table.from_pandas(tokens, schema=TOPIC_TOKENS.schema, preserve_index=False))
+    lake.write_table(_part_path(run, "alerts", part, of), pa.Table.from_pylist(rows, schema=DETECTED))
+    log.info("%s: detection part %d of %d (%s): %d alerts", run.day, part + 1, of, name, len(rows))
+    return {"part": part, "of": of, "name": name, "alerts": len(rows)}
+
+
+def gather_alerts(run) -> dict:
+    """The parts' alerts and token counts as the day's (as detect_day stages them), then the parts'
+    files go. A part missing stops it, naming the part's file."""
+    of = len(detection_parts(run))
+    paths = [(_part_path(run, "alerts", k, of), _part_path(run, "tokens", k, of)) for k in range(of)]
+    missing = [str(p) for pair in paths for p in pair if not p.exists()]
+    if missing:
+        raise RuntimeError(f"detection parts missing: {', '.join(missing)} (their detect_part tasks did not finish)")
+    rows, tokens = [], []
+    for alerts_path, tokens_path in paths:
+        rows += lake.read_table(alerts_path).to_pylist()
+        tokens.append(lake.read_table(tokens_path).to_pandas())
+    out = _stage_alerts(run, *gathered(rows, tokens))
+    lake.remove_tree(lake.staging_dir(run.lake, run.day) / PARTS)
+    return out
+
+
+def _stage_alerts(run, rows: list[dict], tokens: pd.DataFrame) -> dict:
+    """Stage the day's topic_tokens and alerts (with the overdue answers and their delivery status)."""
+    from listening import alerts as delivery
+    from listening.schema import TOPIC_TOKENS
+
     lake.write_file(lake.stage_path(run.lake, run.day, TOPIC_TOKENS, dt=run.day), TOPIC_TOKENS,
                     pa.Table.from_pandas(tokens, schema=TOPIC_TOKENS.schema, preserve_index=False))
     rows += _unanswered(run)

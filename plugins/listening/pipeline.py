@@ -924,10 +924,31 @@ def score_influence(run: Run) -> dict:
 
 
 def detect(run: Run) -> dict:
-    """Emerging issues of the day, staged as the alerts partition so validation checks them."""
+    """Emerging issues of the day, staged as the alerts partition so validation checks them: every
+    part in one process (the DAG maps them: plan_detection, detect_part, gather_alerts)."""
     from listening import detect as detectors
 
     return detectors.detect_day(run)
+
+
+def plan_detection(run: Run) -> list[dict]:
+    """One detect_part task per part: the day's copies, then each topic (one topic's day held each)."""
+    from listening import detect as detectors
+
+    names = detectors.detection_parts(run)
+    return [{"part": k, "of": len(names), "name": name} for k, name in enumerate(names)]
+
+
+def detect_part(run: Run, part: int = 0, of: int = 1) -> dict:
+    from listening import detect as detectors
+
+    return detectors.detect_part(run, part, of)
+
+
+def gather_alerts(run: Run) -> dict:
+    from listening import detect as detectors
+
+    return detectors.gather_alerts(run)
 
 
 def deliver(run: Run) -> dict:
@@ -992,9 +1013,12 @@ STEP_FUNCTIONS = {"ingest": ingest, "plan_shards": plan_shards, "merge_mentions"
                   "score_influence": score_influence, "track_responses": track_responses,
                   "measure_campaigns": measure_campaigns, "detect": detect, "validate": validate, "publish": publish,
                   "deliver": deliver, "summarise": summarise}
+# The DAG's split of a step over mapped tasks (enrich for build_mentions; the detection parts for detect)
+MAPPED_STEPS = {"enrich": enrich_shard, "plan_detection": plan_detection, "detect_part": detect_part,
+                "gather_alerts": gather_alerts}
 
 
 def run_step(name: str, day: str, run_id: str | None = None, **kw) -> dict:
     """Entry point of the DAG's tasks: one step of the run of `day`, paths from the environment."""
-    fn = enrich_shard if name == "enrich" else STEP_FUNCTIONS[name]
+    fn = MAPPED_STEPS.get(name) or STEP_FUNCTIONS[name]
     return fn(make_run(day, run_id or "manual"), **kw)
