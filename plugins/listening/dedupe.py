@@ -354,11 +354,15 @@ def near_duplicate_labels(texts: Sequence[str], threshold: float = 0.5, num_perm
     """
     if len(texts) < 2:
         return np.arange(len(texts))
-    return signature_labels(signatures(texts, num_perm, seed), threshold, index, seed)
+    return signature_labels(lambda: signatures(texts, num_perm, seed), threshold, index, seed)
 
 
-def signature_labels(sig: np.ndarray, threshold: float = 0.5, index: str = "numpy", seed: int = SEED) -> np.ndarray:
-    """near_duplicate_labels from the texts' signatures (computed elsewhere: in the enrich shards)."""
+def signature_labels(sig: Any, threshold: float = 0.5, index: str = "numpy", seed: int = SEED) -> np.ndarray:
+    """near_duplicate_labels from the texts' signatures (computed elsewhere: in the enrich shards).
+
+    `sig` may be a function giving them, so that nothing else holds the matrix when it is freed,
+    before `_leaders`' lists."""
+    sig = sig() if callable(sig) else sig
     n, num_perm = sig.shape
     if n < 2:
         return np.arange(n)
@@ -550,7 +554,7 @@ def clusters_by_key(post_ids: Sequence[str], created_at: Sequence[Any], author_k
     long_idx = np.flatnonzero(is_long)
     if len(long_idx) > 1:
         long_idx = long_idx[np.argsort(first_of_key[long_idx], kind="stable")]
-        lab = signature_labels(sign(order[first_of_key[long_idx]]), threshold, index)
+        lab = signature_labels(lambda: sign(order[first_of_key[long_idx]]), threshold, index)
         key_label[long_idx] = long_idx[lab]
 
     # One graph: posts 0..n-1, keys n..n+nk-1, absent reposted posts after them.
