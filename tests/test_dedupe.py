@@ -220,3 +220,11 @@ def test_clusters_from_keys_and_signatures_made_apart():
         assert ref[c].tolist() == out[c].tolist(), c
     # one signature per distinct long text, the earliest post's: not one per post
     assert len(asked) == 1 and len(asked[0]) == len({norm[r] for r in asked[0]}) == 4
+
+
+def test_a_day_with_no_author_known():
+    # every author erased or missing: the clusters still form, with no author counted
+    texts = [BASE, BASE + " @x", OTHER[0]]
+    times = [T0 + timedelta(minutes=m) for m in (0, 1, 2)]
+    out = dedupe.clusters(["x:0", "x:1", "x:2"], texts, times, [None, None, None])
+    assert out["cluster_size"].tolist() == [2, 2, 1] and out["cluster_authors"].tolist() == [0, 0, 0]

@@ -158,11 +158,15 @@ def _figures(n: int, author_keys: Any, created_at: Any, texts: Any, links: Any, 
     t = _ns(created_at)
     size = _numbers(cluster_size, n, np.int64)
     repost = _numbers(is_repost, n, bool)
-    lengths = norm_lengths is not None and cluster_ids is not None  # then neither texts nor normalised
+    # the normalised lengths alone do when the clusters are given (the merge of a sharded day)
+    lengths = norm_lengths is not None and cluster_ids is not None
     raw = [x or "" for x in _col(texts, n)] if links is None or (normalised is None and not lengths) else None
     nlink, shortened = _links(links if links is not None else [clean.links(x) for x in raw], n)
-    norm = None if lengths else dedupe.normalise(raw) if normalised is None else normalised
-    norm_len = _numbers(norm_lengths, n, np.int64) if lengths else _lengths(norm, n)
+    if lengths:
+        norm, norm_len = None, _numbers(norm_lengths, n, np.int64)
+    else:
+        norm = dedupe.normalise(raw) if normalised is None else normalised
+        norm_len = _lengths(norm, n)
     raw = None
     if cluster_ids is not None:
         cids = _codes(cluster_ids, n)
@@ -235,7 +239,8 @@ def bot_scores(author_keys: Sequence[str | None], created_at: Sequence[Any], tex
     and "same text N times" cues are read from the normalised text instead. links may be None
     (then taken from the texts). Optional inputs may be None or hold Nones. ``normalised``:
     ``listening.dedupe.normalise(texts)`` when the caller has it already; ``norm_lengths`` its lengths
-    only (``dedupe.text_keys``' norm_len): with links and cluster_ids, texts may then be None.
+    only (``dedupe.text_keys``' norm_len), used with cluster_ids (without, the texts are needed):
+    with links and cluster_ids, texts may then be None.
     """
     n = len(author_keys)
     if n == 0:

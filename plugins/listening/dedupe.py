@@ -358,7 +358,7 @@ def near_duplicate_labels(texts: Sequence[str], threshold: float = 0.5, num_perm
 
 
 def signature_labels(sig: Any, threshold: float = 0.5, index: str = "numpy", seed: int = SEED) -> np.ndarray:
-    """near_duplicate_labels from the texts' signatures (computed elsewhere: in the enrich shards).
+    """near_duplicate_labels from the texts' signatures (`signatures`, here or in the enrich shards).
 
     `sig` may be a function giving them, so that nothing else holds the matrix when it is freed,
     before `_leaders`' lists."""
@@ -448,7 +448,8 @@ def text_keys(texts: Sequence[str | None], normalised: Sequence[str] | None = No
     ``key``: a 64-bit hash of the exact-duplicate key, the normalised text when it has MIN_CHARS
     characters or more, else the lightly folded text ("\x00" marks it, so a short key never equals a
     long one); two distinct keys share a hash with odds ~ n^2 / 2^65 (3e-8 for a million).
-    ``has_key``: False for a text with no key (empty: it folds on nothing). ``long``: near
+    ``has_key``: False for a text with no key (a short text whose light folding is empty: "", "!!!",
+    an emoji; it folds on nothing). ``long``: near
     duplicates are looked for among these. ``norm_len``: the normalised length (the bot score's
     "link only" cue)."""
     import pandas as pd
@@ -516,7 +517,7 @@ def clusters_by_key(post_ids: Sequence[str], created_at: Sequence[Any], author_k
                 "cluster_size": np.array([], dtype=np.int32), "cluster_authors": np.array([], dtype=np.int32)}
     reposted = _strings(repost_of, n)
     if not len(keys["key"]) == len(reposted) == len(author_keys) == n:
-        raise ValueError("post_ids, texts, created_at, author_keys and repost_of must have the same length")
+        raise ValueError("post_ids, keys, created_at, author_keys and repost_of must have the same length")
     t = _ns(created_at)
     if len(t) != n:
         raise ValueError("post_ids and created_at must have the same length")
@@ -550,7 +551,7 @@ def clusters_by_key(post_ids: Sequence[str], created_at: Sequence[Any], author_k
     first_of_key = np.full(nk, n, dtype=np.int64)
     np.minimum.at(first_of_key, key_of[has_key], rank[has_key])
     is_long = np.zeros(nk, dtype=bool)
-    is_long[key_of[long & has_key]] = True
+    is_long[key_of[long]] = True  # (a long text has a key)
     long_idx = np.flatnonzero(is_long)
     if len(long_idx) > 1:
         long_idx = long_idx[np.argsort(first_of_key[long_idx], kind="stable")]
@@ -576,7 +577,7 @@ def clusters_by_key(post_ids: Sequence[str], created_at: Sequence[Any], author_k
     author = pc.fill_null(pc.dictionary_encode(_strings(author_keys)).indices, -1).to_numpy()
     known = author >= 0
     pairs = np.sort(comp[known].astype(np.int64) * n + author[known])  # (cluster, author)
-    distinct_pairs = pairs[np.r_[True, pairs[1:] != pairs[:-1]]]
+    distinct_pairs = pairs[np.r_[True, pairs[1:] != pairs[:-1]]] if len(pairs) else pairs  # (no author known)
     cluster_authors = np.bincount(distinct_pairs // n, minlength=comp.max() + 1)[comp].astype(np.int32)
 
     original = np.full(n, None, dtype=object)

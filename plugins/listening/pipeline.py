@@ -427,6 +427,8 @@ def day_columns(table: pa.Table, handles: list[str | None] | None = None, sign=N
                                 normalised=norm)
         lengths = None
     else:
+        if sign is None:
+            raise ValueError("day_columns: a table without texts needs `sign` (the signatures of its text keys)")
         key = table["_text_key"]
         keys = {"key": pc.fill_null(key, 0).to_numpy(), "has_key": pc.is_valid(key).to_numpy(zero_copy_only=False),
                 "long": pc.fill_null(table["_text_long"], False).to_numpy(zero_copy_only=False)}
@@ -565,13 +567,16 @@ def text_keys(table: pa.Table) -> tuple[pa.Table, pa.Table]:
 
 
 def signatures_of(paths: list[Path], wanted, num_perm: int | None = None):
-    """The signatures of the `wanted` text keys (distinct, in that order) from the shards' signature
-    files, a row group at a time: the merge holds these, not the day's texts."""
+    """The signatures of the `wanted` text keys (a numpy uint64 array, distinct, in that order) from
+    the shards' signature files, a row group at a time: the merge holds these, not the day's texts."""
     import numpy as np
 
     from listening import dedupe
 
     num_perm = num_perm or dedupe.NUM_PERM
+    wanted = np.asarray(wanted, dtype=np.uint64)
+    if not len(wanted):
+        return np.empty((0, num_perm), dtype=np.uint32)
     pos = np.argsort(wanted, kind="stable")
     sorted_keys = wanted[pos]
     out = np.empty((len(wanted), num_perm), dtype=np.uint32)
@@ -579,8 +584,8 @@ def signatures_of(paths: list[Path], wanted, num_perm: int | None = None):
     for p in paths:
         for batch in lake.iter_batches(p, SHARD_ROW_GROUP):
             k = batch.column("key").to_numpy()
-            at = np.minimum(np.searchsorted(sorted_keys, k), max(len(wanted) - 1, 0))
-            hit = sorted_keys[at] == k if len(wanted) else np.zeros(len(k), dtype=bool)
+            at = np.minimum(np.searchsorted(sorted_keys, k), len(wanted) - 1)
+            hit = sorted_keys[at] == k
             sig = batch.column("sig")
             if sig.type.byte_width != num_perm * 4:
                 raise RuntimeError(f"{p}: signatures of {sig.type.byte_width // 4} values, {num_perm} expected")
@@ -617,8 +622,9 @@ def enrich_shard(run: Run, shard: int = 0, of: int = 1) -> dict:
 def merge_mentions(run: Run) -> dict:
     """The shards of the day in one mentions partition, with the columns that need the whole day.
 
-    Only the day columns' inputs are read whole (MERGE_INPUTS: fixed-width columns, ids and links,
-    not the texts) with the signatures of the day's distinct long texts; the rest goes from the
+    Only the day columns' inputs are read whole (MERGE_INPUTS: ids, authors, reposted ids, handles,
+    links and fixed-width columns, not the texts) with the signatures of the day's distinct long
+    texts; the rest goes from the
     shards to the file a row group at a time."""
     import numpy as np
 
@@ -626,15 +632,16 @@ def merge_mentions(run: Run) -> dict:
     plan = plan_shards(run)
     paths = [_shard_path(run, d["shard"], d["of"]) for d in plan]
     signed = [_signatures_path(run, d["shard"], d["of"]) for d in plan]
-    have = {p.name for p in root.glob("*.parquet")} if root.is_dir() else set()
-    missing = sorted({p.name for p in paths + signed} - have)
+    on_disk = {p.name for p in root.glob("*.parquet")} if root.is_dir() else set()
+    missing = sorted({p.name for p in paths + signed} - on_disk)
     if missing:
-        raise RuntimeError(f"{root}: shards missing: {', '.join(missing)} (their enrich tasks did not finish)")
+        raise RuntimeError(f"{root}: shards missing: {', '.join(missing)} (their enrich tasks did not finish, or "
+                           f"were run by an older version): re-run the day's enrich tasks")
     parts = []
     for p in paths:
-        have = set(lake.parquet_metadata(p).schema.to_arrow_schema().names)
-        if not set(MERGE_INPUTS) <= have:
-            raise RuntimeError(f"{p}: no {', '.join(sorted(set(MERGE_INPUTS) - have))} (written by an older "
+        columns = set(lake.parquet_metadata(p).schema.to_arrow_schema().names)
+        if not set(MERGE_INPUTS) <= columns:
+            raise RuntimeError(f"{p}: no {', '.join(sorted(set(MERGE_INPUTS) - columns))} (written by an older "
                                f"version?): re-run the day's enrich tasks")
         parts.append(lake.read_table(p, columns=MERGE_INPUTS))
     for p, t in zip(paths, parts):  # the streaming below takes each shard's rows as they come
