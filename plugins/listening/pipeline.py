@@ -542,7 +542,7 @@ def _signatures_path(run: Run, shard: int, of: int) -> Path:
     return lake.staging_dir(run.lake, run.day) / SHARDS / f"signatures-{shard:03d}-of-{of:03d}.parquet"
 
 
-def text_keys(table: pa.Table) -> tuple[pa.Table, pa.Table]:
+def shard_text_keys(table: pa.Table) -> tuple[pa.Table, pa.Table]:
     """A shard's mentions with TEXT_KEYS added, and the MinHash signatures of its distinct long
     texts (key, sig: num_perm uint32 as bytes), computed here, in parallel, not in the merge."""
     import numpy as np
@@ -610,7 +610,7 @@ def enrich_shard(run: Run, shard: int = 0, of: int = 1) -> dict:
     table, handles = enrich_rows(mine, run.config, privacy.load_key(run.lake), authors)
     table = table.append_column("_handle", pa.array(handles, pa.string()))
     table = lake.sort_table(MENTIONS, table)  # in the day's order already: the merge relies on it
-    table, signed = text_keys(table)
+    table, signed = shard_text_keys(table)
     # the signatures first: a shard's mentions file says it is done
     lake.write_table(_signatures_path(run, shard, of), signed, compression="none", row_group_size=SHARD_ROW_GROUP)
     lake.write_table(_shard_path(run, shard, of), table, compression="zstd", row_group_size=SHARD_ROW_GROUP)
