@@ -162,16 +162,23 @@ def test_shingles_of_a_batch_shorter_than_a_shingle():
     assert dedupe.shingle_hashes(["ok"])[0][0] == dedupe.shingle_hashes(["ok", "hello world"])[0][0]
 
 
-def test_arrow_columns_give_the_result_of_lists():
-    # merge_mentions passes Arrow columns and datetime64 times: the same clusters as from lists
-    import pyarrow as pa
-
+def _mixed_posts():
+    """Near and exact duplicates, short texts, an empty one, a repost of a post of the day and of an
+    absent one, a post without author, times out of order: (texts, ids, times, authors, reposts)."""
     texts = [BASE, BASE + " @x", OTHER[0], "Merci !", "merci", "", OTHER[1], BASE.replace("Stop", "Non"), OTHER[0]]
     n = len(texts)
     ids = [f"x:{i}" for i in range(n)]
     times = [T0 + timedelta(minutes=(7 * i) % 5) for i in range(n)]
     authors = ["a", "b", None, "a", "c", "d", "b", "e", "f"]
     reposts = [None, None, None, None, None, "x:2", "x:99", None, "x:99"]
+    return texts, ids, times, authors, reposts
+
+
+def test_arrow_columns_give_the_result_of_lists():
+    # merge_mentions passes Arrow columns and datetime64 times: the same clusters as from lists
+    import pyarrow as pa
+
+    texts, ids, times, authors, reposts = _mixed_posts()
     ref = dedupe.clusters(ids, texts, times, authors, reposts)
     arrow = pa.table({"id": ids, "text": texts, "t": pa.array(times, pa.timestamp("us", "UTC")),
                       "author": authors, "repost_of": reposts})
@@ -199,12 +206,7 @@ def test_clusters_from_keys_and_signatures_made_apart():
     # the merge of a sharded day: keys and signatures computed in the shards, looked up by key
     import pyarrow as pa
 
-    texts = [BASE, BASE + " @x", OTHER[0], "Merci !", "merci", "", OTHER[1], BASE.replace("Stop", "Non"), OTHER[0]]
-    n = len(texts)
-    ids = [f"x:{i}" for i in range(n)]
-    times = [T0 + timedelta(minutes=(7 * i) % 5) for i in range(n)]
-    authors = ["a", "b", None, "a", "c", "d", "b", "e", "f"]
-    reposts = [None, None, None, None, None, "x:2", "x:99", None, "x:99"]
+    texts, ids, times, authors, reposts = _mixed_posts()
     ref = dedupe.clusters(ids, texts, times, authors, reposts)
     norm = dedupe.normalise(texts)
     keys = dedupe.text_keys(texts, norm)

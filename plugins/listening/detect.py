@@ -1230,8 +1230,16 @@ DETECTED = pa.schema([f for f in ALERTS.schema if f.name not in
 
 def detection_parts(run) -> list[str]:
     """What detection splits into, one mapped task each: the day's copies, then each topic."""
+    return _plan(run)[0]
+
+
+def _plan(run) -> tuple:
+    """The parts, and what a topic's part reads besides its mentions: the mentions file, the
+    topics present and the day's last post, the day's hourly and daily metrics."""
     hourly, daily = _day_metrics(run)
-    return [COPIES_PART] + day_topics(_day_topics(_day_file(run, MENTIONS))[0], hourly, daily)
+    path = _day_file(run, MENTIONS)
+    present, last = _day_topics(path)
+    return [COPIES_PART] + day_topics(present, hourly, daily), path, present, last, hourly, daily
 
 
 def _part_path(run, kind: str, part: int, of: int):
@@ -1243,16 +1251,14 @@ def detect_part(run, part: int, of: int) -> dict:
     mentions held, not the day's."""
     from listening.schema import TOPIC_TOKENS
 
-    parts = detection_parts(run)
+    parts, path, present, last, hourly, daily = _plan(run)
     if len(parts) != of:
         raise RuntimeError(f"{run.day}: detection has {len(parts)} parts now, {of} when planned: re-run the "
                            f"day from plan_detection")
-    name, path, lang = parts[part], _day_file(run, MENTIONS), language(run.config.settings.digest_language)
+    name, lang = parts[part], language(run.config.settings.digest_language)
     if name == COPIES_PART:
         rows, tokens = copy_alerts(_reader(path), run.day, lang=lang), token_counts(pd.DataFrame())
     else:
-        hourly, daily = _day_metrics(run)
-        present, last = _day_topics(path)
         rows, tokens = topic_alerts(run.day, path, name, present, last, hourly, daily, history_of(run.lake, run.day),
                                     lang)
     lake.write_table(_part_path(run, "tokens", part, of),

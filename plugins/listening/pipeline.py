@@ -534,12 +534,9 @@ def _shard_mask(post_ids: pa.Array, shard: int, of: int) -> pa.Array:
     return pa.array([zlib.crc32(p.encode()) % of == shard for p in post_ids.to_pylist()], pa.bool_())
 
 
-def _shard_path(run: Run, shard: int, of: int) -> Path:
-    return lake.staging_dir(run.lake, run.day) / SHARDS / f"mentions-{shard:03d}-of-{of:03d}.parquet"
-
-
-def _signatures_path(run: Run, shard: int, of: int) -> Path:
-    return lake.staging_dir(run.lake, run.day) / SHARDS / f"signatures-{shard:03d}-of-{of:03d}.parquet"
+def _shard_path(run: Run, shard: int, of: int, kind: str = "mentions") -> Path:
+    """A shard's staged file: its mentions, or the signatures of its texts."""
+    return lake.staging_dir(run.lake, run.day) / SHARDS / f"{kind}-{shard:03d}-of-{of:03d}.parquet"
 
 
 def shard_text_keys(table: pa.Table) -> tuple[pa.Table, pa.Table]:
@@ -612,7 +609,8 @@ def enrich_shard(run: Run, shard: int = 0, of: int = 1) -> dict:
     table = lake.sort_table(MENTIONS, table)  # in the day's order already: the merge relies on it
     table, signed = shard_text_keys(table)
     # the signatures first: a shard's mentions file says it is done
-    lake.write_table(_signatures_path(run, shard, of), signed, compression="none", row_group_size=SHARD_ROW_GROUP)
+    lake.write_table(_shard_path(run, shard, of, "signatures"), signed, compression="none",
+                     row_group_size=SHARD_ROW_GROUP)
     lake.write_table(_shard_path(run, shard, of), table, compression="zstd", row_group_size=SHARD_ROW_GROUP)
     log.info("%s: shard %d of %d: %d of %d posts matched a topic", run.day, shard + 1, of, table.num_rows,
              mine.num_rows)
@@ -631,7 +629,7 @@ def merge_mentions(run: Run) -> dict:
     root = lake.staging_dir(run.lake, run.day) / SHARDS
     plan = plan_shards(run)
     paths = [_shard_path(run, d["shard"], d["of"]) for d in plan]
-    signed = [_signatures_path(run, d["shard"], d["of"]) for d in plan]
+    signed = [_shard_path(run, d["shard"], d["of"], "signatures") for d in plan]
     on_disk = {p.name for p in root.glob("*.parquet")} if root.is_dir() else set()
     missing = sorted({p.name for p in paths + signed} - on_disk)
     if missing:
